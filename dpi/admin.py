@@ -1,0 +1,260 @@
+"""Django admin: structures, users, roles and memberships (all changes audited), audit trail, peers."""
+
+from __future__ import annotations
+
+import csv
+from typing import Any
+
+from django.contrib import admin, messages
+from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.contrib.sessions.models import Session
+from django.db import models, transaction
+from django.db.models import QuerySet
+from django.forms.models import model_to_dict
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.utils.translation import gettext_lazy as _
+
+from dpi.models import AuditEvent, CareUnit, LegalEntity, Membership, Peer, Role, Site, User
+from dpi.services import audit
+
+admin.site.site_header = _("Administration du DPI")
+admin.site.site_title = _("DPI")
+
+
+def _snapshot(obj: models.Model) -> dict[str, Any]:
+    exclude = {"password", "token_hash"}
+    return {key: str(value) for key, value in model_to_dict(obj).items() if key not in exclude}
+
+
+class AuditedAdmin(admin.ModelAdmin):
+    """Writes an audit row, in the same transaction, for every change made in the admin."""
+
+    audit_action: str = AuditEvent.Action.STRUCTURE_CHANGE
+
+    def _audit(self, request: HttpRequest, obj: models.Model, change: str, before: dict | None = None) -> None:
+        detail: dict[str, Any] = {"change": change, "after": _snapshot(obj) if change != "deleted" else None}
+        if before is not None:
+            detail["before"] = before
+        audit(action=self.audit_action, request=request, obj=obj, detail=detail)
+
+    @transaction.atomic
+    def save_model(self, request: HttpRequest, obj: models.Model, form: Any, change: bool) -> None:
+        before = _snapshot(type(obj).objects.get(pk=obj.pk)) if change else None
+        super().save_model(request, obj, form, change)
+        self._audit(request, obj, "changed" if change else "added", before)
+
+    @transaction.atomic
+    def delete_model(self, request: HttpRequest, obj: models.Model) -> None:
+        before = _snapshot(obj)
+        self._audit(request, obj, "deleted", before)
+        super().delete_model(request, obj)
+
+    @transaction.atomic
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet) -> None:
+        for obj in queryset:
+            self._audit(request, obj, "deleted", _snapshot(obj))
+        super().delete_queryset(request, queryset)
+
+
+@admin.register(LegalEntity)
+class LegalEntityAdmin(AuditedAdmin):
+    list_display = ["name", "finess_ej"]
+    search_fields = ["name", "finess_ej"]
+
+
+@admin.register(Site)
+class SiteAdmin(AuditedAdmin):
+    list_display = ["name", "finess_eg", "legal_entity"]
+    list_filter = ["legal_entity"]
+    search_fields = ["name", "finess_eg"]
+
+
+@admin.register(CareUnit)
+class CareUnitAdmin(AuditedAdmin):
+    list_display = ["name", "code", "site", "active"]
+    list_filter = ["site", "active"]
+    search_fields = ["name", "code"]
+
+
+@admin.register(Role)
+class RoleAdmin(AuditedAdmin):
+    audit_action = AuditEvent.Action.HABILITATION_CHANGE
+    list_display = ["label", "code", "scope", "may_break_glass"]
+    list_filter = ["scope", "may_break_glass"]
+    search_fields = ["label", "code"]
+
+
+class MembershipInline(admin.TabularInline):
+    model = Membership
+    extra = 1
+    autocomplete_fields = ["care_unit"]
+
+
+@admin.register(Membership)
+class MembershipAdmin(AuditedAdmin):
+    audit_action = AuditEvent.Action.HABILITATION_CHANGE
+    list_display = ["user", "care_unit", "role", "valid_until"]
+    list_filter = ["role", "care_unit__site", "care_unit"]
+    search_fields = ["user__username", "user__last_name", "user__rpps", "care_unit__name", "care_unit__code"]
+    autocomplete_fields = ["user", "care_unit"]
+    list_select_related = ["user", "care_unit", "role"]
+
+
+@admin.register(User)
+class UserAdmin(AuditedAdmin, BaseUserAdmin):
+    audit_action = AuditEvent.Action.USER_CHANGE
+    list_display = [
+        "username",
+        "last_name",
+        "first_name",
+        "national_id_type",
+        "rpps",
+        "profession",
+        "is_active",
+        "is_staff",
+    ]
+    list_filter = [
+        "national_id_type",
+        "profession",
+        "specialty",
+        "is_active",
+        "is_staff",
+        "memberships__care_unit__site",
+    ]
+    search_fields = ["username", "last_name", "first_name", "rpps", "adeli", "email"]
+    fieldsets = (
+        *BaseUserAdmin.fieldsets,
+        (_("Identification nationale"), {"fields": ("national_id_type", "rpps", "adeli", "profession", "specialty")}),
+    )
+    add_fieldsets = (
+        *BaseUserAdmin.add_fieldsets,
+        (
+            _("Identification nationale"),
+            {"fields": ("first_name", "last_name", "national_id_type", "rpps", "adeli", "profession", "specialty")},
+        ),
+    )
+    inlines = [MembershipInline]
+    actions = ["deactivate_users", "logout_everywhere"]
+
+    def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
+        """Membership changes made inline are habilitation changes: audit each one."""
+        instances = formset.save(commit=False)
+        for deleted in formset.deleted_objects:
+            audit(
+                action=AuditEvent.Action.HABILITATION_CHANGE,
+                request=request,
+                obj=deleted,
+                detail={"change": "deleted", "before": _snapshot(deleted)},
+            )
+            deleted.delete()
+        for instance in instances:
+            change_kind = "changed" if instance.pk else "added"
+            instance.save()
+            audit(
+                action=AuditEvent.Action.HABILITATION_CHANGE,
+                request=request,
+                obj=instance,
+                detail={"change": change_kind, "after": _snapshot(instance)},
+            )
+        formset.save_m2m()
+
+    @admin.action(description=_("Désactiver les comptes sélectionnés"))
+    @transaction.atomic
+    def deactivate_users(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
+        for user in queryset.filter(is_active=True):
+            user.is_active = False
+            user.save(update_fields=["is_active"])
+            self._audit(request, user, "deactivated")
+        _delete_sessions(queryset)
+        self.message_user(request, _("Comptes désactivés et déconnectés."), messages.SUCCESS)
+
+    @admin.action(description=_("Déconnecter partout"))
+    @transaction.atomic
+    def logout_everywhere(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
+        count = _delete_sessions(queryset)
+        for user in queryset:
+            self._audit(request, user, "logged_out_everywhere")
+        self.message_user(request, _("%(count)d session(s) fermée(s).") % {"count": count}, messages.SUCCESS)
+
+
+def _delete_sessions(users: QuerySet[User]) -> int:
+    """Close every session of these users (allauth's user sessions and Django's sessions)."""
+    from allauth.usersessions.models import UserSession
+
+    keys = list(UserSession.objects.filter(user__in=users).values_list("session_key", flat=True))
+    UserSession.objects.filter(user__in=users).delete()
+    deleted, _detail = Session.objects.filter(session_key__in=keys).delete()
+    return deleted
+
+
+class _Echo:
+    def write(self, value: str) -> str:
+        return value
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(admin.ModelAdmin):
+    list_display = [
+        "at",
+        "action",
+        "actor_username",
+        "actor_rpps",
+        "peer",
+        "ip_address",
+        "object_repr",
+        "patient_id",
+        "emergency",
+    ]
+    list_filter = ["action", "emergency", ("at", admin.DateFieldListFilter)]
+    search_fields = ["actor_username", "actor_rpps", "peer", "object_repr", "object_id", "=patient_id", "ip_address"]
+    date_hierarchy = "at"
+    actions = ["export_csv"]
+    list_per_page = 100
+    show_full_result_count = False
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    @admin.action(description=_("Exporter en CSV"))
+    def export_csv(self, request: HttpRequest, queryset: QuerySet[AuditEvent]) -> HttpResponse:
+        columns = [
+            "at",
+            "action",
+            "actor_username",
+            "actor_rpps",
+            "peer",
+            "ip_address",
+            "object_type",
+            "object_id",
+            "object_repr",
+            "patient_id",
+            "emergency",
+            "detail",
+        ]
+        writer = csv.writer(_Echo(), delimiter=";")
+        rows = (writer.writerow([getattr(event, column) for column in columns]) for event in queryset.iterator())
+        response = StreamingHttpResponse(
+            (line for chunk in ([writer.writerow(columns)], rows) for line in chunk),
+            content_type="text/csv; charset=utf-8",
+        )
+        response["Content-Disposition"] = 'attachment; filename="audit.csv"'
+        return response
+
+
+@admin.register(Peer)
+class PeerAdmin(AuditedAdmin):
+    audit_action = AuditEvent.Action.PEER_CHANGE
+    list_display = ["name", "token_prefix", "active", "created_at", "last_used_at"]
+    list_filter = ["active"]
+    search_fields = ["name"]
+    readonly_fields = ["token_prefix", "created_at", "last_used_at"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        """Peers are created with ``manage.py create_peer NAME``, which prints the token once."""
+        return False

@@ -1,0 +1,242 @@
+"""People, structures, habilitations, audit trail and API peers (REM chapters 4 and 5)."""
+
+from __future__ import annotations
+
+import hashlib
+
+from django.contrib.auth.models import AbstractUser
+from django.core.validators import RegexValidator
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from dpi import codes
+from dpi.validators import validate_rpps
+
+finess_validator = RegexValidator(r"^\d[\dAB]\d{7}$", _("Un FINESS compte 9 caractères."))
+adeli_validator = RegexValidator(r"^\d{9}$", _("Un numéro ADELI compte 9 chiffres."))
+
+
+class LegalEntity(models.Model):
+    """Entité juridique, identified by its FINESS EJ."""
+
+    finess_ej = models.CharField(_("FINESS EJ"), max_length=9, unique=True, validators=[finess_validator])
+    name = models.CharField(_("raison sociale"), max_length=200)
+
+    class Meta:
+        verbose_name = _("entité juridique")
+        verbose_name_plural = _("entités juridiques")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.finess_ej})"
+
+
+class Site(models.Model):
+    """Entité géographique, identified by its FINESS EG: every document and statistic is attributed to one."""
+
+    legal_entity = models.ForeignKey(LegalEntity, on_delete=models.PROTECT, related_name="sites")
+    finess_eg = models.CharField(_("FINESS EG"), max_length=9, unique=True, validators=[finess_validator])
+    name = models.CharField(_("nom"), max_length=200)
+
+    class Meta:
+        verbose_name = _("site géographique")
+        verbose_name_plural = _("sites géographiques")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.finess_eg})"
+
+
+class CareUnit(models.Model):
+    """Unité fonctionnelle (UF) of a site."""
+
+    site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="care_units")
+    code = models.CharField(_("code UF"), max_length=20)
+    name = models.CharField(_("libellé"), max_length=200)
+    active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("unité fonctionnelle")
+        verbose_name_plural = _("unités fonctionnelles")
+        ordering = ["site__name", "name"]
+        constraints = [models.UniqueConstraint(fields=["site", "code"], name="care_unit_code_unique_per_site")]
+
+    def __str__(self) -> str:
+        return f"{self.name} [{self.code}]"
+
+    @property
+    def finess_eg(self) -> str:
+        return self.site.finess_eg
+
+
+class User(AbstractUser):
+    """A professional of the hospital.
+
+    ProSanté Connect (OpenID Connect) links an account on the RPPS: its ``SubjectNameID``
+    claim is the national identifier ``8`` + RPPS, see :attr:`national_id`.
+    """
+
+    national_id_type = models.CharField(
+        _("type d'identifiant national"),
+        max_length=10,
+        choices=codes.NationalIdType.choices,
+        default=codes.NationalIdType.NONE,
+    )
+    rpps = models.CharField(_("RPPS"), max_length=11, unique=True, null=True, blank=True, validators=[validate_rpps])
+    adeli = models.CharField(_("ADELI"), max_length=9, unique=True, null=True, blank=True, validators=[adeli_validator])
+    profession = models.CharField(_("profession"), max_length=10, choices=codes.Profession.choices, blank=True)
+    specialty = models.CharField(_("spécialité"), max_length=10, choices=codes.Specialty.choices, blank=True)
+
+    class Meta:
+        verbose_name = _("utilisateur")
+        verbose_name_plural = _("utilisateurs")
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(national_id_type="RPPS") | Q(rpps__isnull=False),
+                name="user_rpps_required_for_rpps_type",
+            ),
+            models.CheckConstraint(
+                condition=~Q(national_id_type="ADELI") | Q(adeli__isnull=False),
+                name="user_adeli_required_for_adeli_type",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.display_name
+
+    @property
+    def display_name(self) -> str:
+        full = f"{self.first_name} {self.last_name.upper()}".strip()
+        return full or self.username
+
+    @property
+    def national_id(self) -> str:
+        """Identifiant national (IDNPS): ``8`` + RPPS or ``0`` + ADELI, empty otherwise."""
+        if self.national_id_type == codes.NationalIdType.RPPS and self.rpps:
+            return f"8{self.rpps}"
+        if self.national_id_type == codes.NationalIdType.ADELI and self.adeli:
+            return f"0{self.adeli}"
+        return ""
+
+
+class Role(models.Model):
+    """What a membership in a care unit grants."""
+
+    class Scope(models.TextChoices):
+        CARE_UNIT = "care_unit", _("patients pris en charge dans l'unité")
+        SITE = "site", _("patients pris en charge sur le site de l'unité")
+        LEGAL_ENTITY = "legal_entity", _("tous les patients de l'établissement")
+
+    code = models.SlugField(_("code"), max_length=40, unique=True)
+    label = models.CharField(_("libellé"), max_length=100)
+    scope = models.CharField(_("portée"), max_length=20, choices=Scope.choices, default=Scope.CARE_UNIT)
+    may_break_glass = models.BooleanField(_("accès d'urgence autorisé"), default=False)
+
+    class Meta:
+        verbose_name = _("rôle")
+        verbose_name_plural = _("rôles")
+        ordering = ["label"]
+
+    def __str__(self) -> str:
+        return self.label
+
+
+class Membership(models.Model):
+    """A user's role in a care unit: the basis of every habilitation."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships")
+    care_unit = models.ForeignKey(CareUnit, on_delete=models.CASCADE, related_name="memberships")
+    role = models.ForeignKey(Role, on_delete=models.PROTECT, related_name="memberships")
+    valid_until = models.DateField(_("valable jusqu'au"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("affectation")
+        verbose_name_plural = _("affectations")
+        constraints = [models.UniqueConstraint(fields=["user", "care_unit", "role"], name="membership_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.user} — {self.role} — {self.care_unit}"
+
+
+class AuditEvent(models.Model):
+    """One row of the audit trail: who (user and RPPS, or peer), what, when, from where.
+
+    Rows are only ever inserted (see :func:`dpi.services.audit`).
+    """
+
+    class Action(models.TextChoices):
+        LOGIN_SUCCESS = "login.success", _("connexion réussie")
+        LOGIN_FAILURE = "login.failure", _("échec de connexion")
+        LOGIN_MFA_FAILURE = "login.mfa_failure", _("échec du second facteur")
+        LOGIN_LOCKED = "login.locked", _("compte temporairement verrouillé")
+        LOGOUT = "logout", _("déconnexion")
+        MFA_CHANGE = "mfa.change", _("second facteur modifié")
+        PATIENT_OPEN = "patient.open", _("ouverture d'un dossier patient")
+        PATIENT_REFUSED = "patient.refused", _("accès à un dossier refusé")
+        EMERGENCY_ACCESS = "patient.emergency_access", _("accès d'urgence (bris de glace)")
+        HABILITATION_CHANGE = "habilitation.change", _("modification d'habilitation")
+        USER_CHANGE = "user.change", _("modification d'utilisateur")
+        STRUCTURE_CHANGE = "structure.change", _("modification de structure")
+        PEER_CHANGE = "peer.change", _("modification de partenaire API")
+        IDENTITY_CHANGE = "identity.change", _("modification d'identité")
+        CONSENT_CHANGE = "consent.change", _("modification d'information/opposition")
+        DOCUMENT_CHANGE = "document.change", _("modification de document")
+        MESSAGE_REPLAY = "hl7.replay", _("rejeu de message HL7")
+
+    at = models.DateTimeField(_("date"), auto_now_add=True, db_index=True)
+    action = models.CharField(_("action"), max_length=40, choices=Action.choices, db_index=True)
+    actor = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("utilisateur")
+    )
+    actor_username = models.CharField(_("identifiant"), max_length=150, blank=True)
+    actor_rpps = models.CharField(_("RPPS"), max_length=11, blank=True)
+    peer = models.CharField(_("partenaire"), max_length=100, blank=True)
+    ip_address = models.GenericIPAddressField(_("adresse"), null=True, blank=True)
+    object_type = models.CharField(_("type d'objet"), max_length=60, blank=True)
+    object_id = models.CharField(_("identifiant d'objet"), max_length=64, blank=True)
+    object_repr = models.CharField(_("objet"), max_length=200, blank=True)
+    patient_id = models.BigIntegerField(_("patient"), null=True, blank=True, db_index=True)
+    emergency = models.BooleanField(_("accès d'urgence"), default=False)
+    detail = models.JSONField(_("détail"), default=dict, blank=True)
+
+    class Meta:
+        verbose_name = _("événement d'audit")
+        verbose_name_plural = _("journal d'audit")
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["actor", "-at"], name="audit_actor_at")]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M:%S} {self.action} {self.actor_username}"
+
+
+class Peer(models.Model):
+    """A system of the hospital information system calling the REST API with a token."""
+
+    class Scope(models.TextChoices):
+        PATIENTS_READ = "patients:read", _("lecture des patients et séjours")
+        CONSENT_WRITE = "consent:write", _("enregistrement de l'information/opposition")
+        DOCUMENTS_READ = "documents:read", _("lecture des documents")
+
+    name = models.SlugField(_("nom"), max_length=100, unique=True)
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    token_prefix = models.CharField(_("début du jeton"), max_length=8, editable=False)
+    scopes = models.JSONField(_("portées"), default=list, blank=True)
+    active = models.BooleanField(_("actif"), default=True)
+    created_at = models.DateTimeField(_("créé le"), auto_now_add=True)
+    last_used_at = models.DateTimeField(_("dernier usage"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("partenaire API")
+        verbose_name_plural = _("partenaires API")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @staticmethod
+    def hash_token(token: str) -> str:
+        return hashlib.sha256(token.encode()).hexdigest()
+
+    def has_scope(self, scope: str) -> bool:
+        return self.active and scope in self.scopes

@@ -1,0 +1,49 @@
+"""Audit rows for authentication events (login, logout, second factor)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from allauth.account.signals import user_logged_in
+from allauth.mfa.signals import authentication_failed, authenticator_added, authenticator_removed
+from django.contrib.auth.signals import user_logged_out
+from django.dispatch import receiver
+from django.http import HttpRequest
+
+from dpi.models import AuditEvent, User
+from dpi.services import audit
+
+
+@receiver(user_logged_in)
+def audit_login(sender: Any, request: HttpRequest, user: User, **kwargs: Any) -> None:
+    audit(action=AuditEvent.Action.LOGIN_SUCCESS, actor=user, request=request)
+
+
+@receiver(user_logged_out)
+def audit_logout(sender: Any, request: HttpRequest, user: User | None, **kwargs: Any) -> None:
+    if user is not None:
+        audit(action=AuditEvent.Action.LOGOUT, actor=user, request=request)
+
+
+@receiver(authentication_failed)
+def audit_mfa_failure(sender: Any, request: HttpRequest, user: User, **kwargs: Any) -> None:
+    audit(action=AuditEvent.Action.LOGIN_MFA_FAILURE, actor=user, request=request)
+
+
+def _audit_mfa_change(request: HttpRequest, user: User, authenticator: Any, change: str) -> None:
+    audit(
+        action=AuditEvent.Action.MFA_CHANGE,
+        actor=user,
+        request=request,
+        detail={"type": authenticator.type, "change": change},
+    )
+
+
+@receiver(authenticator_added)
+def audit_mfa_added(sender: Any, request: HttpRequest, user: User, authenticator: Any, **kwargs: Any) -> None:
+    _audit_mfa_change(request, user, authenticator, "added")
+
+
+@receiver(authenticator_removed)
+def audit_mfa_removed(sender: Any, request: HttpRequest, user: User, authenticator: Any, **kwargs: Any) -> None:
+    _audit_mfa_change(request, user, authenticator, "removed")

@@ -1,0 +1,36 @@
+"""Read queries of the foundation: care units of a user, the current one."""
+
+from __future__ import annotations
+
+from django.db.models import Q, QuerySet
+from django.http import HttpRequest
+from django.utils import timezone
+
+from dpi.models import CareUnit, Membership, User
+
+SESSION_CARE_UNIT = "current_care_unit_id"
+
+
+def active_memberships(user: User) -> QuerySet[Membership]:
+    today = timezone.localdate()
+    return Membership.objects.filter(user=user).filter(Q(valid_until__isnull=True) | Q(valid_until__gte=today))
+
+
+def user_care_units(user: User) -> QuerySet[CareUnit]:
+    return (
+        CareUnit.objects.filter(memberships__in=active_memberships(user), active=True)
+        .select_related("site")
+        .distinct()
+        .order_by("site__name", "name")
+    )
+
+
+def current_care_unit(request: HttpRequest) -> CareUnit | None:
+    """The care unit the user works in now: the one chosen in this session, else the first."""
+    units = user_care_units(request.user)
+    chosen = request.session.get(SESSION_CARE_UNIT)
+    if chosen is not None:
+        unit = units.filter(pk=chosen).first()
+        if unit is not None:
+            return unit
+    return units.first()

@@ -1,0 +1,71 @@
+"""Write use cases of the foundation: the audit trail and API peers.
+
+Every service that changes something the audit trail covers calls :func:`audit` inside its
+own transaction, so the change and its audit row commit or roll back together.
+"""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from django.conf import settings
+from django.db import models, transaction
+from django.http import HttpRequest
+
+from dpi.models import AuditEvent, Peer, User
+
+
+def client_ip(request: HttpRequest | None) -> str | None:
+    """The caller's address; X-Forwarded-For is trusted only behind a declared proxy."""
+    if request is None:
+        return None
+    if settings.TRUST_X_FORWARDED_FOR:
+        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
+        if forwarded:
+            return forwarded.split(",")[0].strip()
+    return request.META.get("REMOTE_ADDR") or None
+
+
+def audit(
+    *,
+    action: str,
+    actor: User | None = None,
+    request: HttpRequest | None = None,
+    peer: Peer | None = None,
+    obj: models.Model | None = None,
+    patient_id: int | None = None,
+    emergency: bool = False,
+    username: str = "",
+    detail: dict[str, Any] | None = None,
+) -> AuditEvent:
+    """Append one row to the audit trail.
+
+    The actor defaults to the request's authenticated user; ``username`` records the login
+    typed in a failed attempt, when there is no user.
+    """
+    if actor is None and isinstance(getattr(request, "user", None), User):
+        actor = request.user if request.user.is_authenticated else None
+    return AuditEvent.objects.create(
+        action=action,
+        actor=actor,
+        actor_username=actor.get_username() if actor else username[:150],
+        actor_rpps=(actor.rpps or "") if actor else "",
+        peer=peer.name if peer else "",
+        ip_address=client_ip(request),
+        object_type=obj._meta.label if obj is not None else "",
+        object_id=str(obj.pk) if obj is not None else "",
+        object_repr=str(obj)[:200] if obj is not None else "",
+        patient_id=patient_id,
+        emergency=emergency,
+        detail=detail or {},
+    )
+
+
+@transaction.atomic
+def create_peer(*, name: str, scopes: list[str], acting_user: User | None = None) -> tuple[Peer, str]:
+    """Create an API peer and return it with its token (shown once, only its hash is kept)."""
+    token = secrets.token_urlsafe(32)
+    peer = Peer.objects.create(name=name, token_hash=Peer.hash_token(token), token_prefix=token[:8], scopes=scopes)
+    audit(action=AuditEvent.Action.PEER_CHANGE, actor=acting_user, obj=peer, detail={"created": True, "scopes": scopes})
+    return peer, token

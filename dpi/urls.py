@@ -1,0 +1,16 @@
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+
+from dpi import views
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("unite/", views.select_care_unit, name="select_care_unit"),
+    path("admin/", admin.site.urls),
+    path("accounts/", include("allauth.urls")),
+    path("patients/", include("patients.urls")),
+    path("api/", include("dpi.api_urls")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
+]

@@ -1,0 +1,42 @@
+from django.contrib import admin
+from django.http import HttpRequest
+
+from dpi.admin import AuditedAdmin
+from dpi.models import AuditEvent
+from patients.models import EmergencyAccess, Episode, Patient
+
+
+@admin.register(Patient)
+class PatientAdmin(AuditedAdmin):
+    audit_action = AuditEvent.Action.IDENTITY_CHANGE
+    list_display = ["birth_name", "used_name", "first_names", "birth_date", "sex", "ipp", "ins", "identity_status"]
+    list_filter = ["identity_status", "sex"]
+    search_fields = ["birth_name", "used_name", "first_names", "=ipp", "=ins"]
+    raw_id_fields = ["merged_into"]
+
+
+@admin.register(Episode)
+class EpisodeAdmin(AuditedAdmin):
+    audit_action = AuditEvent.Action.IDENTITY_CHANGE
+    list_display = ["visit_number", "patient", "kind", "care_unit", "admitted_at", "discharged_at", "cancelled"]
+    list_filter = ["kind", "care_unit__site", "care_unit", "cancelled"]
+    search_fields = ["=visit_number", "patient__birth_name", "=patient__ipp"]
+    raw_id_fields = ["patient"]
+    list_select_related = ["patient", "care_unit"]
+
+
+@admin.register(EmergencyAccess)
+class EmergencyAccessAdmin(admin.ModelAdmin):
+    list_display = ["started_at", "user", "patient", "expires_at", "reason"]
+    search_fields = ["user__username", "user__rpps", "patient__birth_name", "=patient__ipp"]
+    date_hierarchy = "started_at"
+    list_select_related = ["user", "patient"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False

@@ -1,0 +1,157 @@
+"""Read queries on patients, including the one habilitation rule every view and endpoint uses.
+
+A user opens a patient file only through:
+
+* a care relationship: an episode of the patient in a care unit where the user has a
+  membership whose role has the ``care_unit`` scope;
+* a role that grants more: scope ``site`` (episodes anywhere on the unit's site) or
+  ``legal_entity`` (every patient of the establishment);
+* a running emergency access ("bris de glace") opened by the user on that patient.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from datetime import date
+
+from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.utils import timezone
+
+from dpi.models import CareUnit, Role, User
+from dpi.selectors import active_memberships
+from patients.models import EmergencyAccess, Episode, Patient
+
+
+class AccessReason(enum.Enum):
+    CARE_RELATIONSHIP = "care_relationship"
+    ROLE = "role"
+    EMERGENCY = "emergency"
+    NONE = "none"
+
+
+@dataclass(frozen=True)
+class PatientAccess:
+    reason: AccessReason
+    emergency_access: EmergencyAccess | None = None
+
+    @property
+    def allowed(self) -> bool:
+        return self.reason is not AccessReason.NONE
+
+    @property
+    def emergency(self) -> bool:
+        return self.reason is AccessReason.EMERGENCY
+
+
+@dataclass(frozen=True)
+class _Habilitations:
+    """Episode filters derived from a user's memberships."""
+
+    care_units: frozenset[int]
+    sites: frozenset[int]
+    legal_entities: frozenset[int]
+
+    @property
+    def care_filter(self) -> Q:
+        return Q(care_unit_id__in=self.care_units)
+
+    @property
+    def role_filter(self) -> Q:
+        return Q(care_unit__site_id__in=self.sites) | Q(care_unit__site__legal_entity_id__in=self.legal_entities)
+
+    @property
+    def any_filter(self) -> Q:
+        return self.care_filter | self.role_filter
+
+
+def _habilitations(user: User) -> _Habilitations:
+    memberships = list(active_memberships(user).select_related("role", "care_unit__site"))
+    by_scope: dict[str, set[int]] = {scope: set() for scope in Role.Scope.values}
+    for membership in memberships:
+        unit = membership.care_unit
+        target = {
+            Role.Scope.CARE_UNIT: unit.pk,
+            Role.Scope.SITE: unit.site_id,
+            Role.Scope.LEGAL_ENTITY: unit.site.legal_entity_id,
+        }[Role.Scope(membership.role.scope)]
+        by_scope[membership.role.scope].add(target)
+    return _Habilitations(
+        care_units=frozenset(by_scope[Role.Scope.CARE_UNIT]),
+        sites=frozenset(by_scope[Role.Scope.SITE]),
+        legal_entities=frozenset(by_scope[Role.Scope.LEGAL_ENTITY]),
+    )
+
+
+def _running_emergency_accesses(user: User) -> QuerySet[EmergencyAccess]:
+    return EmergencyAccess.objects.filter(user=user, expires_at__gt=timezone.now())
+
+
+def patient_access(user: User, patient: Patient) -> PatientAccess:
+    """Why ``user`` may open ``patient``'s file, or :attr:`AccessReason.NONE`."""
+    habilitations = _habilitations(user)
+    episodes = Episode.objects.filter(patient=patient, cancelled=False)
+    if episodes.filter(habilitations.care_filter).exists():
+        return PatientAccess(AccessReason.CARE_RELATIONSHIP)
+    if episodes.filter(habilitations.role_filter).exists():
+        return PatientAccess(AccessReason.ROLE)
+    emergency = _running_emergency_accesses(user).filter(patient=patient).first()
+    if emergency is not None:
+        return PatientAccess(AccessReason.EMERGENCY, emergency)
+    return PatientAccess(AccessReason.NONE)
+
+
+def accessible_patients(user: User) -> QuerySet[Patient]:
+    """Every patient whose file ``user`` may open (same rule as :func:`patient_access`)."""
+    habilitations = _habilitations(user)
+    through_care = Exists(Episode.objects.filter(habilitations.any_filter, patient=OuterRef("pk"), cancelled=False))
+    through_emergency = Exists(_running_emergency_accesses(user).filter(patient=OuterRef("pk")))
+    return Patient.objects.filter(through_care | through_emergency)
+
+
+def search_patients(
+    *,
+    name: str = "",
+    birth_date: date | None = None,
+    ipp: str = "",
+    ins: str = "",
+    limit: int = 50,
+) -> QuerySet[Patient]:
+    """Identity search (name prefix on birth or used name, birth date, IPP, INS).
+
+    The search shows identities so that a user can find a patient; opening the file goes
+    through :func:`patient_access`.
+    """
+    queryset = Patient.objects.filter(merged_into__isnull=True)
+    if name:
+        for word in name.split():
+            queryset = queryset.filter(
+                Q(birth_name__istartswith=word) | Q(used_name__istartswith=word) | Q(first_names__icontains=word)
+            )
+    if birth_date:
+        queryset = queryset.filter(birth_date=birth_date)
+    if ipp:
+        queryset = queryset.filter(ipp=ipp)
+    if ins:
+        queryset = queryset.filter(ins=ins)
+    return queryset.order_by("birth_name", "first_names", "birth_date")[:limit]
+
+
+def current_episode(patient: Patient) -> Episode | None:
+    """The open episode (admitted, not discharged), else the latest one."""
+    episodes = patient.episodes.filter(cancelled=False).select_related("care_unit__site")
+    return episodes.filter(discharged_at__isnull=True).first() or episodes.first()
+
+
+def may_break_glass(user: User) -> bool:
+    """Whether one of the user's roles allows emergency access."""
+    return active_memberships(user).filter(role__may_break_glass=True).exists()
+
+
+def patients_in_care_unit(care_unit: CareUnit, limit: int = 100) -> list[Episode]:
+    """Open episodes of a care unit (patients currently taken care of), newest first."""
+    return list(
+        Episode.objects.filter(care_unit=care_unit, cancelled=False, discharged_at__isnull=True)
+        .select_related("patient")
+        .order_by("-admitted_at")[:limit]
+    )

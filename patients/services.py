@@ -1,0 +1,61 @@
+"""Write use cases on patient files: opening (audited) and emergency access."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.http import HttpRequest
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from dpi.models import AuditEvent, User
+from dpi.services import audit
+from patients.models import EmergencyAccess, Patient
+from patients.selectors import PatientAccess, may_break_glass, patient_access
+
+
+@transaction.atomic
+def open_patient_file(*, user: User, patient: Patient, request: HttpRequest | None = None) -> PatientAccess:
+    """Decide access to a patient file and audit the opening, or the refusal."""
+    access = patient_access(user, patient)
+    audit(
+        action=AuditEvent.Action.PATIENT_OPEN if access.allowed else AuditEvent.Action.PATIENT_REFUSED,
+        actor=user,
+        request=request,
+        obj=patient,
+        patient_id=patient.pk,
+        emergency=access.emergency,
+        detail={"reason": access.reason.value, "path": request.path if request else ""},
+    )
+    return access
+
+
+@transaction.atomic
+def start_emergency_access(
+    *, user: User, patient: Patient, reason: str, request: HttpRequest | None = None
+) -> EmergencyAccess:
+    """Open a patient file outside one's care relationships, for BREAK_GLASS_HOURS, with a reason."""
+    reason = reason.strip()
+    if not reason:
+        raise ValidationError(_("Le motif de l'accès d'urgence est obligatoire."), code="reason_required")
+    if not may_break_glass(user):
+        raise PermissionDenied(_("Votre rôle ne permet pas l'accès d'urgence."))
+    access = EmergencyAccess.objects.create(
+        user=user,
+        patient=patient,
+        reason=reason,
+        expires_at=timezone.now() + timedelta(hours=settings.BREAK_GLASS_HOURS),
+    )
+    audit(
+        action=AuditEvent.Action.EMERGENCY_ACCESS,
+        actor=user,
+        request=request,
+        obj=patient,
+        patient_id=patient.pk,
+        emergency=True,
+        detail={"reason": reason, "expires_at": access.expires_at.isoformat()},
+    )
+    return access

@@ -1,0 +1,10 @@
+from django.urls import path
+
+from patients import views
+
+app_name = "patients"
+urlpatterns = [
+    path("", views.search, name="search"),
+    path("<int:pk>/", views.patient_file, name="file"),
+    path("<int:pk>/urgence/", views.emergency_access, name="emergency_access"),
+]

@@ -1,0 +1,230 @@
+"""Demo data: one legal entity, two sites, six care units, a user per profession, a few patients.
+
+Idempotent: loading twice updates the same rows. Never used in production.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from allauth.mfa.adapter import get_adapter
+from allauth.mfa.models import Authenticator
+from allauth.mfa.totp.internal.auth import TOTP, format_hotp_value, hotp_value, yield_hotp_counters_from_time
+from django.db import transaction
+from django.utils import timezone
+
+from dpi.codes import NationalIdType, Profession, Specialty
+from dpi.models import CareUnit, LegalEntity, Membership, Role, Site, User
+from dpi.validators import luhn_check_digit, nir_key
+from patients.models import Episode, IdentityStatus, Patient, Sex
+
+DEMO_PASSWORD = "Demo-DPI-2026!"  # noqa: S105 (public demo password, demo data only)
+INS_NIR_TEST_OID = "1.2.250.1.213.1.4.10"
+
+ROLES = [
+    # code, label, scope, may_break_glass
+    ("medecin", "Médecin", Role.Scope.CARE_UNIT, True),
+    ("sage-femme", "Sage-femme", Role.Scope.CARE_UNIT, True),
+    ("infirmier", "Infirmier", Role.Scope.CARE_UNIT, False),
+    ("reeducateur", "Rééducateur", Role.Scope.CARE_UNIT, False),
+    ("pharmacien", "Pharmacien (site)", Role.Scope.SITE, False),
+    ("secretaire", "Secrétaire médicale", Role.Scope.CARE_UNIT, False),
+    ("dim", "Médecin DIM (établissement)", Role.Scope.LEGAL_ENTITY, False),
+]
+
+CARE_UNITS = [
+    # site FINESS EG, UF code, name
+    ("000897406", "6268", "Chirurgie viscérale"),
+    ("000897406", "8782", "Urgences"),
+    ("000897406", "1001", "Médecine interne"),
+    ("000897422", "2001", "Maternité"),
+    ("000897422", "2002", "Pédiatrie"),
+    ("000897422", "2003", "Consultations externes"),
+]
+
+
+@dataclass(frozen=True)
+class DemoUser:
+    username: str
+    first_name: str
+    last_name: str
+    profession: str
+    specialty: str
+    role: str
+    units: tuple[str, ...]
+    rpps_base: str = ""
+
+    @property
+    def rpps(self) -> str | None:
+        return self.rpps_base + luhn_check_digit(self.rpps_base) if self.rpps_base else None
+
+
+USERS = [
+    DemoUser(
+        "dr.martin",
+        "Claire",
+        "Martin",
+        Profession.MEDECIN,
+        Specialty.CHIRURGIE_VISCERALE,
+        "medecin",
+        ("6268", "8782"),
+        "1000000001",
+    ),
+    DemoUser("ide.bernard", "Lucas", "Bernard", Profession.INFIRMIER, "", "infirmier", ("6268",), "1000000002"),
+    DemoUser("sf.petit", "Emma", "Petit", Profession.SAGE_FEMME, "", "sage-femme", ("2001",), "1000000003"),
+    DemoUser("ph.durand", "Hugo", "Durand", Profession.PHARMACIEN, "", "pharmacien", ("1001",), "1000000004"),
+    DemoUser("mk.leroy", "Léa", "Leroy", Profession.MASSEUR_KINE, "", "reeducateur", ("2002",), "1000000005"),
+    DemoUser("dr.dim", "Paul", "Roux", Profession.MEDECIN, Specialty.MEDECINE_INTERNE, "dim", ("1001",), "1000000006"),
+    DemoUser("sec.moreau", "Julie", "Moreau", "", "", "secretaire", ("2003",)),
+]
+
+PATIENTS = [
+    # ipp, birth name, first names, used name, birth date, sex, INSEE, NIR13 (qualified) or "", UF, kind, days ago
+    (
+        "100001",
+        "DUPONT",
+        "MARIE JEANNE",
+        "",
+        date(1958, 4, 12),
+        Sex.FEMALE,
+        "75056",
+        "2580475056123",
+        "6268",
+        Episode.Kind.INPATIENT,
+        2,
+    ),
+    ("100002", "LEFEBVRE", "JEAN", "", date(1971, 11, 3), Sex.MALE, "69123", "", "8782", Episode.Kind.EMERGENCY, 0),
+    (
+        "100003",
+        "GARCIA",
+        "SOFIA",
+        "MARTINEZ",
+        date(1990, 7, 21),
+        Sex.FEMALE,
+        "13055",
+        "2900713055456",
+        "2001",
+        Episode.Kind.INPATIENT,
+        1,
+    ),
+    ("100004", "NGUYEN", "THANH", "", date(2019, 2, 14), Sex.MALE, "33063", "", "2002", Episode.Kind.AMBULATORY, 0),
+    (
+        "100005",
+        "ROBERT",
+        "ANDRE PIERRE",
+        "",
+        date(1945, 9, 30),
+        Sex.MALE,
+        "59350",
+        "1450959350789",
+        "1001",
+        Episode.Kind.INPATIENT,
+        5,
+    ),
+    ("100006", "BLANC", "CHLOE", "", date(1984, 1, 8), Sex.FEMALE, "31555", "", "2003", Episode.Kind.OUTPATIENT, 0),
+]
+
+
+def demo_totp_secret(username: str) -> str:
+    """A stable base32 secret per demo user, so the demo's second factor survives reloads."""
+    digest = hashlib.sha256(f"dpi-demo-totp:{username}".encode()).digest()[:20]
+    return base64.b32encode(digest).decode()
+
+
+def current_totp_code(user: User) -> str:
+    """The code the user's authenticator app shows now (demo and tests only)."""
+    authenticator = Authenticator.objects.get(user=user, type=Authenticator.Type.TOTP)
+    secret = get_adapter().decrypt(authenticator.data["secret"])
+    counter = next(iter(yield_hotp_counters_from_time()))
+    return format_hotp_value(hotp_value(secret, counter))
+
+
+def _structures() -> dict[str, CareUnit]:
+    entity, _ = LegalEntity.objects.update_or_create(
+        finess_ej="000897414", defaults={"name": "Centre hospitalier de démonstration"}
+    )
+    sites = {
+        "000897406": Site.objects.update_or_create(
+            finess_eg="000897406", defaults={"legal_entity": entity, "name": "Hôpital Nord"}
+        )[0],
+        "000897422": Site.objects.update_or_create(
+            finess_eg="000897422", defaults={"legal_entity": entity, "name": "Hôpital Sud"}
+        )[0],
+    }
+    return {
+        code: CareUnit.objects.update_or_create(site=sites[finess], code=code, defaults={"name": name})[0]
+        for finess, code, name in CARE_UNITS
+    }
+
+
+def _users(units: dict[str, CareUnit]) -> list[User]:
+    roles = {
+        code: Role.objects.update_or_create(
+            code=code, defaults={"label": label, "scope": scope, "may_break_glass": glass}
+        )[0]
+        for code, label, scope, glass in ROLES
+    }
+    users = []
+    for spec in USERS:
+        user, _ = User.objects.update_or_create(
+            username=spec.username,
+            defaults={
+                "first_name": spec.first_name,
+                "last_name": spec.last_name,
+                "national_id_type": NationalIdType.RPPS if spec.rpps else NationalIdType.NONE,
+                "rpps": spec.rpps,
+                "profession": spec.profession,
+                "specialty": spec.specialty,
+            },
+        )
+        for code in spec.units:
+            Membership.objects.get_or_create(user=user, care_unit=units[code], role=roles[spec.role])
+        users.append(user)
+    admin, _ = User.objects.update_or_create(
+        username="admin",
+        defaults={"first_name": "Admin", "last_name": "DPI", "is_staff": True, "is_superuser": True},
+    )
+    users.append(admin)
+    for user in users:
+        user.set_password(DEMO_PASSWORD)
+        user.save(update_fields=["password"])
+        if not Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists():
+            TOTP.activate(user, demo_totp_secret(user.username))
+    return users
+
+
+def _patients(units: dict[str, CareUnit]) -> None:
+    now = timezone.now()
+    for ipp, birth_name, first_names, used_name, born, sex, insee, nir13, unit, kind, days in PATIENTS:
+        patient, _ = Patient.objects.update_or_create(
+            ipp_authority="CHU-DEMO",
+            ipp=ipp,
+            defaults={
+                "birth_name": birth_name,
+                "first_names": first_names,
+                "used_name": used_name,
+                "birth_date": born,
+                "sex": sex,
+                "birth_place_insee": insee,
+                "ins": nir13 + nir_key(nir13) if nir13 else "",
+                "ins_oid": INS_NIR_TEST_OID if nir13 else "",
+                "identity_status": IdentityStatus.QUALIFIEE if nir13 else IdentityStatus.PROVISOIRE,
+            },
+        )
+        admitted = (now - timedelta(days=days)).replace(hour=9, minute=30, second=0, microsecond=0)
+        Episode.objects.update_or_create(
+            visit_authority="CHU-DEMO",
+            visit_number=f"V{ipp}",
+            defaults={"patient": patient, "kind": kind, "care_unit": units[unit], "admitted_at": admitted},
+        )
+
+
+@transaction.atomic
+def load_demo() -> list[User]:
+    units = _structures()
+    users = _users(units)
+    _patients(units)
+    return users

@@ -1,0 +1,24 @@
+from typing import Any
+
+from django.core.management.base import BaseCommand
+
+from sandbox.demo import DEMO_PASSWORD, demo_totp_secret, load_demo
+
+
+class Command(BaseCommand):
+    help = "Load (or refresh) the demo data and print the logins."
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        users = load_demo()
+        self.stdout.write(self.style.SUCCESS("Données de démonstration chargées."))
+        self.stdout.write(f"Mot de passe de tous les comptes : {DEMO_PASSWORD}")
+        self.stdout.write("Second facteur : `make totp USER=<identifiant>` (ou `manage.py demo_totp <identifiant>`)")
+        self.stdout.write(
+            "affiche le code du moment ; ou ajoutez le secret TOTP dans une application d'authentification."
+        )
+        for user in users:
+            role = "administrateur" if user.is_superuser else (user.get_profession_display() or "personnel")
+            rpps = f"RPPS {user.rpps}" if user.rpps else "sans RPPS"
+            self.stdout.write(
+                f"  {user.username:<12} {role:<26} {rpps:<17} secret TOTP {demo_totp_secret(user.username)}"
+            )

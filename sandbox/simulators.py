@@ -1,0 +1,26 @@
+"""Registry of the simulators of national services run by ``manage.py run_sandbox``.
+
+A simulator is an object with a ``name`` and an ``async def serve(stop: asyncio.Event)``
+that speaks the real protocol on loopback until ``stop`` is set. Each integration issue adds
+its simulator here (the PFI over MLLP comes with the DMP feeding).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Protocol
+
+
+class Simulator(Protocol):
+    name: str
+
+    async def serve(self, stop: asyncio.Event) -> None: ...
+
+
+SIMULATORS: list[Simulator] = []
+
+
+async def run_all(stop: asyncio.Event, simulators: list[Simulator] | None = None) -> None:
+    """Run every simulator until ``stop`` is set."""
+    chosen = SIMULATORS if simulators is None else simulators
+    await asyncio.gather(*(simulator.serve(stop) for simulator in chosen), stop.wait())
