@@ -26,11 +26,12 @@ def user_care_units(user: User) -> QuerySet[CareUnit]:
 
 
 def current_care_unit(request: HttpRequest) -> CareUnit | None:
-    """The care unit the user works in now: the one chosen in this session, else the first."""
-    units = user_care_units(request.user)
-    chosen = request.session.get(SESSION_CARE_UNIT)
-    if chosen is not None:
-        unit = units.filter(pk=chosen).first()
-        if unit is not None:
-            return unit
-    return units.first()
+    """The care unit the user works in now: the one chosen in this session, else the first.
+
+    Computed once per request (the header and the page both show it).
+    """
+    if not hasattr(request, "_current_care_unit"):
+        units = list(user_care_units(request.user))
+        chosen = request.session.get(SESSION_CARE_UNIT)
+        request._current_care_unit = next((u for u in units if u.pk == chosen), units[0] if units else None)
+    return request._current_care_unit
