@@ -91,7 +91,8 @@ def test_session_expires_after_the_configured_inactivity(client):
 
 def test_self_signup_is_closed(client):
     response = client.post(
-        reverse("account_signup"), {"username": "intrus", "password1": "Xx-123456789-yy", "password2": "Xx-123456789-yy"}
+        reverse("account_signup"),
+        {"username": "intrus", "password1": "Xx-123456789-yy", "password2": "Xx-123456789-yy"},
     )
     assert response.status_code == 200
     assert not User.objects.filter(username="intrus").exists()

@@ -67,7 +67,9 @@ def test_emergency_access_opens_the_file_for_a_limited_time(doctor, settings):
     patient = EpisodeFactory().patient
     access = start_emergency_access(user=doctor, patient=patient, reason="Patient inconscient aux urgences")
     _check(doctor, patient, AccessReason.EMERGENCY)
-    assert access.expires_at - access.started_at == pytest.approx(timedelta(hours=settings.BREAK_GLASS_HOURS), abs=timedelta(seconds=5))
+    assert access.expires_at - access.started_at == pytest.approx(
+        timedelta(hours=settings.BREAK_GLASS_HOURS), abs=timedelta(seconds=5)
+    )
     access.expires_at = timezone.now() - timedelta(seconds=1)
     access.save()
     _check(doctor, patient, AccessReason.NONE)
