@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from django.conf import settings
 from django.core.cache import cache
 
 from dpi.models import Role
@@ -10,9 +11,15 @@ from tests.factories import CareUnitFactory, MembershipFactory, RoleFactory, Use
 
 
 @pytest.fixture(autouse=True)
-def _clear_cache() -> None:
-    """Login throttling and single-use TOTP codes live in the cache: start each test clean."""
-    cache.clear()
+def _clear_cache(request: pytest.FixtureRequest) -> None:
+    """Login throttling and single-use TOTP codes live in the cache: start each test clean.
+
+    The database cache (the embedded default) is only touched by tests that use the database.
+    """
+    database_cache = settings.CACHES["default"]["BACKEND"].endswith("DatabaseCache")
+    uses_db = request.node.get_closest_marker("django_db") or {"db", "transactional_db"} & set(request.fixturenames)
+    if not database_cache or uses_db:
+        cache.clear()
 
 
 @pytest.fixture

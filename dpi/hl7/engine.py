@@ -1,0 +1,179 @@
+"""The one path every inbound HL7 message takes: journal, duplicate check, handler, ACK.
+
+Used by the MLLP listener, by ``manage.py hl7_ingest`` and by replay. Whatever the input,
+it leaves a journal row and returns an acknowledgement; it never raises.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import traceback
+from collections.abc import Sequence
+
+from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
+
+from dpi.hl7.ack import build_ack, encode_ack
+from dpi.hl7.errors import ErrorCode, ErrorDetail, HL7ProcessingError
+from dpi.hl7.models import Message
+from dpi.hl7.parsing import Envelope, Header, parse_hl7, read_envelope
+from dpi.hl7.registry import HandlerResult, InboundMessage, get_handler
+
+logger = logging.getLogger(__name__)
+
+# How long a duplicate waits for its original, still being processed on another
+# connection, to get its ACK before being answered AR.
+DUPLICATE_WAIT_SECONDS = 30.0
+_DUPLICATE_POLL_SECONDS = 0.05
+
+
+def process_inbound(raw: bytes, *, peer: str) -> bytes:
+    """Journal ``raw``, process it at most once, and return the ACK bytes in the request's charset."""
+    return _receive(raw, peer=peer, size=len(raw))
+
+
+def reject_oversized(raw: bytes, *, peer: str, size: int) -> bytes:
+    """Journal the first bytes of a frame of ``size`` bytes, over the limit, and answer AR."""
+    return _receive(raw, peer=peer, size=size)
+
+
+def replay(message: Message) -> bytes:
+    """Run a journal row's raw bytes through its handler again, updating the same row.
+
+    No duplicate check: the caller (:func:`dpi.hl7.services.replay_message`) checks the
+    row can be replayed and audits it.
+    """
+    return _process(message, read_envelope(bytes(message.raw)))
+
+
+def _receive(raw: bytes, *, peer: str, size: int) -> bytes:
+    envelope = read_envelope(raw)
+    try:
+        message, original = _journal(envelope, peer=peer, size=size)
+        if original is not None:
+            return _answer_duplicate(message, original, envelope.header)
+        return _process(message, envelope)
+    except Exception:
+        # The journal itself failed (database down...): still answer, so the peer resends later.
+        logger.exception("HL7 message from %s could not be journaled or answered", peer)
+        return encode_ack(build_ack(envelope.header, code="AR", errors=[_internal_error()]), envelope.header)
+
+
+def _journal(envelope: Envelope, *, peer: str, size: int) -> tuple[Message, Message | None]:
+    """Store the message before anything else; a duplicate gets its own row pointing at the original."""
+    message = _inbound_row(envelope, peer=peer, size=size, status=Message.Status.RECEIVED)
+    if not message.control_id:
+        message.save()
+        return message, None
+    try:
+        with transaction.atomic():
+            message.save()
+        return message, None
+    except IntegrityError:
+        # The partial unique constraint decided: an original with this sender and control id exists.
+        original = Message.objects.exclude(status=Message.Status.DUPLICATE).get(
+            direction=Message.Direction.INBOUND,
+            sending_application=message.sending_application,
+            sending_facility=message.sending_facility,
+            control_id=message.control_id,
+        )
+        duplicate = _inbound_row(envelope, peer=peer, size=size, status=Message.Status.DUPLICATE, duplicate_of=original)
+        duplicate.save()
+        return duplicate, original
+
+
+def _inbound_row(envelope: Envelope, *, peer: str, size: int, **fields: object) -> Message:
+    return Message.from_envelope(envelope, direction=Message.Direction.INBOUND, peer=peer, size=size, **fields)
+
+
+def _process(message: Message, envelope: Envelope) -> bytes:
+    header = envelope.header
+    problem = _oversize_problem(message) or envelope.problem
+    if problem is not None:
+        return _conclude(message, header, code="AR", errors=[problem])
+    try:
+        handler = get_handler(header.message_type)
+        inbound = InboundMessage(hl7=parse_hl7(envelope), journal=message, header=header)
+        # Leaving the block commits the handler's writes with the row: only then is AA returned.
+        with transaction.atomic():
+            _lock(message)
+            result = handler(inbound) or HandlerResult()
+            return _conclude(message, header, code=result.ack_code, errors=result.warnings, note=result.note)
+    except HL7ProcessingError as exc:
+        return _conclude(message, header, code=exc.ack_code, errors=[exc.detail])
+    except Exception:
+        logger.exception("HL7 handler failed on message %s", message.pk)
+        return _conclude(message, header, code="AR", errors=[_internal_error()], error=traceback.format_exc())
+
+
+def _oversize_problem(message: Message) -> ErrorDetail | None:
+    if not message.truncated:
+        return None
+    return ErrorDetail(
+        str(ErrorCode.APPLICATION_ERROR),
+        _("Message trop volumineux : %(size)d octets, limite %(limit)d")
+        % {"size": message.size, "limit": len(message.raw)},
+    )
+
+
+def _internal_error() -> ErrorDetail:
+    return ErrorDetail(str(ErrorCode.APPLICATION_ERROR), _("Erreur interne de l'application"))
+
+
+def _lock(message: Message) -> None:
+    """Hold the row until commit: a duplicate waiting for this ACK blocks on it, not in a loop.
+
+    ``FOR NO KEY UPDATE``, so that the duplicate's own row, whose foreign key points here, can
+    still be inserted meanwhile.
+    """
+    list(Message.objects.select_for_update(no_key=True).filter(pk=message.pk).values_list("pk"))
+
+
+def _conclude(
+    message: Message,
+    header: Header,
+    *,
+    code: str,
+    errors: Sequence[ErrorDetail] = (),
+    error: str = "",
+    note: str = "",
+) -> bytes:
+    """Build the ACK, record the outcome on the journal row, return the ACK bytes.
+
+    The ERR details go to the row's error, or to its note when the message is accepted (warnings).
+    """
+    ack = encode_ack(build_ack(header, code=code, errors=errors), header)
+    described = [f"[{detail.code}] {detail.text}" for detail in errors]
+    if code == "AA":
+        outcome = {"status": Message.Status.PROCESSED, "note": "\n".join(filter(None, [note, *described]))}
+    else:
+        outcome = {"status": Message.Status.ERROR, "error": error or "\n".join(described), "note": note}
+    message.record_outcome(ack_code=code, ack=ack, **outcome)
+    return ack
+
+
+def _answer_duplicate(duplicate: Message, original: Message, header: Header) -> bytes:
+    """The same ACK as the original, once the original has one; no second effect."""
+    ack_code, ack = _wait_for_ack(original)
+    if ack:
+        duplicate.record_outcome(status=Message.Status.DUPLICATE, ack_code=ack_code, ack=ack)
+        return ack
+    problem = ErrorDetail(
+        str(ErrorCode.APPLICATION_ERROR),
+        _("Doublon du message n° %(id)d, toujours en cours de traitement") % {"id": original.pk},
+    )
+    ack = encode_ack(build_ack(header, code="AR", errors=[problem]), header)
+    duplicate.record_outcome(status=Message.Status.DUPLICATE, ack_code="AR", ack=ack, error=problem.text)
+    return ack
+
+
+def _wait_for_ack(original: Message) -> tuple[str, bytes]:
+    deadline = time.monotonic() + DUPLICATE_WAIT_SECONDS
+    while True:
+        with transaction.atomic():
+            rows = Message.objects.select_for_update(no_key=True).filter(pk=original.pk)
+            ack_code, ack = rows.values_list("ack_code", "ack").get()
+        if ack or time.monotonic() >= deadline:
+            return ack_code, bytes(ack)
+        time.sleep(_DUPLICATE_POLL_SECONDS)

@@ -1,0 +1,276 @@
+"""MLLP listener: asyncio for the connections, a thread pool for the (sync, Django ORM) engine.
+
+Framing: ``0x0B <message> 0x1C 0x0D``. Bytes outside a frame are discarded. A frame larger
+than ``MLLP_MAX_MESSAGE_BYTES`` is answered AR once its end arrives, and only its beginning
+is kept in the journal. Frames of one connection are processed one at a time, in order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.db import close_old_connections, connections
+
+from dpi.hl7 import engine
+
+logger = logging.getLogger(__name__)
+
+START_BLOCK = b"\x0b"
+END_BLOCK = b"\x1c\x0d"
+READ_SIZE = 64 * 1024
+
+
+def frame(payload: bytes) -> bytes:
+    """Wrap a message in MLLP start and end blocks."""
+    return START_BLOCK + payload + END_BLOCK
+
+
+@dataclass(frozen=True)
+class Frame:
+    """A complete frame; ``size`` exceeds ``len(payload)`` when it was over the limit."""
+
+    payload: bytes
+    size: int
+
+    @property
+    def truncated(self) -> bool:
+        return self.size > len(self.payload)
+
+
+class FrameReader:
+    """Incremental MLLP decoder: feed it bytes as they come, get the frames completed so far."""
+
+    def __init__(self, max_bytes: int) -> None:
+        self.max_bytes = max_bytes
+        self.in_frame = False
+        self._payload = bytearray()
+        self._size = 0
+        self._carry = b""  # a trailing 0x1C that may start the end block
+
+    def feed(self, data: bytes) -> list[Frame]:
+        frames: list[Frame] = []
+        data, self._carry = self._carry + data, b""
+        position = 0
+        while position < len(data):
+            if not self.in_frame:
+                start = data.find(START_BLOCK, position)
+                if start < 0:
+                    break
+                self._start()
+                position = start + 1
+                continue
+            end = data.find(END_BLOCK, position)
+            if end < 0:
+                stop = len(data) - 1 if data.endswith(END_BLOCK[:1]) else len(data)
+                self._carry = data[stop:]
+                self._append(data[position:stop])
+                break
+            self._append(data[position:end])
+            frames.append(Frame(bytes(self._payload), self._size))
+            self.in_frame = False
+            position = end + len(END_BLOCK)
+        return frames
+
+    def _start(self) -> None:
+        self.in_frame = True
+        self._payload = bytearray()
+        self._size = 0
+
+    def _append(self, chunk: bytes) -> None:
+        self._size += len(chunk)
+        room = self.max_bytes - len(self._payload)
+        if room > 0:
+            self._payload += chunk[:room]
+
+
+def process_frame(received: Frame, peer: str) -> bytes:
+    """Run one frame through the engine, in a worker thread, with a healthy database connection."""
+    close_old_connections()
+    try:
+        if received.truncated:
+            return engine.reject_oversized(received.payload, peer=peer, size=received.size)
+        return engine.process_inbound(received.payload, peer=peer)
+    finally:
+        close_old_connections()
+
+
+@dataclass(eq=False)
+class _Connection:
+    writer: asyncio.StreamWriter
+    busy: bool = False
+    closed: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+@dataclass
+class MLLPServer:
+    """The listener. ``await start()``, then ``await stop()`` for a graceful shutdown."""
+
+    host: str = field(default_factory=lambda: settings.MLLP_HOST)
+    port: int = field(default_factory=lambda: settings.MLLP_PORT)
+    workers: int = field(default_factory=lambda: settings.MLLP_WORKERS)
+    max_bytes: int = field(default_factory=lambda: settings.MLLP_MAX_MESSAGE_BYTES)
+    idle_timeout: float = field(default_factory=lambda: settings.MLLP_IDLE_TIMEOUT_SECONDS)
+
+    def __post_init__(self) -> None:
+        self._server: asyncio.Server | None = None
+        self._pool = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="mllp")
+        self._connections: set[_Connection] = set()
+        self._stopping = False
+
+    async def start(self) -> None:
+        self._server = await asyncio.start_server(self._serve, self.host, self.port)
+        self.port = self._server.sockets[0].getsockname()[1]
+        logger.info("MLLP listener on %s:%s", self.host, self.port)
+
+    async def stop(self) -> None:
+        """Stop accepting, close idle connections, let in-flight messages finish, then release threads."""
+        self._stopping = True
+        if self._server is not None:
+            self._server.close()
+        open_connections = list(self._connections)
+        for connection in open_connections:
+            if not connection.busy:
+                connection.writer.close()  # its pending read returns end of file
+        await asyncio.gather(*(connection.closed.wait() for connection in open_connections))
+        if self._server is not None:
+            await self._server.wait_closed()
+        await asyncio.get_running_loop().run_in_executor(None, self._close_pool)
+        logger.info("MLLP listener stopped")
+
+    async def serve(self, stop: asyncio.Event, started: threading.Event | None = None) -> None:
+        await self.start()
+        if started is not None:
+            started.set()
+        await stop.wait()
+        await self.stop()
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        connection = _Connection(writer)
+        self._connections.add(connection)
+        peer = _peer_name(writer)
+        try:
+            await self._converse(connection, reader, writer, peer)
+        except TimeoutError:
+            logger.info("MLLP connection %s idle for %ss, closed", peer, self.idle_timeout)
+        except ConnectionError:
+            logger.info("MLLP connection %s lost", peer)
+        finally:
+            self._connections.discard(connection)
+            writer.close()
+            with contextlib.suppress(ConnectionError):
+                await writer.wait_closed()
+            connection.closed.set()
+
+    async def _converse(
+        self, connection: _Connection, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, peer: str
+    ) -> None:
+        frames = FrameReader(self.max_bytes)
+        loop = asyncio.get_running_loop()
+        while not self._stopping:
+            data = await asyncio.wait_for(reader.read(READ_SIZE), self.idle_timeout)
+            if not data:
+                return
+            connection.busy = True
+            for received in frames.feed(data):
+                ack = await loop.run_in_executor(self._pool, process_frame, received, peer)
+                writer.write(frame(ack))
+                await writer.drain()
+                if self._stopping:
+                    return
+            connection.busy = False
+
+    def _close_pool(self) -> None:
+        """Close the database connection of every worker thread, then join them.
+
+        One job per thread, held at a barrier, so that each job lands on a different thread.
+        """
+        barrier = threading.Barrier(self.workers)
+
+        def close_connections() -> None:
+            connections.close_all()
+            barrier.wait(timeout=10)
+
+        jobs = [self._pool.submit(close_connections) for _ in range(self.workers)]
+        for job in jobs:
+            with contextlib.suppress(threading.BrokenBarrierError):
+                job.result()
+        self._pool.shutdown(wait=True)
+
+
+def _peer_name(writer: asyncio.StreamWriter) -> str:
+    address = writer.get_extra_info("peername")
+    if isinstance(address, tuple):
+        return f"{address[0]}:{address[1]}"
+    return str(address or "")
+
+
+def run(*, host: str, port: int) -> None:
+    """Serve until SIGINT or SIGTERM (``manage.py run_mllp``)."""
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+        await MLLPServer(host=host, port=port).serve(stop)
+
+    asyncio.run(main())
+
+
+@dataclass
+class ServerHandle:
+    """A listener running in a background thread (tests, benchmark)."""
+
+    server: MLLPServer
+    thread: threading.Thread
+    loop: asyncio.AbstractEventLoop
+    stop_event: asyncio.Event
+
+    @property
+    def host(self) -> str:
+        return self.server.host
+
+    @property
+    def port(self) -> int:
+        return self.server.port
+
+    def stop(self, timeout: float | None = None) -> None:
+        """Graceful stop, as on SIGTERM; returns once in-flight messages are answered."""
+        if self.thread.is_alive():
+            self.loop.call_soon_threadsafe(self.stop_event.set)
+        self.thread.join(timeout)
+
+
+def start_server_in_thread(host: str = "127.0.0.1", port: int = 0, **options: float) -> ServerHandle:
+    """Start a listener in a daemon thread; ``port=0`` picks a free port (see ``handle.port``)."""
+    server = MLLPServer(host=host, port=port, **options)
+    loop = asyncio.new_event_loop()
+    stop_event = asyncio.Event()
+    started = threading.Event()
+
+    failures: list[BaseException] = []
+
+    def run_loop() -> None:
+        asyncio.set_event_loop(loop)
+        try:
+            loop.run_until_complete(server.serve(stop_event, started))
+        except Exception as exc:  # e.g. address in use: reported to the caller below
+            failures.append(exc)
+            started.set()
+        finally:
+            loop.run_until_complete(loop.shutdown_default_executor())
+            loop.close()
+
+    thread = threading.Thread(target=run_loop, name=f"mllp-{host}:{port}", daemon=True)
+    thread.start()
+    started.wait()
+    if failures:
+        raise failures[0]
+    return ServerHandle(server=server, thread=thread, loop=loop, stop_event=stop_event)
