@@ -22,6 +22,11 @@ class LegalEntity(models.Model):
 
     finess_ej = models.CharField(_("FINESS EJ"), max_length=9, unique=True, validators=[finess_validator])
     name = models.CharField(_("raison sociale"), max_length=200)
+    accepts_test_ins = models.BooleanField(
+        _("structure de test"),
+        default=False,
+        help_text=_("Accepte les INS aux OID de test et de démonstration (1.2.250.1.213.1.4.10 et .11)."),
+    )
 
     class Meta:
         verbose_name = _("entité juridique")

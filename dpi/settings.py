@@ -224,6 +224,11 @@ CONTENT_SECURITY_POLICY = {
     }
 }
 
+# Episode of care ("épisode de soins") the information/opposition applies to: visits sharing the
+# administrative file number (NDA), and consultations starting within N days after a visit.
+CARE_EPISODE_BY_NDA = env_bool("CARE_EPISODE_BY_NDA", True)
+CARE_EPISODE_FOLLOW_UP_DAYS = env_int("CARE_EPISODE_FOLLOW_UP_DAYS", 30)
+
 # Emergency access ("bris de glace") to a patient file outside one's care relationships.
 BREAK_GLASS_HOURS = env_int("BREAK_GLASS_HOURS", 4)
 

@@ -3,7 +3,7 @@ from django.http import HttpRequest
 
 from dpi.admin import AuditedAdmin
 from dpi.models import AuditEvent
-from patients.models import EmergencyAccess, Episode, Patient
+from patients.models import EmergencyAccess, Episode, IdentityEvent, Movement, Patient
 
 
 @admin.register(Patient)
@@ -15,10 +15,19 @@ class PatientAdmin(AuditedAdmin):
     raw_id_fields = ["merged_into"]
 
 
+class MovementInline(admin.TabularInline):
+    model = Movement
+    extra = 0
+    fields = ["movement_id", "trigger", "nature", "started_at", "medical_unit", "nursing_unit", "cancelled"]
+    readonly_fields = fields
+    can_delete = False
+
+
 @admin.register(Episode)
 class EpisodeAdmin(AuditedAdmin):
+    inlines = [MovementInline]
     audit_action = AuditEvent.Action.IDENTITY_CHANGE
-    list_display = ["visit_number", "patient", "kind", "care_unit", "admitted_at", "discharged_at", "cancelled"]
+    list_display = ["visit_number", "patient", "kind", "care_unit", "nda", "admitted_at", "discharged_at", "cancelled"]
     list_filter = ["kind", "care_unit__site", "care_unit", "cancelled"]
     search_fields = ["=visit_number", "patient__birth_name", "=patient__ipp"]
     raw_id_fields = ["patient"]
@@ -39,4 +48,18 @@ class EmergencyAccessAdmin(admin.ModelAdmin):
         return False
 
     def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+@admin.register(IdentityEvent)
+class IdentityEventAdmin(admin.ModelAdmin):
+    list_display = ["at", "patient", "kind", "message", "note"]
+    list_filter = ["kind"]
+    search_fields = ["=patient__ipp", "patient__birth_name"]
+    raw_id_fields = ["patient", "message", "actor"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False

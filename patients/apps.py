@@ -5,3 +5,6 @@ from django.utils.translation import gettext_lazy as _
 class PatientsConfig(AppConfig):
     name = "patients"
     verbose_name = _("Patients, identités et séjours")
+
+    def ready(self) -> None:
+        from patients import hl7  # noqa: F401  (registers the PAM ADT handlers)

@@ -25,6 +25,12 @@ class Sex(models.TextChoices):
     UNKNOWN = "U", _("Inconnu")
 
 
+class DmpStatus(models.TextChoices):
+    ACTIVE = "ACTIF", _("DMP ouvert")
+    CLOSED = "FERME", _("DMP fermé")
+    NONE = "INEXISTANT", _("pas de DMP")
+
+
 class Patient(models.Model):
     """A patient identity, known locally by its IPP and, once qualified, by its INS."""
 
@@ -45,6 +51,15 @@ class Patient(models.Model):
     birth_date = models.DateField(_("date de naissance"), null=True, blank=True)
     sex = models.CharField(_("sexe"), max_length=1, choices=Sex.choices, default=Sex.UNKNOWN)
     birth_place_insee = models.CharField(_("code INSEE du lieu de naissance"), max_length=5, blank=True)
+    reliability_codes = models.CharField(
+        _("fiabilité (PID-32)"), max_length=100, blank=True, help_text=_("codes reçus, séparés par des espaces")
+    )
+    acquisition_mode = models.CharField(_("mode d'obtention (ZFD-5)"), max_length=10, blank=True)
+    insi_called_at = models.DateField(_("appel INSi (ZFD-6)"), null=True, blank=True)
+    id_document = models.CharField(_("justificatif d'identité (ZFD-7)"), max_length=4, blank=True)
+    dmp_status = models.CharField(_("statut du DMP (ZFA-1)"), max_length=12, choices=DmpStatus.choices, blank=True)
+    dmp_status_at = models.DateTimeField(_("statut du DMP relevé le (ZFA-2)"), null=True, blank=True)
+    dmp_closed_at = models.DateTimeField(_("DMP fermé le (ZFA-3)"), null=True, blank=True)
     merged_into = models.ForeignKey("self", on_delete=models.PROTECT, null=True, blank=True, related_name="absorbed")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -90,6 +105,15 @@ class Episode(models.Model):
         EMERGENCY = "urgence", _("Urgences")
 
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="episodes")
+    care_episode = models.ForeignKey(
+        "CareEpisode",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="visits",
+        verbose_name=_("épisode de soins"),
+    )
+    nda = models.CharField(_("numéro de dossier administratif (NDA)"), max_length=64, blank=True)
     visit_number = models.CharField(_("numéro de venue"), max_length=64)
     visit_authority = models.CharField(_("autorité du numéro de venue"), max_length=100, blank=True)
     kind = models.CharField(_("type de prise en charge"), max_length=20, choices=Kind.choices)
@@ -98,6 +122,7 @@ class Episode(models.Model):
     )
     admitted_at = models.DateTimeField(_("entrée"), null=True, blank=True)
     discharged_at = models.DateTimeField(_("sortie"), null=True, blank=True)
+    pre_admission = models.BooleanField(_("pré-admission"), default=False)
     cancelled = models.BooleanField(_("annulé"), default=False)
 
     class Meta:
@@ -133,3 +158,102 @@ class EmergencyAccess(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} → {self.patient} ({self.started_at:%Y-%m-%d %H:%M})"
+
+
+class CareEpisode(models.Model):
+    """An episode of care ("épisode de soins"): the visits the patient's information and
+    opposition apply to. See docs/decisions.md for how visits are grouped."""
+
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="care_episodes")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("épisode de soins")
+        verbose_name_plural = _("épisodes de soins")
+
+    def __str__(self) -> str:
+        return f"Épisode de soins {self.pk}"
+
+
+class Movement(models.Model):
+    """A movement of a visit (ZBE segment): admission, transfer, discharge... with its history."""
+
+    episode = models.ForeignKey(Episode, on_delete=models.CASCADE, related_name="movements")
+    movement_id = models.CharField(_("identifiant du mouvement (ZBE-1)"), max_length=64)
+    trigger = models.CharField(_("événement"), max_length=3)
+    nature = models.CharField(_("nature (ZBE-9)"), max_length=5, blank=True)
+    started_at = models.DateTimeField(_("date du mouvement (ZBE-2)"), null=True, blank=True)
+    medical_unit = models.ForeignKey(
+        CareUnit,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("UF de responsabilité médicale"),
+    )
+    nursing_unit = models.ForeignKey(
+        CareUnit,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("UF de soins"),
+    )
+    cancelled = models.BooleanField(_("annulé"), default=False)
+    message = models.ForeignKey(
+        "hl7.Message",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("message"),
+    )
+    updated_by = models.ForeignKey(
+        "hl7.Message",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("dernière correction"),
+    )
+
+    class Meta:
+        verbose_name = _("mouvement")
+        verbose_name_plural = _("mouvements")
+        ordering = ["started_at", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["episode", "movement_id"], name="movement_id_unique_per_episode")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.trigger} {self.movement_id}"
+
+
+class IdentityEvent(models.Model):
+    """History of an identity: creation, updates, identifier changes, merges."""
+
+    class Kind(models.TextChoices):
+        CREATED = "created", _("création")
+        UPDATED = "updated", _("mise à jour")
+        INS_REMOVED = "ins_removed", _("INS supprimé")
+        IDENTIFIER_CHANGED = "identifier_changed", _("changement d'identifiant")
+        MERGED = "merged", _("fusion (identité conservée)")
+        ABSORBED = "absorbed", _("fusion (identité absorbée)")
+
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="identity_events")
+    kind = models.CharField(_("type"), max_length=20, choices=Kind.choices)
+    at = models.DateTimeField(_("date"), auto_now_add=True)
+    message = models.ForeignKey("hl7.Message", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    changes = models.JSONField(_("modifications"), default=dict, blank=True)
+    note = models.CharField(_("remarque"), max_length=300, blank=True)
+
+    class Meta:
+        verbose_name = _("événement d'identité")
+        verbose_name_plural = _("historique des identités")
+        ordering = ["-at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.at:%Y-%m-%d %H:%M}"

@@ -155,3 +155,12 @@ def patients_in_care_unit(care_unit: CareUnit, limit: int = 100) -> list[Episode
         .select_related("patient")
         .order_by("-admitted_at")[:limit]
     )
+
+
+def episodes_with_movements(patient: Patient) -> list[Episode]:
+    """Every visit of the patient, newest first, with its movements and units (no N+1)."""
+    return list(
+        patient.episodes.select_related("care_unit__site", "care_episode")
+        .prefetch_related("movements__medical_unit", "movements__nursing_unit")
+        .order_by("-admitted_at", "-pk")
+    )

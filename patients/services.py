@@ -1,4 +1,6 @@
-"""Write use cases on patient files: opening (audited) and emergency access."""
+"""Write use cases on patient files: opening (audited), emergency access, grouping of visits.
+
+The PAM feed's use cases are in :mod:`patients.feed`."""
 
 from __future__ import annotations
 
@@ -13,7 +15,7 @@ from django.utils.translation import gettext as _
 
 from dpi.models import AuditEvent, User
 from dpi.services import audit
-from patients.models import EmergencyAccess, Patient
+from patients.models import CareEpisode, EmergencyAccess, Episode, Patient
 from patients.selectors import PatientAccess, may_break_glass, patient_access
 
 
@@ -59,3 +61,34 @@ def start_emergency_access(
         detail={"reason": reason, "expires_at": access.expires_at.isoformat()},
     )
     return access
+
+
+@transaction.atomic
+def link_care_episode(
+    *, episode: Episode, same_as: Episode | None, acting_user: User, request: HttpRequest | None = None
+) -> Episode:
+    """Manual grouping: ``episode`` belongs to the episode of care of ``same_as``, or to a new one of
+    its own when ``same_as`` is None. The information/opposition follow the episode of care."""
+    if same_as is not None and same_as.patient_id != episode.patient_id:
+        raise ValidationError(_("Les deux venues doivent concerner le même patient."), code="other_patient")
+    if same_as is not None and same_as.pk == episode.pk:
+        raise ValidationError(_("Une venue ne peut être rattachée à elle-même."), code="same_visit")
+    before = episode.care_episode_id
+    if same_as is None:
+        episode.care_episode = CareEpisode.objects.create(patient=episode.patient)
+    else:
+        if same_as.care_episode_id is None:
+            same_as.care_episode = CareEpisode.objects.create(patient=same_as.patient)
+            same_as.save(update_fields=["care_episode"])
+        episode.care_episode = same_as.care_episode
+    episode.save(update_fields=["care_episode"])
+    CareEpisode.objects.filter(pk=before, visits__isnull=True).delete()
+    audit(
+        action=AuditEvent.Action.IDENTITY_CHANGE,
+        actor=acting_user,
+        request=request,
+        obj=episode,
+        patient_id=episode.patient_id,
+        detail={"care_episode": [before, episode.care_episode_id], "same_as": same_as.pk if same_as else None},
+    )
+    return episode

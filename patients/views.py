@@ -2,16 +2,26 @@
 
 from __future__ import annotations
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
+from patients.file import banner_panels, section_panels
 from patients.forms import EmergencyAccessForm, PatientSearchForm
-from patients.models import Patient
-from patients.selectors import accessible_patients, current_episode, may_break_glass, search_patients
-from patients.services import open_patient_file, start_emergency_access
+from patients.models import Episode, Patient
+from patients.selectors import (
+    PatientAccess,
+    accessible_patients,
+    current_episode,
+    episodes_with_movements,
+    may_break_glass,
+    patient_access,
+    search_patients,
+)
+from patients.services import link_care_episode, open_patient_file, start_emergency_access
 
 
 @login_required
@@ -29,9 +39,23 @@ def search(request: HttpRequest) -> HttpResponse:
     return render(request, template, {"form": form, "results": results})
 
 
+def file_context(request: HttpRequest, patient: Patient, access: PatientAccess) -> dict:
+    """What every page of a patient file shows: the banner and its contributed items."""
+    episode = current_episode(patient)
+    return {
+        "patient": patient,
+        "episode": episode,
+        "access": access,
+        "banner_panels": banner_panels(request, patient, episode),
+    }
+
+
 @login_required
 def patient_file(request: HttpRequest, pk: int) -> HttpResponse:
     patient = get_object_or_404(Patient, pk=pk)
+    if patient.merged_into_id:
+        messages.info(request, f"L'identité {patient.ipp} a été fusionnée dans l'IPP {patient.merged_into.ipp}.")
+        return redirect("patients:file", pk=patient.merged_into_id)
     access = open_patient_file(user=request.user, patient=patient, request=request)
     if not access.allowed:
         return render(
@@ -40,7 +64,13 @@ def patient_file(request: HttpRequest, pk: int) -> HttpResponse:
             {"patient": patient, "form": EmergencyAccessForm(), "may_break_glass": may_break_glass(request.user)},
             status=403,
         )
-    context = {"patient": patient, "access": access, "episode": current_episode(patient)}
+    context = file_context(request, patient, access)
+    context.update(
+        sections=section_panels(request, patient, context["episode"]),
+        episodes=episodes_with_movements(patient),
+        identity_events=patient.identity_events.select_related("message", "actor")[:50],
+        absorbed=list(patient.absorbed.all()),
+    )
     return render(request, "patients/file.html", context)
 
 
@@ -60,3 +90,19 @@ def emergency_access(request: HttpRequest, pk: int) -> HttpResponse:
             return redirect("patients:file", pk=patient.pk)
     context = {"patient": patient, "form": form, "may_break_glass": may_break_glass(request.user)}
     return render(request, "patients/refused.html", context, status=400)
+
+
+@login_required
+@require_POST
+def care_episode_link(request: HttpRequest, pk: int, episode_pk: int) -> HttpResponse:
+    """ "Same episode of care as ...": the information/opposition of that visit apply to this one."""
+    episode = get_object_or_404(Episode, pk=episode_pk, patient_id=pk)
+    if not patient_access(request.user, episode.patient).allowed:
+        raise PermissionDenied
+    target = request.POST.get("same_as", "")
+    same_as = get_object_or_404(Episode, pk=target, patient_id=pk) if target.isdigit() else None
+    try:
+        link_care_episode(episode=episode, same_as=same_as, acting_user=request.user, request=request)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    return redirect("patients:file", pk=pk)

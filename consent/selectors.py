@@ -1,0 +1,115 @@
+"""Effective DMP rights of a visit: the one place every later feature asks (DSR 3.2.2 a).
+
+* feeding: allowed by default, forbidden only when the patient, informed, opposed it;
+* consultation: forbidden by default, allowed only when the patient, informed, did not oppose.
+
+A choice applies to the whole care team for the whole episode of care: the effective state of
+a visit is the latest decision recorded on any visit of its episode of care.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from django.db.models import Q, QuerySet
+
+from consent.models import ConsentDecision, State, Subject
+from patients.models import Episode
+
+
+@dataclass(frozen=True)
+class EffectiveConsent:
+    subject: str
+    state: str
+    decision: ConsentDecision | None  # where the state comes from; None: the default
+
+    @property
+    def allowed(self) -> bool:
+        if self.subject == Subject.FEEDING:
+            return self.state != State.INFORMED_OPPOSED
+        return self.state == State.INFORMED_NOT_OPPOSED
+
+    @property
+    def state_label(self) -> str:
+        return State(self.state).label
+
+    @property
+    def source_label(self) -> str:
+        """Where the effective choice comes from, in words."""
+        decision = self.decision
+        if decision is None:
+            return "valeur par défaut (patient non informé)"
+        origin = {
+            "pam": f"flux PAM (message {decision.message.control_id})" if decision.message else "flux PAM",
+            "ui": f"{decision.actor_name} (RPPS {decision.actor_rpps})" if decision.actor_rpps else decision.actor_name,
+            "api": f"partenaire {decision.peer}",
+        }[decision.source]
+        return f"{origin}, venue {decision.episode.visit_number}, le {decision.collected_at:%d/%m/%Y %H:%M}"
+
+
+def _visits_filter(episode: Episode) -> Q:
+    if episode.care_episode_id:
+        return Q(episode__care_episode_id=episode.care_episode_id)
+    return Q(episode_id=episode.pk)
+
+
+def effective_consent(episode: Episode, subject: str) -> EffectiveConsent:
+    decision = (
+        ConsentDecision.objects.filter(_visits_filter(episode), subject=subject)
+        .select_related("episode", "message")
+        .order_by("-collected_at", "-recorded_at", "-pk")
+        .first()
+    )
+    return EffectiveConsent(subject, decision.state if decision else State.NOT_INFORMED, decision)
+
+
+def effective_consents(episode: Episode) -> dict[str, EffectiveConsent]:
+    return {subject: effective_consent(episode, subject) for subject in Subject.values}
+
+
+def effective_consents_for(episodes: Iterable[Episode]) -> dict[int, dict[str, EffectiveConsent]]:
+    """Effective consents of many visits with one query (lists and the API)."""
+    episodes = list(episodes)
+    groups = {e.pk: e.care_episode_id for e in episodes}
+    decisions = (
+        ConsentDecision.objects.filter(
+            Q(episode__care_episode_id__in={g for g in groups.values() if g})
+            | Q(episode_id__in=[pk for pk, group in groups.items() if not group])
+        )
+        .select_related("episode", "message")
+        .order_by("-collected_at", "-recorded_at", "-pk")
+    )
+    latest: dict[tuple[object, str], ConsentDecision] = {}
+    for decision in decisions:
+        key = (decision.episode.care_episode_id or f"v{decision.episode_id}", decision.subject)
+        latest.setdefault(key, decision)
+    result = {}
+    for pk, group in groups.items():
+        key_root = group or f"v{pk}"
+        result[pk] = {
+            subject: EffectiveConsent(
+                subject,
+                latest[(key_root, subject)].state if (key_root, subject) in latest else State.NOT_INFORMED,
+                latest.get((key_root, subject)),
+            )
+            for subject in Subject.values
+        }
+    return result
+
+
+def can_feed_dmp(episode: Episode) -> bool:
+    return effective_consent(episode, Subject.FEEDING).allowed
+
+
+def can_consult_dmp(episode: Episode) -> bool:
+    return effective_consent(episode, Subject.CONSULTATION).allowed
+
+
+def consent_history(episode: Episode) -> QuerySet[ConsentDecision]:
+    """Every decision of the episode of care, newest first."""
+    return (
+        ConsentDecision.objects.filter(_visits_filter(episode))
+        .select_related("episode", "message", "actor")
+        .order_by("-collected_at", "-recorded_at", "-pk")
+    )

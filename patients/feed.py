@@ -1,0 +1,375 @@
+"""Applying the PAM feed: identities, visits, movements, merges (write use cases called by patients/hl7.py).
+
+Each function runs inside the handler's transaction and collects what it could not apply in
+an :class:`Outcome`: notes (applied or ignored, AA) and errors (answered AE after the rest
+of the message has been applied). See docs/pam.md for the outcome of every case.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db.models import Q
+
+from dpi.hl7.errors import ErrorCode, ErrorDetail, HL7ProcessingError
+from dpi.hl7.models import Message
+from dpi.models import AuditEvent, CareUnit, LegalEntity, Site
+from dpi.services import audit
+from dpi.validators import nir_key
+from patients.models import CareEpisode, DmpStatus, Episode, IdentityEvent, IdentityStatus, Movement, Patient
+from patients.pam import INS_OIDS, TEST_INS_OIDS, DmpConsent, Identifier, Identity, MovementData, UnitRef, Visit
+
+KINDS = {
+    "I": Episode.Kind.INPATIENT,
+    "R": Episode.Kind.AMBULATORY,
+    "O": Episode.Kind.OUTPATIENT,
+    "V": Episode.Kind.OUTPATIENT,
+    "E": Episode.Kind.EMERGENCY,
+}
+IDENTITY_FIELDS = [
+    "ins", "ins_oid", "identity_status", "birth_name", "first_names", "used_name", "used_first_name",
+    "birth_date", "sex", "birth_place_insee", "reliability_codes", "acquisition_mode", "insi_called_at",
+    "id_document",
+]  # fmt: skip
+
+
+@dataclass
+class Outcome:
+    notes: list[str] = field(default_factory=list)
+    errors: list[ErrorDetail] = field(default_factory=list)
+
+    def note(self, text: str) -> None:
+        self.notes.append(text)
+
+    def error(self, code: int, text: str, location: str) -> None:
+        self.errors.append(ErrorDetail(code=str(code), text=text, location=location))
+
+
+# --- Identities ---------------------------------------------------------------------------
+
+
+def _legal_entity_for(identifier: Identifier | None) -> LegalEntity | None:
+    """The structure an identity belongs to: by the FINESS of its IPP authority, else the only one."""
+    finess = identifier.authority if identifier else ""
+    entity = LegalEntity.objects.filter(Q(finess_ej=finess) | Q(sites__finess_eg=finess)).first() if finess else None
+    if entity is None and LegalEntity.objects.count() == 1:
+        entity = LegalEntity.objects.first()
+    return entity
+
+
+def _ins_problem(ins: Identifier, entity: LegalEntity | None) -> str:
+    """Why an INS received with PID-32 = VALI cannot be kept, or an empty string."""
+    oid = ins.authority
+    if oid not in INS_OIDS:
+        return f"OID d'INS inconnu : {oid or '(vide)'}."
+    if oid in TEST_INS_OIDS and not (entity and entity.accepts_test_ins):
+        return f"OID d'INS de test ({oid}) refusé : la structure n'est pas configurée pour les tests."
+    value = ins.value.upper()
+    if len(value) != 15 or not value[:13].replace("A", "").replace("B", "").isdigit() or not value[13:].isdigit():
+        return f"Matricule INS mal formé : {ins.value}."
+    if nir_key(value[:13]) != value[13:]:
+        return f"Clé du matricule INS invalide : {ins.value}."
+    return ""
+
+
+def _identity_values(identity: Identity, outcome: Outcome, current: Patient | None) -> dict[str, Any]:
+    """The identity fields to store, applying the INS rules of PAM.fr and the status mapping."""
+    status_code = identity.reliability_status
+    ins, ins_oid = "", ""
+    if identity.ins is not None and not identity.ins.is_null:
+        if status_code != "VALI":
+            outcome.note(f"INS ignoré : PID-32 vaut « {status_code or 'vide'} » et non VALI.")
+        elif problem := _ins_problem(identity.ins, _legal_entity_for(identity.ipp)):
+            outcome.error(ErrorCode.DATA_TYPE, problem + " INS non enregistré.", "PID^1^3")
+        else:
+            ins, ins_oid = identity.ins.value.upper(), identity.ins.authority
+    elif current is not None and status_code == "VALI" and current.ins:
+        ins, ins_oid = current.ins, current.ins_oid  # an INS is removed only by A47
+    if status_code == "VALI":
+        status = IdentityStatus.QUALIFIEE if ins else IdentityStatus.VALIDEE
+    elif identity.acquisition_mode == "INSI":
+        status = IdentityStatus.RECUPEREE
+    else:
+        status = IdentityStatus.PROVISOIRE
+    values: dict[str, Any] = {
+        "ins": ins,
+        "ins_oid": ins_oid,
+        "identity_status": status,
+        "birth_name": identity.birth_name,
+        "first_names": identity.first_names,
+        "birth_date": identity.birth_date,
+        "sex": identity.sex,
+        "birth_place_insee": identity.birth_place_insee,
+        "reliability_codes": " ".join(identity.reliability)[:100],
+        "acquisition_mode": identity.acquisition_mode[:10],
+        "insi_called_at": identity.insi_called_at,
+        "id_document": identity.id_document[:4],
+    }
+    if identity.used_name is not None:
+        values["used_name"] = identity.used_name
+        values["used_first_name"] = identity.used_first_name or ""
+    return values
+
+
+def _changes(patient: Patient, values: dict[str, Any]) -> dict[str, list[str]]:
+    return {
+        name: [str(getattr(patient, name)), str(value)]
+        for name, value in values.items()
+        if getattr(patient, name) != value
+    }
+
+
+def find_patient(identifier: Identifier) -> Patient | None:
+    return Patient.objects.filter(ipp=identifier.value, ipp_authority=identifier.authority).first()
+
+
+def upsert_identity(identity: Identity, *, message: Message, outcome: Outcome) -> Patient:
+    """Create or update the identity named by the IPP of PID-3 (an absorbed identity leads to its survivor)."""
+    if identity.ipp is None:
+        raise HL7ProcessingError(ErrorCode.REQUIRED_FIELD_MISSING, "PID-3 sans IPP (type PI).", location="PID^1^3")
+    if not identity.birth_name:
+        raise HL7ProcessingError(
+            ErrorCode.REQUIRED_FIELD_MISSING, "PID-5 sans nom de naissance (type L).", location="PID^1^5"
+        )
+    patient = find_patient(identity.ipp)
+    if patient is not None and patient.merged_into_id:
+        outcome.note(f"IPP {patient.ipp} fusionné : mise à jour appliquée à l'identité conservée.")
+        patient = patient.merged_into
+    values = _identity_values(identity, outcome, patient)
+    if patient is None:
+        patient = Patient.objects.create(ipp=identity.ipp.value, ipp_authority=identity.ipp.authority, **values)
+        _record_identity_event(
+            patient, IdentityEvent.Kind.CREATED, message, {k: ["", str(v)] for k, v in values.items()}
+        )
+        return patient
+    changes = _changes(patient, values)
+    if changes:
+        for name, value in values.items():
+            setattr(patient, name, value)
+        patient.save()
+        _record_identity_event(patient, IdentityEvent.Kind.UPDATED, message, changes)
+    return patient
+
+
+def _record_identity_event(
+    patient: Patient, kind: str, message: Message, changes: dict[str, Any], note: str = ""
+) -> None:
+    IdentityEvent.objects.create(patient=patient, kind=kind, message=message, changes=changes, note=note[:300])
+    audit(
+        action=AuditEvent.Action.IDENTITY_CHANGE,
+        obj=patient,
+        patient_id=patient.pk,
+        detail={"kind": kind, "message": message.pk, "changes": changes},
+    )
+
+
+def apply_dmp_status(patient: Patient, consent: DmpConsent | None) -> None:
+    """ZFA-1..3: the last known DMP status (not historised)."""
+    if consent is None or consent.dmp_status not in DmpStatus.values:
+        return
+    patient.dmp_status = consent.dmp_status
+    patient.dmp_status_at = consent.dmp_status_at
+    patient.dmp_closed_at = consent.dmp_closed_at
+    patient.save(update_fields=["dmp_status", "dmp_status_at", "dmp_closed_at", "updated_at"])
+
+
+def remove_ins(*, former: Identifier, identity: Identity, message: Message, outcome: Outcome) -> Patient | None:
+    """A47 with an INS in MRG-1: delete every INS of the identity holding it, status from PID-32."""
+    patient = Patient.objects.filter(ins=former.value.upper(), merged_into__isnull=True).first()
+    if patient is None and identity.ipp is not None:
+        patient = find_patient(identity.ipp)
+    if patient is None:
+        outcome.note(f"INS {former.value} inconnu : rien à supprimer.")
+        return None
+    values = _identity_values(identity, outcome, None)
+    values.update(ins="", ins_oid="")
+    if values["identity_status"] == IdentityStatus.QUALIFIEE:
+        values["identity_status"] = IdentityStatus.VALIDEE
+    changes = _changes(patient, values)
+    for name, value in values.items():
+        setattr(patient, name, value)
+    patient.save()
+    _record_identity_event(patient, IdentityEvent.Kind.INS_REMOVED, message, changes)
+    return patient
+
+
+def change_ipp(*, former: Identifier, identity: Identity, message: Message, outcome: Outcome) -> Patient | None:
+    """A47 with an IPP in MRG-1: the identity takes the new IPP of PID-3."""
+    patient = find_patient(former)
+    if patient is None:
+        outcome.note(f"IPP {former.value} inconnu : identifiant non modifié.")
+        return None
+    new = identity.ipp
+    if new is None:
+        raise HL7ProcessingError(ErrorCode.REQUIRED_FIELD_MISSING, "PID-3 sans nouvel IPP.", location="PID^1^3")
+    if find_patient(new) is not None:
+        raise HL7ProcessingError(
+            ErrorCode.APPLICATION_ERROR,
+            f"Le nouvel IPP {new.value} existe déjà : utiliser une fusion (A40).",
+            location="PID^1^3",
+        )
+    changes = {"ipp": [patient.ipp, new.value], "ipp_authority": [patient.ipp_authority, new.authority]}
+    patient.ipp, patient.ipp_authority = new.value, new.authority
+    patient.save(update_fields=["ipp", "ipp_authority", "updated_at"])
+    _record_identity_event(patient, IdentityEvent.Kind.IDENTIFIER_CHANGED, message, changes)
+    return patient
+
+
+def merge_identities(*, survivor: Patient, absorbed: Patient, message: Message) -> None:
+    """A40: the absorbed identity's visits (with their consents and care episodes) move to the survivor."""
+    if absorbed.pk == survivor.pk:
+        return
+    moved = list(absorbed.episodes.values_list("visit_number", flat=True))
+    absorbed.episodes.update(patient=survivor)
+    absorbed.care_episodes.update(patient=survivor)
+    absorbed.merged_into = survivor
+    absorbed.save(update_fields=["merged_into", "updated_at"])
+    Patient.objects.filter(merged_into=absorbed).update(merged_into=survivor)
+    detail = {"absorbed": [absorbed.pk, absorbed.ipp], "survivor": [survivor.pk, survivor.ipp], "visits": moved}
+    _record_identity_event(survivor, IdentityEvent.Kind.MERGED, message, detail, f"IPP {absorbed.ipp} absorbé")
+    _record_identity_event(absorbed, IdentityEvent.Kind.ABSORBED, message, detail, f"fusionné dans {survivor.ipp}")
+
+
+# --- Visits and movements -----------------------------------------------------------------
+
+
+def _site_for(finess: str) -> Site | None:
+    site = Site.objects.filter(finess_eg=finess).first() if finess else None
+    if site is None and finess:
+        site = Site.objects.filter(legal_entity__finess_ej=finess).order_by("pk").first()
+    if site is None and Site.objects.count() == 1:
+        site = Site.objects.first()
+    return site
+
+
+def resolve_care_unit(unit: UnitRef | None, outcome: Outcome, location: str) -> CareUnit | None:
+    """The care unit of a UF code; an unknown UF of a known site is created (and noted)."""
+    if unit is None:
+        return None
+    candidates = CareUnit.objects.filter(code=unit.code).select_related("site")
+    found = candidates.filter(site__finess_eg=unit.finess).first() or candidates.first()
+    if found is not None:
+        return found
+    site = _site_for(unit.finess)
+    if site is None:
+        raise HL7ProcessingError(
+            ErrorCode.APPLICATION_ERROR,
+            f"UF {unit.code} inconnue et site {unit.finess or '(non précisé)'} inconnu : créer le site dans "
+            "l'administration puis rejouer le message.",
+            location=location,
+        )
+    outcome.note(f"UF {unit.code} inconnue : créée sur le site {site.finess_eg}, à compléter.")
+    return CareUnit.objects.create(site=site, code=unit.code, name=unit.label or f"UF {unit.code}")
+
+
+def _care_episode_for(patient: Patient, nda: str, kind: str, admitted_at: datetime | None) -> CareEpisode:
+    """Group a new visit into an episode of care (docs/decisions.md): same NDA, or a follow-up
+    consultation shortly after a visit; otherwise a new episode of care."""
+    visits = Episode.objects.filter(patient=patient, cancelled=False, care_episode__isnull=False)
+    if settings.CARE_EPISODE_BY_NDA and nda:
+        same_nda = visits.filter(nda=nda).first()
+        if same_nda is not None:
+            return same_nda.care_episode
+    days = settings.CARE_EPISODE_FOLLOW_UP_DAYS
+    if days and kind == Episode.Kind.OUTPATIENT and admitted_at is not None:
+        previous = (
+            visits.filter(admitted_at__lt=admitted_at)
+            .filter(Q(discharged_at__isnull=True) | Q(discharged_at__gte=admitted_at - timedelta(days=days)))
+            .order_by("-admitted_at")
+            .first()
+        )
+        if previous is not None:
+            return previous.care_episode
+    return CareEpisode.objects.create(patient=patient)
+
+
+def upsert_visit(
+    *,
+    patient: Patient,
+    visit: Visit,
+    identity: Identity,
+    unit: CareUnit | None,
+    outcome: Outcome,
+    create_note: str = "",
+) -> Episode:
+    """The visit of PV1-19, created when unknown (whatever the event: out-of-order messages)."""
+    episode = Episode.objects.filter(visit_number=visit.visit_number, visit_authority=visit.visit_authority).first()
+    kind = KINDS.get(visit.patient_class, Episode.Kind.INPATIENT)
+    if episode is not None and episode.patient_id != patient.pk and episode.patient.merged_into_id != patient.pk:
+        raise HL7ProcessingError(
+            ErrorCode.APPLICATION_ERROR,
+            f"La venue {visit.visit_number} appartient à un autre patient (IPP {episode.patient.ipp}).",
+            location="PV1^1^19",
+        )
+    if episode is None:
+        if unit is None and visit.lodging_unit:
+            unit = resolve_care_unit(UnitRef(visit.lodging_unit, "", ""), outcome, "PV1^1^3")
+        if unit is None:
+            raise HL7ProcessingError(
+                ErrorCode.REQUIRED_FIELD_MISSING, "Aucune UF (ZBE-7, ZBE-8 ou PV1-3) pour la venue.", location="ZBE^1^7"
+            )
+        if create_note:
+            outcome.note(create_note)
+        return Episode.objects.create(
+            patient=patient,
+            visit_number=visit.visit_number,
+            visit_authority=visit.visit_authority,
+            nda=identity.nda,
+            kind=kind,
+            care_unit=unit,
+            admitted_at=visit.admitted_at,
+            discharged_at=visit.discharged_at,
+            care_episode=_care_episode_for(patient, identity.nda, kind, visit.admitted_at),
+        )
+    episode.patient = patient
+    episode.kind = kind
+    episode.nda = identity.nda or episode.nda
+    if unit is not None:
+        episode.care_unit = unit
+    if visit.admitted_at:
+        episode.admitted_at = visit.admitted_at
+    episode.save()
+    return episode
+
+
+def record_movement(
+    *,
+    episode: Episode,
+    data: MovementData,
+    trigger: str,
+    medical: CareUnit | None,
+    nursing: CareUnit | None,
+    message: Message,
+) -> Movement:
+    """Insert (or, for a replayed or repeated insert, refresh) the movement named by ZBE-1."""
+    movement, _ = Movement.objects.update_or_create(
+        episode=episode,
+        movement_id=data.movement_id,
+        defaults={
+            "trigger": trigger,
+            "nature": data.nature[:5],
+            "started_at": data.started_at,
+            "medical_unit": medical,
+            "nursing_unit": nursing,
+            "cancelled": False,
+            "message": message,
+        },
+    )
+    return movement
+
+
+def find_movement(episode: Episode, data: MovementData | None) -> Movement | None:
+    if data is None:
+        return None
+    return episode.movements.filter(movement_id=data.movement_id).first()
+
+
+def previous_active_unit(episode: Episode) -> CareUnit | None:
+    """The responsible unit of the latest movement still in force."""
+    movement = (
+        episode.movements.filter(cancelled=False, medical_unit__isnull=False).order_by("-started_at", "-pk").first()
+    )
+    return movement.medical_unit if movement else None
