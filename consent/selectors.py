@@ -64,6 +64,17 @@ def effective_consent(episode: Episode, subject: str) -> EffectiveConsent:
     return EffectiveConsent(subject, decision.state if decision else State.NOT_INFORMED, decision)
 
 
+def effective_state(episode: Episode, subject: str) -> str:
+    """The effective state alone (one light query), for writers that only compare states."""
+    state = (
+        ConsentDecision.objects.filter(_visits_filter(episode), subject=subject)
+        .order_by("-collected_at", "-recorded_at", "-pk")
+        .values_list("state", flat=True)
+        .first()
+    )
+    return state or State.NOT_INFORMED
+
+
 def effective_consents(episode: Episode) -> dict[str, EffectiveConsent]:
     return {subject: effective_consent(episode, subject) for subject in Subject.values}
 

@@ -9,7 +9,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from consent.models import ConsentDecision, Source, State, Subject
-from consent.selectors import effective_consent
+from consent.selectors import effective_state
 from dpi.hl7.models import Message
 from dpi.models import AuditEvent, Peer, User
 from dpi.services import audit
@@ -20,7 +20,7 @@ PAM_FEEDING = {"IO": State.INFORMED_OPPOSED, "INO": State.INFORMED_NOT_OPPOSED}
 PAM_CONSULTATION = {"INC": State.INFORMED_OPPOSED, "IC": State.INFORMED_NOT_OPPOSED}
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)
 def record_consent(
     *,
     episode: Episode,
@@ -74,7 +74,7 @@ def apply_pam_consent(
     if code not in mapping:
         return f"{Subject(subject).label} : code {code} inconnu, ignoré."
     state = mapping[code]
-    if effective_consent(episode, subject).state == state:
+    if effective_state(episode, subject) == state:
         return ""
     record_consent(
         episode=episode, subject=subject, state=state, source=Source.PAM, collected_at=collected_at, message=message

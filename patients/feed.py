@@ -40,6 +40,7 @@ IDENTITY_FIELDS = [
 class Outcome:
     notes: list[str] = field(default_factory=list)
     errors: list[ErrorDetail] = field(default_factory=list)
+    units: dict[tuple[str, str], CareUnit] = field(default_factory=dict)
 
     def note(self, text: str) -> None:
         self.notes.append(text)
@@ -60,12 +61,12 @@ def _legal_entity_for(identifier: Identifier | None) -> LegalEntity | None:
     return entity
 
 
-def _ins_problem(ins: Identifier, entity: LegalEntity | None) -> str:
+def _ins_problem(ins: Identifier, ipp: Identifier | None) -> str:
     """Why an INS received with PID-32 = VALI cannot be kept, or an empty string."""
     oid = ins.authority
     if oid not in INS_OIDS:
         return f"OID d'INS inconnu : {oid or '(vide)'}."
-    if oid in TEST_INS_OIDS and not (entity and entity.accepts_test_ins):
+    if oid in TEST_INS_OIDS and not ((entity := _legal_entity_for(ipp)) and entity.accepts_test_ins):
         return f"OID d'INS de test ({oid}) refusé : la structure n'est pas configurée pour les tests."
     value = ins.value.upper()
     if len(value) != 15 or not value[:13].replace("A", "").replace("B", "").isdigit() or not value[13:].isdigit():
@@ -82,7 +83,7 @@ def _identity_values(identity: Identity, outcome: Outcome, current: Patient | No
     if identity.ins is not None and not identity.ins.is_null:
         if status_code != "VALI":
             outcome.note(f"INS ignoré : PID-32 vaut « {status_code or 'vide'} » et non VALI.")
-        elif problem := _ins_problem(identity.ins, _legal_entity_for(identity.ipp)):
+        elif problem := _ins_problem(identity.ins, identity.ipp):
             outcome.error(ErrorCode.DATA_TYPE, problem + " INS non enregistré.", "PID^1^3")
         else:
             ins, ins_oid = identity.ins.value.upper(), identity.ins.authority
@@ -170,6 +171,9 @@ def apply_dmp_status(patient: Patient, consent: DmpConsent | None) -> None:
     """ZFA-1..3: the last known DMP status (not historised)."""
     if consent is None or consent.dmp_status not in DmpStatus.values:
         return
+    known = (patient.dmp_status, patient.dmp_status_at, patient.dmp_closed_at)
+    if known == (consent.dmp_status, consent.dmp_status_at, consent.dmp_closed_at):
+        return
     patient.dmp_status = consent.dmp_status
     patient.dmp_status_at = consent.dmp_status_at
     patient.dmp_closed_at = consent.dmp_closed_at
@@ -246,11 +250,21 @@ def _site_for(finess: str) -> Site | None:
 
 
 def resolve_care_unit(unit: UnitRef | None, outcome: Outcome, location: str) -> CareUnit | None:
-    """The care unit of a UF code; an unknown UF of a known site is created (and noted)."""
+    """The care unit of a UF code; an unknown UF of a known site is created (and noted).
+
+    Resolved once per message and code (ZBE-7 and ZBE-8 usually name the same UF).
+    """
     if unit is None:
         return None
-    candidates = CareUnit.objects.filter(code=unit.code).select_related("site")
-    found = candidates.filter(site__finess_eg=unit.finess).first() or candidates.first()
+    key = (unit.code, unit.finess)
+    if key not in outcome.units:
+        outcome.units[key] = _find_or_create_unit(unit, outcome, location)
+    return outcome.units[key]
+
+
+def _find_or_create_unit(unit: UnitRef, outcome: Outcome, location: str) -> CareUnit:
+    candidates = list(CareUnit.objects.filter(code=unit.code).select_related("site"))
+    found = next((c for c in candidates if c.site.finess_eg == unit.finess), None) or next(iter(candidates), None)
     if found is not None:
         return found
     site = _site_for(unit.finess)
@@ -345,19 +359,15 @@ def record_movement(
     message: Message,
 ) -> Movement:
     """Insert (or, for a replayed or repeated insert, refresh) the movement named by ZBE-1."""
-    movement, _ = Movement.objects.update_or_create(
-        episode=episode,
-        movement_id=data.movement_id,
-        defaults={
-            "trigger": trigger,
-            "nature": data.nature[:5],
-            "started_at": data.started_at,
-            "medical_unit": medical,
-            "nursing_unit": nursing,
-            "cancelled": False,
-            "message": message,
-        },
-    )
+    movement = find_movement(episode, data) or Movement(episode=episode, movement_id=data.movement_id)
+    movement.trigger = trigger
+    movement.nature = data.nature[:5]
+    movement.started_at = data.started_at
+    movement.medical_unit = medical
+    movement.nursing_unit = nursing
+    movement.cancelled = False
+    movement.message = message
+    movement.save()
     return movement
 
 
@@ -370,6 +380,9 @@ def find_movement(episode: Episode, data: MovementData | None) -> Movement | Non
 def previous_active_unit(episode: Episode) -> CareUnit | None:
     """The responsible unit of the latest movement still in force."""
     movement = (
-        episode.movements.filter(cancelled=False, medical_unit__isnull=False).order_by("-started_at", "-pk").first()
+        episode.movements.filter(cancelled=False, medical_unit__isnull=False)
+        .select_related("medical_unit__site")
+        .order_by("-started_at", "-pk")
+        .first()
     )
     return movement.medical_unit if movement else None

@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 from dpi.hl7.ack import build_ack, encode_ack
 from dpi.hl7.errors import ErrorCode, ErrorDetail, HL7ProcessingError
 from dpi.hl7.models import Message
-from dpi.hl7.parsing import Envelope, Header, parse_hl7, read_envelope
+from dpi.hl7.parsing import Envelope, Header, read_envelope
 from dpi.hl7.registry import HandlerResult, InboundMessage, get_handler
 
 logger = logging.getLogger(__name__)
@@ -94,7 +94,8 @@ def _process(message: Message, envelope: Envelope) -> bytes:
         return _conclude(message, header, code="AR", errors=[problem])
     try:
         handler = get_handler(header.message_type)
-        inbound = InboundMessage(hl7=parse_hl7(envelope), journal=message, header=header)
+        inbound = InboundMessage(text=envelope.text, journal=message, header=header)
+        inbound.segment_list  # noqa: B018  (an unreadable message is refused before the handler runs)
         # Leaving the block commits the handler's writes with the row: only then is AA returned.
         with transaction.atomic():
             _lock(message)

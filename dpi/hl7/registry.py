@@ -17,15 +17,15 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext as _
 from hl7apy.core import Message as HL7Message
-from hl7apy.core import Segment as HL7Segment
 
 from dpi.hl7.errors import ApplicationError, ErrorCode, ErrorDetail, HL7ProcessingError
-from dpi.hl7.parsing import Header, field_values
+from dpi.hl7.parsing import Header, Segment, field_values, parse_hl7, read_segments
 
 if TYPE_CHECKING:
     from dpi.hl7.models import Message
@@ -60,11 +60,23 @@ class HandlerResult:
 
 @dataclass(frozen=True)
 class InboundMessage:
-    """A message handed to a handler: the hl7apy tree, its journal row, and field accessors."""
+    """A message handed to a handler: its text, its journal row, and field accessors.
 
-    hl7: HL7Message
+    Fields are read with a tolerant ER7 reader (:func:`dpi.hl7.parsing.read_segments`); the
+    hl7apy tree (:attr:`hl7`) is built only when a handler asks for it.
+    """
+
+    text: str
     journal: Message
     header: Header
+
+    @cached_property
+    def segment_list(self) -> list[Segment]:
+        return read_segments(self.text, self.header.encoding)
+
+    @cached_property
+    def hl7(self) -> HL7Message:
+        return parse_hl7(self.text)
 
     @property
     def message_type(self) -> str:
@@ -74,10 +86,10 @@ class InboundMessage:
     def control_id(self) -> str:
         return self.header.control_id
 
-    def segments(self, name: str) -> list[HL7Segment]:
-        return [segment for segment in self.hl7.children if segment.name == name.upper()]
+    def segments(self, name: str) -> list[Segment]:
+        return [segment for segment in self.segment_list if segment.name == name.upper()]
 
-    def segment(self, name: str) -> HL7Segment | None:
+    def segment(self, name: str) -> Segment | None:
         return next(iter(self.segments(name)), None)
 
     def values(self, path: str) -> list[str]:

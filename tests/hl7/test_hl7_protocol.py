@@ -73,7 +73,7 @@ def test_prt_segment_pre_adopted_from_v2_9_is_parsed_in_v2_6():
         b"PRT||UC||SB^^participation|801234564895^Eric^Thomas"
     )
 
-    message = parse_hl7(envelope)
+    message = parse_hl7(envelope.text)
 
     assert message.prt.prt_5.xcn_2.to_er7() == "Eric"
 
