@@ -144,7 +144,7 @@ def current_totp_code(user: User) -> str:
 
 def _structures() -> dict[str, CareUnit]:
     entity, _ = LegalEntity.objects.update_or_create(
-        finess_ej="000897414", defaults={"name": "Centre hospitalier de démonstration"}
+        finess_ej="000897414", defaults={"name": "Centre hospitalier de démonstration", "accepts_test_ins": True}
     )
     sites = {
         "000897406": Site.objects.update_or_create(
