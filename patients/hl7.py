@@ -13,7 +13,7 @@ from dpi.hl7.registry import HandlerResult, InboundMessage, register
 from dpi.models import CareUnit
 from patients import feed
 from patients.feed import Outcome
-from patients.models import Episode, Patient
+from patients.models import Episode, Movement, Patient
 from patients.pam import (
     DmpConsent,
     Identity,
@@ -192,24 +192,35 @@ def _insert(
         feed.record_movement(
             episode=episode, data=data, trigger=trigger, medical=medical, nursing=nursing, message=msg.journal
         )
+    return _settle(episode)
+
+
+def _settle(episode: Episode) -> Episode:
+    """The responsible unit is that of the latest movement in force; save the visit."""
     episode.care_unit = feed.previous_active_unit(episode) or episode.care_unit
     episode.save()
     return episode
 
 
-def _existing_visit(visit: Visit) -> Episode | None:
-    return Episode.objects.filter(visit_number=visit.visit_number, visit_authority=visit.visit_authority).first()
+def _target(
+    visit: Visit, data: MovementData | None, outcome: Outcome, purpose: str
+) -> tuple[Episode | None, Movement | None]:
+    """The known visit and the movement named by ZBE-1 that a cancellation or correction aims at."""
+    episode = Episode.objects.filter(visit_number=visit.visit_number, visit_authority=visit.visit_authority).first()
+    if episode is None:
+        outcome.note(f"Venue {visit.visit_number} inconnue : {purpose} sans effet.")
+        return None, None
+    movement = feed.find_movement(episode, data)
+    if movement is None:
+        outcome.note(f"Mouvement visé par ZBE-1 inconnu : {purpose} sans effet sur les mouvements.")
+    return episode, movement
 
 
 def _cancel(trigger: str, visit: Visit, data: MovementData | None, outcome: Outcome) -> Episode | None:
-    episode = _existing_visit(visit)
+    episode, movement = _target(visit, data, outcome, "annulation")
     if episode is None:
-        outcome.note(f"Venue {visit.visit_number} inconnue : rien à annuler.")
         return None
-    movement = feed.find_movement(episode, data)
-    if movement is None:
-        outcome.note("Mouvement à annuler inconnu (ZBE-1) : seule la venue est mise à jour.")
-    else:
+    if movement is not None:
         movement.cancelled = True
         movement.save(update_fields=["cancelled"])
     original = movement.trigger if movement else (data.original_trigger if data else "")
@@ -219,20 +230,13 @@ def _cancel(trigger: str, visit: Visit, data: MovementData | None, outcome: Outc
         episode.discharged_at = None
     if trigger in ("A06", "A07") and visit.patient_class:
         episode.kind = feed.KINDS.get(visit.patient_class, episode.kind)
-    episode.care_unit = feed.previous_active_unit(episode) or episode.care_unit
-    episode.save()
-    return episode
+    return _settle(episode)
 
 
 def _update(visit: Visit, data: MovementData | None, msg: InboundMessage, outcome: Outcome) -> Episode | None:
     """Z99: correct the movement named by ZBE-1, never insert or cancel."""
-    episode = _existing_visit(visit)
-    if episode is None:
-        outcome.note(f"Venue {visit.visit_number} inconnue : correction ignorée.")
-        return None
-    movement = feed.find_movement(episode, data)
-    if movement is None:
-        outcome.note("Mouvement à corriger inconnu (ZBE-1) : correction ignorée.")
+    episode, movement = _target(visit, data, outcome, "correction")
+    if episode is None or movement is None:
         return episode
     medical, nursing = _units(data, outcome)
     movement.started_at = data.started_at or movement.started_at
@@ -246,6 +250,4 @@ def _update(visit: Visit, data: MovementData | None, msg: InboundMessage, outcom
     elif movement.trigger == "A03":
         episode.discharged_at = visit.discharged_at or movement.started_at
     episode.kind = feed.KINDS.get(visit.patient_class, episode.kind)
-    episode.care_unit = feed.previous_active_unit(episode) or episode.care_unit
-    episode.save()
-    return episode
+    return _settle(episode)

@@ -14,3 +14,5 @@ if ! redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; then
 fi
 pg_isready -h 127.0.0.1 -p 5432
 redis-cli -h 127.0.0.1 -p 6379 ping
+# The database named by the test settings (pytest creates test_dpi next to it; the bench dpi_bench).
+psql -h 127.0.0.1 -U postgres -lqt | cut -d'|' -f1 | grep -qw dpi || createdb -h 127.0.0.1 -U postgres dpi

@@ -64,7 +64,7 @@ def test_cancelling_the_admission_cancels_the_visit(adt):
 
 def test_cancelling_an_unknown_visit_is_accepted_with_a_note(adt):
     ack = send(adt.but(trigger="A11", action="CANCEL"))
-    assert ack.code == "AA" and "rien à annuler" in ack.message.note
+    assert ack.code == "AA" and "annulation sans effet" in ack.message.note
     assert not Episode.objects.exists()
 
 
