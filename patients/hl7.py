@@ -82,6 +82,16 @@ def _identity(msg: InboundMessage, outcome: Outcome) -> tuple[Patient, Identity]
     return patient, identity
 
 
+# ADT events of HL7 v2.5 that PAM.fr excludes (A08) or that the DPI does not use: ignored with
+# a note, as the PAM.fr "rule of prudence" asks for events a receiver does not handle.
+IGNORED = ("A08", "A09", "A10", "A24", "A29", "A32", "A33", "A34", "A35", "A36", "A37", "A44", "A49")
+
+
+@register(*(f"ADT^{trigger}" for trigger in IGNORED))
+def ignored_event(msg: InboundMessage) -> HandlerResult:
+    return HandlerResult(note=f"Événement {msg.header.trigger_event} non géré par le DPI : ignoré.")
+
+
 @register("ADT^A28", "ADT^A31")
 def identity_message(msg: InboundMessage) -> HandlerResult:
     """Create or update an identity (A28 on a known IPP updates it; A31 on an unknown one creates it)."""

@@ -164,3 +164,15 @@ def test_repeated_movement_after_a_newer_one_keeps_the_latest_unit(adt, structur
     send(adt.but(trigger="A02", movement_id="M2", movement_at="20260112100000", unit="UF02"))
     send(adt.but(control_id="2", movement_id="M1", movement_at="20260110083000", unit="UF01"))
     assert _visit().care_unit == structure["UF02"]  # the older movement arrived late
+
+
+@pytest.mark.parametrize("trigger", ["A08", "A44", "A49"])
+def test_adt_events_the_dpi_does_not_use_are_ignored_with_a_note(adt, trigger):
+    ack = send(adt.but(trigger=trigger))
+    assert ack.code == "AA" and "ignoré" in ack.message.note
+    assert not Episode.objects.exists()
+
+
+def test_unknown_adt_trigger_is_rejected_201(adt):
+    ack = send(adt.but(trigger="A99"))
+    assert ack.code == "AR" and "201" in ack.err[0]
