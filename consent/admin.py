@@ -1,11 +1,11 @@
 from django.contrib import admin
-from django.http import HttpRequest
 
 from consent.models import ConsentDecision
+from dpi.admin import ReadOnlyAdmin
 
 
 @admin.register(ConsentDecision)
-class ConsentDecisionAdmin(admin.ModelAdmin):
+class ConsentDecisionAdmin(ReadOnlyAdmin):
     """The history of information/opposition: read-only (recorded from the file, the feed or the API)."""
 
     list_display = ["collected_at", "episode", "subject", "state", "source", "actor_rpps", "peer"]
@@ -13,12 +13,3 @@ class ConsentDecisionAdmin(admin.ModelAdmin):
     search_fields = ["=episode__visit_number", "=episode__patient__ipp"]
     raw_id_fields = ["episode", "message", "actor"]
     date_hierarchy = "collected_at"
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False

@@ -26,6 +26,19 @@ def _snapshot(obj: models.Model) -> dict[str, Any]:
     return {key: str(value) for key, value in model_to_dict(obj).items() if key not in exclude}
 
 
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Histories and journals: browsed and exported, never added, edited or deleted by hand."""
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
 class AuditedAdmin(admin.ModelAdmin):
     """Writes an audit row, in the same transaction, for every change made in the admin."""
 
@@ -193,7 +206,7 @@ class _Echo:
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
+class AuditEventAdmin(ReadOnlyAdmin):
     list_display = [
         "at",
         "action",
@@ -211,15 +224,6 @@ class AuditEventAdmin(admin.ModelAdmin):
     actions = ["export_csv"]
     list_per_page = 100
     show_full_result_count = False
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
     @admin.action(description=_("Exporter en CSV"))
     def export_csv(self, request: HttpRequest, queryset: QuerySet[AuditEvent]) -> HttpResponse:

@@ -1,7 +1,6 @@
 from django.contrib import admin
-from django.http import HttpRequest
 
-from dpi.admin import AuditedAdmin
+from dpi.admin import AuditedAdmin, ReadOnlyAdmin
 from dpi.models import AuditEvent
 from patients.models import EmergencyAccess, Episode, IdentityEvent, Movement, Patient
 
@@ -35,31 +34,16 @@ class EpisodeAdmin(AuditedAdmin):
 
 
 @admin.register(EmergencyAccess)
-class EmergencyAccessAdmin(admin.ModelAdmin):
+class EmergencyAccessAdmin(ReadOnlyAdmin):
     list_display = ["started_at", "user", "patient", "expires_at", "reason"]
     search_fields = ["user__username", "user__rpps", "patient__birth_name", "=patient__ipp"]
     date_hierarchy = "started_at"
     list_select_related = ["user", "patient"]
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
 
 @admin.register(IdentityEvent)
-class IdentityEventAdmin(admin.ModelAdmin):
+class IdentityEventAdmin(ReadOnlyAdmin):
     list_display = ["at", "patient", "kind", "message", "note"]
     list_filter = ["kind"]
     search_fields = ["=patient__ipp", "patient__birth_name"]
     raw_id_fields = ["patient", "message", "actor"]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False

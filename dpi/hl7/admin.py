@@ -10,6 +10,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from dpi.admin import ReadOnlyAdmin
 from dpi.hl7 import services, tasks
 from dpi.hl7.models import Message
 from dpi.hl7.parsing import split_segments
@@ -38,7 +39,7 @@ class SenderFilter(admin.SimpleListFilter):
 
 
 @admin.register(Message)
-class MessageAdmin(admin.ModelAdmin):
+class MessageAdmin(ReadOnlyAdmin):
     list_display = [
         "received_at",
         "direction",
@@ -89,15 +90,6 @@ class MessageAdmin(admin.ModelAdmin):
     @admin.display(description=_("acquittement envoyé ou reçu"))
     def ack_segments(self, message: Message) -> str:
         return _preformatted(message.ack_text)
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Message | None = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Message | None = None) -> bool:
-        return False
 
     def has_replay_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("hl7.replay_message")
