@@ -1,0 +1,59 @@
+"""Every benchmark in one process, on one bench database, printed as one table (``make bench``).
+
+    .venv/bin/python -m tests.bench [--messages 1000] [--only mllp|pam]
+
+First the MLLP round trip of a minimal ADT (tests/bench/mllp.py), then the PAM.fr mix
+(tests/bench/pam.py). Each figure stands beside a baseline measured in the same run, named in
+brackets and explained under the table; see docs/benchmarks.md for how to read them.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+
+from tests.bench import mllp, pam
+from tests.bench.common import Row, print_table, servers, setup_django
+
+DEFAULT_MESSAGES = 1000
+BASELINES = {
+    "[echo]": "bare asyncio MLLP server answering a fixed ACK, same messages, same client",
+    "[hl7apy parse alone]": "hl7apy.parser.parse_message on the same mix, one thread, nothing else",
+    "[minimal ADT]": "the MLLP figure's 4-segment ADT through the engine, its handler doing one insert",
+}
+
+
+def run(only: str | None, messages: int) -> list[Row]:
+    rows: list[Row] = []
+    with servers() as ports:
+        if only in (None, "mllp"):
+            for figure, value, base in mllp.compare(ports, messages):
+                rows.append((f"MLLP minimal ADT, {figure} [echo]", value, base))
+        if only in (None, "pam"):
+            rows += pam.compare(ports, messages)
+    return rows
+
+
+def print_legend(rows: Sequence[Row]) -> None:
+    used = [name for name in BASELINES if any(figure.endswith(name) for figure, _value, _base in rows)]
+    width = max(map(len, used))
+    print()
+    for name in used:
+        print(f"{name.ljust(width)}  {BASELINES[name]}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m tests.bench", description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--messages", type=int, default=DEFAULT_MESSAGES, help=f"messages per measurement (default {DEFAULT_MESSAGES})"
+    )
+    parser.add_argument("--only", choices=("mllp", "pam"), help="run one benchmark only")
+    args = parser.parse_args()
+    setup_django()
+    rows = run(args.only, args.messages)
+    print_table(rows)
+    print_legend(rows)
+
+
+if __name__ == "__main__":
+    main()

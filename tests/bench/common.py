@@ -1,0 +1,170 @@
+"""What the benchmarks share: the bench database, the listener, the bare baseline server, the
+client driving both, the minimal ADT with its one-insert handler, and the printed table."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import statistics
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import django
+
+CONNECTIONS = (1, 4)
+FIXED_ACK = b"MSH|^~\\&|DPI|DPI|BENCH|BENCH|20240101000000||ACK^A01^ACK|1|P|2.5\rMSA|AA|1\r"
+
+Row = tuple[str, float, float]  # figure, value, baseline
+
+
+def setup_django() -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "dpi.settings")
+    django.setup()
+    logging.getLogger("dpi.hl7").setLevel(logging.WARNING)
+
+
+def plural(connections: int) -> str:
+    return f"{connections} connection{'s' if connections > 1 else ''}"
+
+
+def adt(control_id: str) -> bytes:
+    """The minimal ADT^A01 of the MLLP figure."""
+    return (
+        f"MSH|^~\\&|BENCH|BENCH|DPI|DPI|20240101000000||ADT^A01^ADT_A01|{control_id}|P|2.5\r"
+        "EVN||20240101000000\r"
+        f"PID|1||{control_id}^^^BENCH^PI||DOE^JOHN||19800101|M\r"
+        "PV1|1|I\r"
+    ).encode()
+
+
+def bench_handler() -> Callable:
+    """ADT^A01 handler of the minimal ADT: one database write."""
+    from django.contrib.auth.models import Group
+
+    from dpi.hl7.registry import InboundMessage
+
+    def admit(msg: InboundMessage) -> None:
+        Group.objects.create(name=f"bench-{msg.control_id}")
+
+    return admit
+
+
+def ack_code(ack: bytes) -> str:
+    """MSA-1 of an acknowledgement, or an empty string."""
+    msa = next((line for line in ack.split(b"\r") if line.startswith(b"MSA|")), b"")
+    return msa.decode("ascii", errors="replace").split("|")[1] if msa else ""
+
+
+@dataclass(frozen=True)
+class Run:
+    rate: float  # messages per second, all connections together
+    p50: float  # round-trip latency, milliseconds
+    p95: float
+    acks: tuple[bytes, ...]
+
+
+def measure(port: int, conversations: Sequence[Sequence[bytes]]) -> Run:
+    """Send each conversation on a connection of its own, one message at a time, all connections at once."""
+    from dpi.hl7.client import MLLPConnection
+
+    def converse(payloads: Sequence[bytes]) -> list[tuple[float, bytes]]:
+        exchanges = []
+        with MLLPConnection("127.0.0.1", port, timeout=30) as connection:
+            for payload in payloads:
+                started = time.perf_counter()
+                ack = connection.exchange(payload)
+                exchanges.append(((time.perf_counter() - started) * 1000, ack))
+        return exchanges
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=len(conversations)) as pool:
+        exchanges = [exchange for batch in pool.map(converse, conversations) for exchange in batch]
+    elapsed = time.perf_counter() - started
+    centiles = statistics.quantiles([latency for latency, _ack in exchanges], n=100)
+    return Run(
+        rate=len(exchanges) / elapsed,
+        p50=centiles[49],
+        p95=centiles[94],
+        acks=tuple(ack for _latency, ack in exchanges),
+    )
+
+
+@contextmanager
+def bare_server() -> Iterator[int]:
+    """The baseline: asyncio, MLLP framing, a fixed ACK; no thread pool, no database."""
+    loop = asyncio.new_event_loop()
+
+    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while True:
+                await reader.readuntil(b"\x1c\x0d")
+                writer.write(b"\x0b" + FIXED_ACK + b"\x1c\x0d")
+                await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError):
+            writer.close()
+
+    server = loop.run_until_complete(asyncio.start_server(answer, "127.0.0.1", 0))
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    try:
+        yield server.sockets[0].getsockname()[1]
+    finally:
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join()
+        server.close()
+        loop.close()
+
+
+@contextmanager
+def listener() -> Iterator[int]:
+    """The real MLLP listener, in a thread of this process; yields its port."""
+    from dpi.hl7.mllp import start_server_in_thread
+
+    handle = start_server_in_thread("127.0.0.1", 0)
+    try:
+        yield handle.port
+    finally:
+        handle.stop()
+
+
+@contextmanager
+def bench_database() -> Iterator[None]:
+    """A fresh database for the run, created and migrated like a test database, then dropped."""
+    from django.db import connections
+    from django.test.utils import setup_databases, teardown_databases
+
+    settings_dict = connections["default"].settings_dict
+    settings_dict["TEST"] = {**settings_dict.get("TEST", {}), "NAME": f"{settings_dict['NAME']}_bench"}
+    old_config = setup_databases(verbosity=0, interactive=False)
+    try:
+        yield
+    finally:
+        connections.close_all()
+        teardown_databases(old_config, verbosity=0)
+
+
+@dataclass(frozen=True)
+class Servers:
+    """The ports of the listener and of the baseline server, on the bench database."""
+
+    listener: int
+    bare: int
+
+
+@contextmanager
+def servers() -> Iterator[Servers]:
+    with bench_database(), bare_server() as bare_port, listener() as listener_port:
+        yield Servers(listener=listener_port, bare=bare_port)
+
+
+def print_table(rows: Sequence[Row]) -> None:
+    table = [("figure", "value", "baseline", "ratio")]
+    table += [(figure, f"{value:.1f}", f"{base:.1f}", f"{value / base:.3g}") for figure, value, base in rows]
+    widths = [max(len(row[column]) for row in table) for column in range(4)]
+    for row in table:
+        print(" | ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)))
