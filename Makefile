@@ -11,7 +11,7 @@ TEST_ENV := DATABASE_URL=$${TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:543
 	CACHE_URL=$${TEST_CACHE_URL:-redis://127.0.0.1:6379/11} \
 	DPI_VAR_DIR=$(CURDIR)/var/test
 
-.PHONY: demo test bench lint venv venv-dev system-deps services totp lock clean
+.PHONY: demo test bench lint venv venv-dev system-deps runtime-deps services totp lock clean
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -29,7 +29,7 @@ venv: $(VENV)/.base-installed
 venv-dev: $(VENV)/.dev-installed
 
 ## demo: set up and run the product on the embedded default (SQLite, filesystem broker).
-demo: venv
+demo: runtime-deps venv
 	$(PY) manage.py migrate --noinput -v0
 	$(PY) manage.py createcachetable
 	$(PY) manage.py load_demo
@@ -43,9 +43,25 @@ demo: venv
 totp: venv
 	@$(PY) manage.py demo_totp $(USER)
 
-## system-deps: Debian packages the tests need (the browser scenarios drive Debian's chromium).
+# Debian packages: PDF rendering (WeasyPrint: Pango, HarfBuzz, DejaVu fonts embedded in the PDF/A)
+# at run time; for the tests also Debian's chromium (browser scenarios), poppler-utils (PDF text and
+# pages) and libdmtx (decoding the INS datamatrix).
+RUNTIME_DEBS := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core
+TEST_DEBS := $(RUNTIME_DEBS) chromium poppler-utils libdmtx0b
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+define apt_install
+	@missing=$$(for p in $(1); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || echo $$p; done); \
+	if [ -n "$$missing" ]; then echo "Paquets Debian : $$missing"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing >/dev/null; fi
+endef
+
+## system-deps: Debian packages the product and the tests need.
 system-deps:
-	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+	$(call apt_install,$(TEST_DEBS))
+
+runtime-deps:
+	$(call apt_install,$(RUNTIME_DEBS))
 
 ## services: make sure PostgreSQL and Redis answer (start them if the machine stopped them).
 services:

@@ -308,6 +308,12 @@ HL7_DEFAULT_CHARSET = env("HL7_DEFAULT_CHARSET", "UNICODE UTF-8")
 
 SAMPLES_DIR = Path(env("DPI_SAMPLES_DIR", str(BASE_DIR.parent / "shared" / "samples")))
 
+# --- Documents ----------------------------------------------------------------------------
+
+# The CDA R2 schema (CDA_extended.xsd, published with the CI-SIS test kit) used to validate the
+# CDA documents the DPI produces; the hospital installs it, by default the national samples folder.
+CDA_SCHEMA_PATH = Path(env("DPI_CDA_SCHEMA_PATH", str(SAMPLES_DIR / "cda-schema" / "CDA_extended.xsd")))
+
 # --- Logging ------------------------------------------------------------------------------
 
 LOGGING = {
@@ -316,7 +322,7 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {"django.db.backends": {"level": "WARNING"}, "weasyprint.progress": {"level": "WARNING"}},
 }
 
 SILENCED_SYSTEM_CHECKS: list[str] = []

@@ -1,0 +1,123 @@
+"""The one source of a document's content, rendered both as PDF and as CDA R2 (SC.CDA/DD.02).
+
+Plain data, no database: the documents app builds a :class:`DocumentContent` from its models,
+then :mod:`documents.pdf` and :mod:`documents.cda` render the same object.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+INS_OIDS = {
+    "1.2.250.1.213.1.4.8": "INS-NIR",
+    "1.2.250.1.213.1.4.9": "INS-NIA",
+    "1.2.250.1.213.1.4.10": "INS-NIR de test",
+    "1.2.250.1.213.1.4.11": "INS-NIR de démonstration",
+}
+
+
+@dataclass(frozen=True)
+class PatientIdentity:
+    """The patient as the document names them. ``ins`` is set only for a qualified identity."""
+
+    ipp: str
+    ipp_root: str  # OID of the hospital's IPP domain
+    birth_name: str
+    first_names: str  # every birth first name, space-separated
+    birth_date: date | None
+    sex: str  # "M", "F", "U"
+    birth_place_insee: str = ""
+    used_name: str = ""
+    used_first_name: str = ""
+    ins: str = ""  # 15-character matricule (with key), only when the identity is qualified
+    ins_oid: str = ""
+
+    @property
+    def first_name(self) -> str:
+        return self.first_names.split(" ")[0] if self.first_names else ""
+
+    @property
+    def qualified(self) -> bool:
+        return bool(self.ins and self.ins_oid)
+
+
+@dataclass(frozen=True)
+class Organization:
+    """A structure: name and geographic FINESS (FINESS EG); the legal entity's FINESS EJ."""
+
+    name: str
+    finess_eg: str
+    finess_ej: str = ""
+    practice_setting: str = "ETABLISSEMENT"  # practiceSettingCode (JDV_J04), carried by the CDA serviceEvent
+
+
+@dataclass(frozen=True)
+class Author:
+    """A professional: national identifier (``8`` + RPPS), names, profession and specialty codes."""
+
+    national_id: str
+    family_name: str
+    given_name: str
+    profession_code: str  # TRE_G15, e.g. "10"
+    specialty_code: str = ""  # TRE_R38, e.g. "SM26"
+    organization: Organization | None = None
+
+    @property
+    def role_code(self) -> str:
+        """authorSpecialty code (JDV_J01): ``G15_10/SM26``, or ``G15_60`` without specialty."""
+        base = f"G15_{self.profession_code}"
+        return f"{base}/{self.specialty_code}" if self.specialty_code else base
+
+
+@dataclass(frozen=True)
+class Section:
+    """A titled part of the document: paragraphs, or a table (header row + rows), or both."""
+
+    code: str  # LOINC code of the section
+    title: str
+    paragraphs: tuple[str, ...] = ()
+    table_header: tuple[str, ...] = ()
+    table_rows: tuple[tuple[str, ...], ...] = ()
+
+
+@dataclass(frozen=True)
+class DocumentType:
+    code: str  # LOINC code, e.g. "11490-0"
+    label: str  # e.g. "Lettre de liaison à la sortie d'un établissement de soins"
+    code_system: str = "2.16.840.1.113883.6.1"
+
+
+@dataclass(frozen=True)
+class Encounter:
+    """The visit the document belongs to (componentOf/encompassingEncounter)."""
+
+    visit_number: str
+    kind_code: str  # JDV EncompassingEncounterCode: IMP, AMB, EMER, EXTERNE...
+    start: datetime | None
+    end: datetime | None
+    care_unit: str
+    facility_type_code: str = "SA01"  # healthcareFacilityTypeCode (JDV_J02), SA01 = centre hospitalier
+
+
+@dataclass(frozen=True)
+class DocumentContent:
+    """Everything a rendering needs. ``id_root``/``set_id`` are OIDs (root-only ids: the DMP prefers them)."""
+
+    id_root: str
+    set_id: str
+    version_number: int
+    type: DocumentType
+    title: str
+    created_at: datetime
+    act_start: datetime
+    act_end: datetime | None
+    patient: PatientIdentity
+    author: Author
+    custodian: Organization
+    sections: tuple[Section, ...]
+    encounter: Encounter | None = None
+    confidentiality: str = "N"  # N, R, V (HL7); DMP visibility goes in the HL7v2 metadata, not here
+    replaces_id: str = ""  # relatedDocument RPLC parentDocument id
+    legal_authenticator: Author | None = None
+    extra: dict[str, str] = field(default_factory=dict)
