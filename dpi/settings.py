@@ -310,6 +310,11 @@ SAMPLES_DIR = Path(env("DPI_SAMPLES_DIR", str(BASE_DIR.parent / "shared" / "samp
 
 # --- Documents ----------------------------------------------------------------------------
 
+# OID root of the hospital's document identifiers (setId = ROOT.1.n, version ids = ROOT.2.n.v) and
+# of its IPP domain. Each hospital registers its own OID; the default is for the demo and tests.
+DPI_OID_ROOT = env("DPI_OID_ROOT", "1.2.250.1.999.1")
+DPI_IPP_OID = env("DPI_IPP_OID", f"{DPI_OID_ROOT}.3")
+
 # The CDA R2 schema (CDA_extended.xsd, published with the CI-SIS test kit) used to validate the
 # CDA documents the DPI produces; the hospital installs it, by default the national samples folder.
 CDA_SCHEMA_PATH = Path(env("DPI_CDA_SCHEMA_PATH", str(SAMPLES_DIR / "cda-schema" / "CDA_extended.xsd")))

@@ -1,0 +1,149 @@
+"""Health documents: versions (CDA id, setId, versionNumber, relatedDocument), provenance, export status."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+
+class Provenance(models.TextChoices):
+    PRODUCED = "produced", _("Produit dans le DPI")
+    DMP = "dmp", _("Importé du DMP")
+    MSS = "mss", _("Reçu par MSSanté")
+    MANUAL = "manual", _("Importé manuellement")
+
+
+class Status(models.TextChoices):
+    DRAFT = "draft", _("Brouillon")
+    VALIDATED = "validated", _("Validé")
+    REPLACED = "replaced", _("Remplacé")
+    DELETED = "deleted", _("Supprimé")
+
+
+class Channel(models.TextChoices):
+    DMP = "dmp", _("DMP")
+    MSS_PRO = "mss_pro", _("MSSanté professionnels")
+    MSS_PATIENT = "mss_patient", _("MSSanté patient")
+
+
+class ExportState(models.TextChoices):
+    NOT_SENT = "not_sent", _("Non envoyé")
+    HELD = "held", _("Bloqué")
+    PENDING = "pending", _("En attente")
+    SENT = "sent", _("Envoyé")
+    ACKNOWLEDGED = "acknowledged", _("Accusé de réception")
+    FAILED = "failed", _("Échec")
+
+
+class Document(models.Model):
+    """A document of a patient's file; its content lives in its versions."""
+
+    patient = models.ForeignKey("patients.Patient", on_delete=models.PROTECT, related_name="documents")
+    episode = models.ForeignKey(
+        "patients.Episode", on_delete=models.PROTECT, null=True, blank=True, related_name="documents"
+    )
+    set_id = models.CharField(_("setId"), max_length=128, db_index=True)
+    type_code = models.CharField(_("type (LOINC)"), max_length=20)
+    type_label = models.CharField(_("libellé du type"), max_length=200)
+    title = models.CharField(_("titre"), max_length=250)
+    act_date = models.DateTimeField(_("date de l'acte"))
+    act_end = models.DateTimeField(_("fin de l'acte"), null=True, blank=True)
+    created_at = models.DateTimeField(_("créé le"), auto_now_add=True)
+    provenance = models.CharField(_("provenance"), max_length=10, choices=Provenance.choices)
+    status = models.CharField(_("statut"), max_length=10, choices=Status.choices, default=Status.DRAFT)
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    author_name = models.CharField(_("auteur"), max_length=200, blank=True)
+    author_national_id = models.CharField(_("identifiant national de l'auteur"), max_length=20, blank=True)
+    author_role = models.CharField(_("profession / spécialité"), max_length=100, blank=True)
+    author_organization = models.CharField(_("structure de l'auteur"), max_length=200, blank=True)
+    care_unit = models.ForeignKey("dpi.CareUnit", on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    finess_eg = models.CharField(_("FINESS géographique"), max_length=9, blank=True)
+    masked_to_professionals = models.BooleanField(_("masqué aux professionnels"), default=False)
+    invisible_to_patient = models.BooleanField(_("invisible pour le patient"), default=False)
+    invisible_to_legal_representatives = models.BooleanField(
+        _("invisible pour les représentants légaux"), default=False
+    )
+    hold_sending = models.BooleanField(_("envoi bloqué par l'utilisateur"), default=False)
+    fields = models.JSONField(_("contenu structuré"), default=dict, blank=True)
+    current_version = models.ForeignKey(
+        "DocumentVersion", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("document")
+        verbose_name_plural = _("documents")
+        ordering = ["-act_date", "-pk"]
+        indexes = [
+            models.Index(fields=["patient", "-act_date"], name="document_patient_act"),
+            models.Index(fields=["patient", "type_code", "-act_date"], name="document_patient_type"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.type_label} — {self.title}"
+
+    @property
+    def is_locked(self) -> bool:
+        return self.status != Status.DRAFT
+
+
+class DocumentVersion(models.Model):
+    """One version: CDA ``id`` (root, extension), ``versionNumber``, the version it replaces, its CDA and PDF."""
+
+    class Level(models.TextChoices):
+        N1 = "N1", _("CDA R2 niveau 1 (PDF)")
+        N3 = "N3", _("CDA R2 niveau 3 (structuré)")
+
+    document = models.ForeignKey(Document, on_delete=models.CASCADE, related_name="versions")
+    version_number = models.PositiveIntegerField(_("versionNumber"))
+    cda_id_root = models.CharField(_("id (root)"), max_length=128)
+    cda_id_extension = models.CharField(_("id (extension)"), max_length=128, blank=True)
+    replaces = models.ForeignKey(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("remplace")
+    )
+    level = models.CharField(_("niveau"), max_length=2, choices=Level.choices, default=Level.N1)
+    cda = models.BinaryField(_("CDA"), blank=True, default=b"")
+    pdf = models.BinaryField(_("PDF"), blank=True, default=b"")
+    stylesheet = models.BinaryField(_("feuille de style du producteur"), blank=True, default=b"")
+    created_at = models.DateTimeField(_("créée le"), auto_now_add=True)
+    validated_at = models.DateTimeField(_("validée le"), null=True, blank=True)
+    validated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("version de document")
+        verbose_name_plural = _("versions de document")
+        ordering = ["-version_number"]
+        constraints = [
+            models.UniqueConstraint(fields=["document", "version_number"], name="document_version_unique"),
+            models.UniqueConstraint(fields=["cda_id_root", "cda_id_extension"], name="document_cda_id_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.document} v{self.version_number}"
+
+
+class ExportStatus(models.Model):
+    """Where a document stands on one channel (and recipient): filled by the feeding issues."""
+
+    document = models.ForeignKey(Document, on_delete=models.CASCADE, related_name="exports")
+    channel = models.CharField(_("canal"), max_length=12, choices=Channel.choices)
+    recipient = models.CharField(_("destinataire"), max_length=254, blank=True)
+    state = models.CharField(_("état"), max_length=14, choices=ExportState.choices, default=ExportState.NOT_SENT)
+    reason = models.CharField(_("motif"), max_length=300, blank=True)
+    updated_at = models.DateTimeField(_("mis à jour le"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("état d'envoi")
+        verbose_name_plural = _("états d'envoi")
+        constraints = [
+            models.UniqueConstraint(fields=["document", "channel", "recipient"], name="export_unique"),
+            models.CheckConstraint(condition=~Q(state="failed") | ~Q(reason=""), name="export_failure_has_reason"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_channel_display()} : {self.get_state_display()}"

@@ -1,0 +1,286 @@
+"""Write use cases on documents: drafts, validation (PDF/A + CDA R2), correction, deletion."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured, PermissionDenied, ValidationError
+from django.db import transaction
+from django.http import HttpRequest
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from documents.cda import build_cda
+from documents.content import Author, DocumentContent, DocumentType, Encounter, Organization, PatientIdentity, Section
+from documents.models import Document, DocumentVersion, Provenance, Status
+from documents.pdf import render_pdf
+from documents.schema import cda_schema_errors
+from documents.types import SEGUR_TYPES, SegurType, parse_table
+from dpi.models import AuditEvent, CareUnit, User
+from dpi.services import audit
+from patients.models import Episode, IdentityStatus, Patient
+from patients.selectors import patient_access
+
+logger = logging.getLogger(__name__)
+
+ENCOUNTER_CODES = {
+    Episode.Kind.INPATIENT: "IMP",
+    Episode.Kind.AMBULATORY: "AMB",
+    Episode.Kind.OUTPATIENT: "EXTERNE",
+    Episode.Kind.EMERGENCY: "EMER",
+}
+
+
+def _check_access(user: User, patient: Patient) -> None:
+    if not patient_access(user, patient).allowed:
+        raise PermissionDenied(_("Vous n'êtes pas habilité sur ce dossier."))
+
+
+def _audit(document: Document, user: User, change: str, request: HttpRequest | None, **detail: Any) -> None:
+    audit(
+        action=AuditEvent.Action.DOCUMENT_CHANGE,
+        actor=user,
+        request=request,
+        obj=document,
+        patient_id=document.patient_id,
+        detail={"change": change, **detail},
+    )
+
+
+def _segur_type(type_code: str) -> SegurType:
+    try:
+        return SEGUR_TYPES[type_code]
+    except KeyError:
+        raise ValidationError(_("Type de document inconnu : %(code)s") % {"code": type_code}) from None
+
+
+@transaction.atomic
+def create_draft(
+    *,
+    patient: Patient,
+    type_code: str,
+    title: str,
+    fields: dict[str, str],
+    act_date: datetime,
+    acting_user: User,
+    episode: Episode | None = None,
+    care_unit: CareUnit | None = None,
+    hold_sending: bool = False,
+    request: HttpRequest | None = None,
+) -> Document:
+    """A new Ségur document, in draft, written by ``acting_user`` for ``patient``."""
+    _check_access(acting_user, patient)
+    segur = _segur_type(type_code)
+    unit = care_unit or (episode.care_unit if episode else None)
+    document = Document.objects.create(
+        patient=patient,
+        episode=episode,
+        set_id="pending",
+        type_code=segur.code,
+        type_label=segur.label,
+        title=title,
+        act_date=act_date,
+        provenance=Provenance.PRODUCED,
+        author=acting_user,
+        care_unit=unit,
+        finess_eg=unit.site.finess_eg if unit else "",
+        hold_sending=hold_sending,
+        fields=fields,
+        **_author_snapshot(acting_user, unit),
+    )
+    document.set_id = f"{settings.DPI_OID_ROOT}.1.{document.pk}"
+    document.save(update_fields=["set_id"])
+    _audit(document, acting_user, "draft_created", request)
+    return document
+
+
+@transaction.atomic
+def update_draft(
+    *,
+    document: Document,
+    title: str,
+    fields: dict[str, str],
+    act_date: datetime,
+    acting_user: User,
+    hold_sending: bool | None = None,
+    request: HttpRequest | None = None,
+) -> Document:
+    """Edit a draft; a validated version is locked (see :func:`start_correction`)."""
+    _check_access(acting_user, document.patient)
+    if document.is_locked:
+        raise ValidationError(_("Ce document est validé : corrigez-le pour créer une nouvelle version."))
+    document.title, document.fields, document.act_date = title, fields, act_date
+    if hold_sending is not None:
+        document.hold_sending = hold_sending
+    document.save()
+    _audit(document, acting_user, "draft_updated", request)
+    return document
+
+
+@transaction.atomic
+def validate_document(*, document: Document, acting_user: User, request: HttpRequest | None = None) -> DocumentVersion:
+    """Lock the draft into a new version: render the PDF/A and the CDA R2 (N1 carrying it) from the same content."""
+    _check_access(acting_user, document.patient)
+    list(Document.objects.select_for_update().filter(pk=document.pk).values_list("pk"))  # one validation at a time
+    document.refresh_from_db()
+    if document.status != Status.DRAFT:
+        raise ValidationError(_("Seul un brouillon peut être validé."))
+    _check_required_fields(document)
+    previous = document.current_version
+    number = previous.version_number + 1 if previous else 1
+    version = DocumentVersion(
+        document=document,
+        version_number=number,
+        cda_id_root=f"{settings.DPI_OID_ROOT}.2.{document.pk}.{number}",
+        replaces=previous,
+        level=DocumentVersion.Level.N1,
+        validated_at=timezone.now(),
+        validated_by=acting_user,
+    )
+    content = document_content(document, version, acting_user)
+    version.pdf = render_pdf(content)
+    version.cda = build_cda(content, pdf=version.pdf, level="N1")
+    _check_schema(version.cda)
+    version.save()
+    document.current_version = version
+    document.status = Status.VALIDATED
+    document.save(update_fields=["current_version", "status"])
+    _audit(document, acting_user, "validated", request, version=number, cda_id=version.cda_id_root)
+    return version
+
+
+@transaction.atomic
+def start_correction(*, document: Document, acting_user: User, request: HttpRequest | None = None) -> Document:
+    """Reopen a validated document for a new version (same setId, versionNumber + 1, replacing the current)."""
+    _check_access(acting_user, document.patient)
+    if document.status != Status.VALIDATED or document.provenance != Provenance.PRODUCED:
+        raise ValidationError(_("Seul un document validé produit dans le DPI peut être corrigé."))
+    document.status = Status.DRAFT
+    document.save(update_fields=["status"])
+    _audit(document, acting_user, "correction_started", request)
+    return document
+
+
+@transaction.atomic
+def delete_document(*, document: Document, acting_user: User, request: HttpRequest | None = None) -> Document:
+    """Mark the document deleted: it stays visible, as deleted, to habilitated users."""
+    _check_access(acting_user, document.patient)
+    if document.status == Status.DELETED:
+        return document
+    document.status = Status.DELETED
+    document.save(update_fields=["status"])
+    _audit(document, acting_user, "deleted", request)
+    return document
+
+
+def _author_snapshot(user: User, unit: CareUnit | None) -> dict[str, str]:
+    role = user.get_profession_display() or ""
+    if user.specialty:
+        role = f"{role} · {user.get_specialty_display()}"
+    return {
+        "author_name": user.display_name,
+        "author_national_id": user.national_id,
+        "author_role": role,
+        "author_organization": unit.site.name if unit else "",
+    }
+
+
+def _check_required_fields(document: Document) -> None:
+    missing = [
+        f.label for f in _segur_type(document.type_code).fields if f.required and not document.fields.get(f.name)
+    ]
+    if missing:
+        raise ValidationError(_("Champs obligatoires manquants : %(fields)s") % {"fields": ", ".join(missing)})
+
+
+def _check_schema(cda: bytes) -> None:
+    """Refuse a CDA the schema rejects; without the schema installed, log and go on."""
+    try:
+        errors = cda_schema_errors(cda)
+    except ImproperlyConfigured:
+        logger.warning("CDA schema not installed (CDA_SCHEMA_PATH): produced CDA not validated")
+        return
+    if errors:
+        raise ValidationError(_("Le CDA produit est invalide : %(errors)s") % {"errors": "; ".join(errors[:3])})
+
+
+def document_content(document: Document, version: DocumentVersion, author: User) -> DocumentContent:
+    """The one content rendered both as PDF and as CDA (SC.CDA/DD.02)."""
+    unit = document.care_unit
+    organization = Organization(
+        name=unit.site.name if unit else "",
+        finess_eg=document.finess_eg,
+        finess_ej=unit.site.legal_entity.finess_ej if unit else "",
+    )
+    writer = Author(
+        national_id=author.national_id,
+        family_name=author.last_name,
+        given_name=author.first_name,
+        profession_code=author.profession,
+        specialty_code=author.specialty,
+        organization=organization,
+    )
+    return DocumentContent(
+        id_root=version.cda_id_root,
+        set_id=document.set_id,
+        version_number=version.version_number,
+        type=DocumentType(document.type_code, document.type_label),
+        title=document.title,
+        created_at=version.validated_at or timezone.now(),
+        act_start=document.act_date,
+        act_end=document.act_end,
+        patient=_identity(document.patient),
+        author=writer,
+        custodian=organization,
+        sections=_sections(document),
+        encounter=_encounter(document.episode),
+        replaces_id=version.replaces.cda_id_root if version.replaces else "",
+        legal_authenticator=writer,
+    )
+
+
+def _identity(patient: Patient) -> PatientIdentity:
+    qualified = patient.identity_status == IdentityStatus.QUALIFIEE and patient.ins
+    return PatientIdentity(
+        ipp=patient.ipp,
+        ipp_root=settings.DPI_IPP_OID,
+        birth_name=patient.birth_name,
+        first_names=patient.first_names,
+        birth_date=patient.birth_date,
+        sex=patient.sex,
+        birth_place_insee=patient.birth_place_insee,
+        used_name=patient.used_name,
+        used_first_name=patient.used_first_name,
+        ins=patient.ins if qualified else "",
+        ins_oid=patient.ins_oid if qualified else "",
+    )
+
+
+def _sections(document: Document) -> tuple[Section, ...]:
+    sections = []
+    for spec in _segur_type(document.type_code).fields:
+        text = (document.fields.get(spec.name) or "").strip()
+        if not text:
+            continue
+        if spec.is_table:
+            rows = parse_table(text, len(spec.columns))
+            sections.append(Section(spec.section_code, spec.label, table_header=spec.columns, table_rows=rows))
+        else:
+            paragraphs = tuple(p.strip() for p in text.split("\n\n") if p.strip())
+            sections.append(Section(spec.section_code, spec.label, paragraphs=paragraphs))
+    return tuple(sections)
+
+
+def _encounter(episode: Episode | None) -> Encounter | None:
+    if episode is None:
+        return None
+    return Encounter(
+        visit_number=episode.visit_number,
+        kind_code=ENCOUNTER_CODES.get(episode.kind, "IMP"),
+        start=episode.admitted_at,
+        end=episode.discharged_at,
+        care_unit=episode.care_unit.name,
+    )
