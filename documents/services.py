@@ -34,6 +34,17 @@ ENCOUNTER_CODES = {
 }
 
 
+FLAGS = ("hold_sending", "masked_to_professionals", "invisible_to_patient", "invisible_to_legal_representatives")
+
+
+def _apply_flags(document: Document, flags: dict[str, bool]) -> None:
+    """Sending hold and DMP visibility chosen by the author (a visibility change after validation is a new version)."""
+    for name, value in flags.items():
+        if name not in FLAGS:
+            raise ValueError(name)
+        setattr(document, name, bool(value))
+
+
 def _check_access(user: User, patient: Patient) -> None:
     if not patient_access(user, patient).allowed:
         raise PermissionDenied(_("Vous n'êtes pas habilité sur ce dossier."))
@@ -68,14 +79,14 @@ def create_draft(
     acting_user: User,
     episode: Episode | None = None,
     care_unit: CareUnit | None = None,
-    hold_sending: bool = False,
+    flags: dict[str, bool] | None = None,
     request: HttpRequest | None = None,
 ) -> Document:
     """A new Ségur document, in draft, written by ``acting_user`` for ``patient``."""
     _check_access(acting_user, patient)
     segur = _segur_type(type_code)
     unit = care_unit or (episode.care_unit if episode else None)
-    document = Document.objects.create(
+    document = Document(
         patient=patient,
         episode=episode,
         set_id="pending",
@@ -87,10 +98,11 @@ def create_draft(
         author=acting_user,
         care_unit=unit,
         finess_eg=unit.site.finess_eg if unit else "",
-        hold_sending=hold_sending,
         fields=fields,
         **_author_snapshot(acting_user, unit),
     )
+    _apply_flags(document, flags or {})
+    document.save()
     document.set_id = f"{settings.DPI_OID_ROOT}.1.{document.pk}"
     document.save(update_fields=["set_id"])
     _audit(document, acting_user, "draft_created", request)
@@ -105,7 +117,7 @@ def update_draft(
     fields: dict[str, str],
     act_date: datetime,
     acting_user: User,
-    hold_sending: bool | None = None,
+    flags: dict[str, bool] | None = None,
     request: HttpRequest | None = None,
 ) -> Document:
     """Edit a draft; a validated version is locked (see :func:`start_correction`)."""
@@ -113,8 +125,7 @@ def update_draft(
     if document.is_locked:
         raise ValidationError(_("Ce document est validé : corrigez-le pour créer une nouvelle version."))
     document.title, document.fields, document.act_date = title, fields, act_date
-    if hold_sending is not None:
-        document.hold_sending = hold_sending
+    _apply_flags(document, flags or {})
     document.save()
     _audit(document, acting_user, "draft_updated", request)
     return document

@@ -319,6 +319,11 @@ DPI_IPP_OID = env("DPI_IPP_OID", f"{DPI_OID_ROOT}.3")
 # CDA documents the DPI produces; the hospital installs it, by default the national samples folder.
 CDA_SCHEMA_PATH = Path(env("DPI_CDA_SCHEMA_PATH", str(SAMPLES_DIR / "cda-schema" / "CDA_extended.xsd")))
 
+# The national agency's CDA display stylesheet (XSLT 1.0, e.g. cda_asip.xsl with its imports, cda_l10n.xml
+# and cda.css), installed by the hospital in one folder; empty: only the DPI's own stylesheet is offered.
+CDA_AGENCY_STYLESHEET_DIR = env("DPI_CDA_AGENCY_STYLESHEET_DIR", "")
+CDA_AGENCY_STYLESHEET_NAME = env("DPI_CDA_AGENCY_STYLESHEET_NAME", "cda_asip.xsl")
+
 # --- Logging ------------------------------------------------------------------------------
 
 LOGGING = {

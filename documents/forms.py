@@ -1,0 +1,66 @@
+"""The writing form of a Ségur document: title, act date, one field per structured section, options."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django import forms
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from documents.models import Document
+from documents.services import FLAGS
+from documents.types import SegurType
+
+
+class DocumentForm(forms.Form):
+    title = forms.CharField(label=_("Titre"), max_length=250)
+    act_date = forms.DateTimeField(
+        label=_("Date de l'acte"), widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
+    )
+    hold_sending = forms.BooleanField(
+        label=_("Bloquer l'envoi de ce document (DMP et MSSanté)"),
+        required=False,
+        help_text=_("Exceptionnel : l'envoi est sinon automatique après validation."),
+    )
+    masked_to_professionals = forms.BooleanField(label=_("Masqué aux professionnels dans le DMP"), required=False)
+    invisible_to_patient = forms.BooleanField(label=_("Invisible pour le patient"), required=False)
+    invisible_to_legal_representatives = forms.BooleanField(
+        label=_("Invisible pour les représentants légaux"), required=False
+    )
+
+    def __init__(self, *args: object, segur: SegurType, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.segur = segur
+        for spec in segur.fields:
+            help_text = (
+                _("Une ligne par élément : %(columns)s, séparés par « ; ».") % {"columns": " ; ".join(spec.columns)}
+                if spec.is_table
+                else ""
+            )
+            # Required fields are checked at validation: a draft can be saved incomplete.
+            self.fields[spec.name] = forms.CharField(
+                label=spec.label + (" *" if spec.required else ""),
+                required=False,
+                widget=forms.Textarea(attrs={"rows": 4}),
+                help_text=help_text,
+                max_length=20000,
+            )
+
+    @classmethod
+    def initial_for(cls, document: Document) -> dict:
+        return {
+            "title": document.title,
+            "act_date": timezone.localtime(document.act_date).replace(tzinfo=None),
+            **{name: getattr(document, name) for name in FLAGS},
+            **document.fields,
+        }
+
+    def section_values(self) -> dict[str, str]:
+        return {spec.name: self.cleaned_data.get(spec.name, "") for spec in self.segur.fields}
+
+    def flags(self) -> dict[str, bool]:
+        return {name: self.cleaned_data[name] for name in FLAGS}
+
+    def act_moment(self) -> datetime:
+        return self.cleaned_data["act_date"]

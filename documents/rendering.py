@@ -1,0 +1,253 @@
+"""Human-readable display of any CDA R2 document (SC.CDA/VISU.01): our stylesheet, or the national agency's.
+
+* :func:`render_cda_html` parses the document with the hardened parser, applies our own XSLT 1.0 stylesheet
+  (``documents/xslt/cda.xsl``) with no file or network access at all, or the agency's stylesheet when the hospital
+  installed it (``settings.CDA_AGENCY_STYLESHEET_DIR``), reading only inside that folder. If the agency's
+  stylesheet cannot be loaded or fails on the document, ours is used with a visible note.
+* Whatever the stylesheet, its HTML output is parsed again and sanitised (no script, event attribute, frame,
+  object, form, refresh, and no URL other than a page fragment or an embedded raster image).
+* The page is meant to be served with :data:`CSP_FOR_RENDERED_CDA` inside a sandboxed frame.
+
+See ``docs/cda-display.md``.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from functools import cache
+from pathlib import Path, PurePosixPath
+from urllib.parse import unquote, urlsplit
+
+from django.conf import settings
+from django.utils.translation import gettext as _
+from lxml import etree
+from lxml import html as lxml_html
+
+from documents.cda import NS, InvalidCda
+from dpi.xmlsafe import InvalidXML, parse_xml
+
+logger = logging.getLogger(__name__)
+
+DPI_STYLESHEET = Path(__file__).resolve().parent / "xslt" / "cda.xsl"
+DEFAULT_AGENCY_STYLESHEET_NAME = "cda_asip.xsl"
+STYLESHEETS = ("dpi", "agency")
+
+# Sent with the rendered page. Nothing is loaded from anywhere (default-src 'none': no script, font, frame,
+# fetch...) except the images embedded in the document (data:); inline CSS is the stylesheet's own (ours never
+# copies a style from the document, and CSS can reach nothing under this policy); no <base>, no form target;
+# only our own pages may frame it; "sandbox" without allow-scripts: scripts never run, the page has a unique
+# origin, no popup, no top-level navigation.
+CSP_FOR_RENDERED_CDA = (
+    "default-src 'none'; img-src data:; style-src 'unsafe-inline'; "
+    "base-uri 'none'; form-action 'none'; frame-ancestors 'self'; sandbox"
+)
+
+_AGENCY_ACCESS = etree.XSLTAccessControl(
+    read_file=True, write_file=False, create_dir=False, read_network=False, write_network=False
+)
+_DROPPED_ELEMENTS = frozenset(
+    {"script", "iframe", "frame", "frameset", "object", "embed", "applet", "form", "base", "link", "portal"}
+    | {"animate", "set"}  # SVG animations can rewrite an href
+)
+_URL_ATTRIBUTES = frozenset(
+    {"href", "src", "action", "formaction", "background", "poster", "data", "cite", "longdesc", "lowsrc", "dynsrc"}
+    | {"codebase", "manifest", "usemap"}
+)
+_DROPPED_ATTRIBUTES = frozenset({"srcset", "srcdoc", "ping"})
+_EMBEDDED_IMAGE = re.compile(r"data:image/(png|jpeg|gif);base64,")
+
+
+class AgencyStylesheetError(ValueError):
+    """The agency's stylesheet tried to read outside its folder, or produced nothing."""
+
+
+def agency_stylesheet_path() -> Path | None:
+    """The agency's stylesheet installed by the hospital, or None when the setting is empty or the file absent."""
+    installed = _agency_stylesheet()
+    return installed[0] if installed else None
+
+
+def render_cda_html(data: bytes, *, stylesheet: str = "dpi") -> str:
+    """A complete, sanitised HTML page showing the CDA document ``data``.
+
+    ``stylesheet`` is ``"dpi"`` (ours) or ``"agency"`` (the national agency's, when installed; otherwise, or
+    when it fails, ours with a note saying so). Raises :class:`~documents.cda.InvalidCda` (French message) for
+    what is not a readable CDA document, DOCTYPE included.
+    """
+    if stylesheet not in STYLESHEETS:
+        raise ValueError(f"Unknown CDA stylesheet {stylesheet!r}, expected one of {STYLESHEETS}")
+    document = _parse_cda(data)
+    page, note = _agency_page(document) if stylesheet == "agency" else (None, "")
+    if page is None:
+        page = _html_tree(str(_dpi_transform()(document)))
+    if note:
+        _add_note(page, note)
+    _sanitise(page)
+    _declare_charset(page)
+    return "<!DOCTYPE html>\n" + lxml_html.tostring(page, encoding="unicode", method="html")
+
+
+def _parse_cda(data: bytes) -> etree._Element:
+    try:
+        root = parse_xml(data)
+    except InvalidXML as exc:
+        raise InvalidCda(_("Document CDA illisible : %(reason)s") % {"reason": exc}) from exc
+    if root.tag != f"{{{NS}}}ClinicalDocument":
+        raise InvalidCda(
+            _("Ce fichier n'est pas un document CDA R2 (élément racine %(tag)s au lieu de ClinicalDocument).")
+            % {"tag": root.tag}
+        )
+    return root
+
+
+@cache
+def _dpi_transform() -> etree.XSLT:
+    """Our stylesheet, compiled once: it reads no file and no network (DENY_ALL), its input is the document only."""
+    return etree.XSLT(parse_xml(DPI_STYLESHEET.read_bytes()), access_control=etree.XSLTAccessControl.DENY_ALL)
+
+
+# --- The national agency's stylesheet ---------------------------------------------------------------------
+
+
+def _agency_stylesheet() -> tuple[Path, Path] | None:
+    """(stylesheet file, folder) from the settings, when the file is there."""
+    folder_setting = settings.CDA_AGENCY_STYLESHEET_DIR
+    if not folder_setting:
+        return None
+    folder = Path(folder_setting).resolve()
+    name = settings.CDA_AGENCY_STYLESHEET_NAME or DEFAULT_AGENCY_STYLESHEET_NAME
+    path = (folder / name).resolve()
+    return (path, folder) if path.is_relative_to(folder) and path.is_file() else None
+
+
+def _agency_page(document: etree._Element) -> tuple[lxml_html.HtmlElement | None, str]:
+    """The agency's rendering, or (None, note) when it is not installed or fails on this document."""
+    installed = _agency_stylesheet()
+    if installed is None:
+        return None, _("La feuille de style de l'ANS n'est pas installée : le document est affiché avec celle du DPI.")
+    path, folder = installed
+    try:
+        output = str(_agency_transform(path, folder)(document))
+        if not output.strip():
+            raise AgencyStylesheetError(f"{path} produced no output")
+        page = _html_tree(output)
+    except (etree.LxmlError, ValueError, OSError) as exc:
+        logger.warning("CDA agency stylesheet %s failed, falling back to ours: %s", path, exc)
+        return None, _(
+            "La feuille de style de l'ANS n'a pas pu être appliquée à ce document : "
+            "il est affiché avec la feuille de style du DPI."
+        )
+    _inline_local_css(page, folder)
+    return page, ""
+
+
+def _agency_transform(path: Path, folder: Path) -> etree.XSLT:
+    """The agency's stylesheet, compiled for this call; imports and document() read only inside ``folder``."""
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
+    parser.resolvers.add(_FolderResolver(folder))
+    stylesheet = etree.fromstring(_checked_xml(path, folder), parser, base_url=str(path))
+    return etree.XSLT(stylesheet, access_control=_AGENCY_ACCESS)
+
+
+class _FolderResolver(etree.Resolver):
+    """Loads xsl:import/xsl:include/document() targets from the stylesheet's folder and nowhere else.
+
+    Raising stops libxslt from falling back to its own loader, so a refused URL fails the compilation or
+    the transformation (and the caller falls back to our stylesheet).
+    """
+
+    def __init__(self, folder: Path) -> None:
+        super().__init__()
+        self.folder = folder
+
+    def resolve(self, system_url: str, public_id: str | None, context: object) -> object:
+        path = _local_path(system_url).resolve()
+        return self.resolve_string(_checked_xml(path, self.folder), context, base_url=str(path))
+
+
+def _local_path(url: str) -> Path:
+    parts = urlsplit(url)
+    if parts.scheme not in ("", "file") or parts.netloc:
+        raise AgencyStylesheetError(f"{url}: only files of the stylesheet folder can be read")
+    return Path(unquote(parts.path if parts.scheme else url))
+
+
+def _checked_xml(path: Path, folder: Path) -> bytes:
+    """The bytes of an XML file of ``folder``, once the hardened parser accepted them (no DOCTYPE, size limit).
+
+    They are then parsed by the caller's parser, which carries the folder resolver that parse_xml cannot take.
+    """
+    resolved = path.resolve()
+    if not resolved.is_relative_to(folder) or not resolved.is_file():
+        raise AgencyStylesheetError(f"{path}: not a file of the stylesheet folder {folder}")
+    data = resolved.read_bytes()
+    parse_xml(data)
+    return data
+
+
+def _inline_local_css(page: lxml_html.HtmlElement, folder: Path) -> None:
+    """A CSS file the stylesheet links (``../FeuilleDeStyle/cda.css``) is looked up by name in the folder and
+    inlined, since the page may load nothing; links to anything else are dropped by the sanitiser."""
+    for link in list(page.iter("link")):
+        if "stylesheet" not in (link.get("rel") or "").lower().split():
+            continue
+        name = PurePosixPath(urlsplit(link.get("href") or "").path).name
+        path = (folder / name).resolve()
+        if name.endswith(".css") and path.is_relative_to(folder) and path.is_file():
+            style = lxml_html.Element("style")
+            style.text = path.read_text(encoding="utf-8", errors="replace").replace("</", "<\\/")
+            link.addprevious(style)
+
+
+# --- Output -----------------------------------------------------------------------------------------------
+
+
+def _html_tree(output: str) -> lxml_html.HtmlElement:
+    """Parse the stylesheet's output the way a browser would, so that what is sanitised is what would run."""
+    parser = lxml_html.HTMLParser(remove_comments=True, remove_pis=True, no_network=True)
+    return lxml_html.document_fromstring(output, parser=parser)
+
+
+def _sanitise(page: lxml_html.HtmlElement) -> None:
+    """Defence in depth behind the sandbox and the CSP, for the output of any stylesheet."""
+    for element in list(page.iter(etree.Element)):
+        if element.tag.lower() in _DROPPED_ELEMENTS or _is_refresh(element):
+            element.drop_tree()
+            continue
+        for name, value in list(element.attrib.items()):
+            local = name.lower().rpartition(":")[2]
+            if (
+                local.startswith("on")
+                or local in _DROPPED_ATTRIBUTES
+                or (local in _URL_ATTRIBUTES and not _safe_url(value))
+            ):
+                del element.attrib[name]
+
+
+def _is_refresh(element: lxml_html.HtmlElement) -> bool:
+    return element.tag.lower() == "meta" and (element.get("http-equiv") or "").strip().lower() == "refresh"
+
+
+def _safe_url(value: str) -> bool:
+    """Only a fragment of the page itself or an embedded PNG/JPEG/GIF image (browsers ignore blanks in URLs)."""
+    compact = "".join(character for character in value if character > " ").lower()
+    return compact.startswith("#") or bool(_EMBEDDED_IMAGE.match(compact))
+
+
+def _add_note(page: lxml_html.HtmlElement, note: str) -> None:
+    paragraph = lxml_html.Element("p", {"class": "cda-fallback-note", "role": "status"})
+    paragraph.text = note
+    page.body.insert(0, paragraph)
+
+
+def _declare_charset(page: lxml_html.HtmlElement) -> None:
+    """The page is a str, served (and embedded) as UTF-8 whatever the stylesheet declared."""
+    for meta in list(page.iter("meta")):
+        if meta.get("charset") is not None or (meta.get("http-equiv") or "").lower() == "content-type":
+            meta.drop_tree()
+    head = page.find("head")
+    if head is None:
+        head = lxml_html.Element("head")
+        page.insert(0, head)
+    head.insert(0, lxml_html.Element("meta", {"charset": "utf-8"}))

@@ -1,0 +1,61 @@
+"""Read queries on documents: the one-line-per-document list of a patient file."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from django.db.models import Prefetch, QuerySet
+
+from documents.models import Document, DocumentVersion, ExportStatus
+
+SORTS = {
+    "date": ("-act_date", "-pk"),
+    "date_asc": ("act_date", "pk"),
+    "type": ("type_label", "-act_date", "-pk"),
+}
+LIST_FIELDS = (
+    "id", "patient_id", "type_code", "type_label", "title", "act_date", "created_at", "provenance", "status",
+    "author_name", "author_role", "author_organization", "finess_eg", "hold_sending", "set_id",
+    "current_version__id", "current_version__version_number",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class DocumentFilters:
+    sort: str = "date"
+    type_code: str = ""
+    provenance: str = ""
+    start: date | None = None
+    end: date | None = None
+
+
+def patient_documents(patient_id: int, filters: DocumentFilters) -> QuerySet[Document]:
+    """One row per document (never one per format: the PDF and the CDA are the same document),
+    without loading the CDA or PDF bytes."""
+    documents = (
+        Document.objects.filter(patient_id=patient_id)
+        .select_related("current_version")
+        .only(*LIST_FIELDS)
+        .prefetch_related(Prefetch("exports", queryset=ExportStatus.objects.order_by("channel", "recipient")))
+    )
+    if filters.type_code:
+        documents = documents.filter(type_code=filters.type_code)
+    if filters.provenance:
+        documents = documents.filter(provenance=filters.provenance)
+    if filters.start:
+        documents = documents.filter(act_date__date__gte=filters.start)
+    if filters.end:
+        documents = documents.filter(act_date__date__lte=filters.end)
+    return documents.order_by(*SORTS.get(filters.sort, SORTS["date"]))
+
+
+def document_types(patient_id: int) -> list[tuple[str, str]]:
+    """The types present in the patient's file, for the filter."""
+    rows = Document.objects.filter(patient_id=patient_id).values_list("type_code", "type_label").distinct()
+    return sorted(set(rows), key=lambda row: row[1])
+
+
+def versions_of(document: Document) -> QuerySet[DocumentVersion]:
+    """Every version, newest first, without their bytes."""
+    return document.versions.defer("cda", "pdf", "stylesheet").select_related("validated_by")

@@ -1,0 +1,223 @@
+"""Documents of a patient file: list (a section of the file), writing, validation, viewer, correction."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.dateparse import parse_date
+from django.views.decorators.clickjacking import xframe_options_sameorigin
+from django.views.decorators.http import require_POST
+
+from documents import services
+from documents.forms import DocumentForm
+from documents.models import Document, DocumentVersion, Provenance
+from documents.rendering import CSP_FOR_RENDERED_CDA, STYLESHEETS, agency_stylesheet_path, render_cda_html
+from documents.selectors import SORTS, DocumentFilters, document_types, patient_documents, versions_of
+from documents.types import SEGUR_TYPES
+from patients.file import Panel, section
+from patients.models import Episode, Patient
+from patients.selectors import current_episode, patient_access
+from patients.services import open_patient_file
+from patients.views import file_context
+
+
+@section(order=20)
+def documents_panel(request: HttpRequest, patient: Patient, episode: Episode | None) -> Panel:
+    """The documents list loads on its own (htmx), so the file opens without waiting for it."""
+    return Panel("documents/_panel.html", {"patient": patient, "segur_types": SEGUR_TYPES.values()})
+
+
+def _page(request: HttpRequest, patient: Patient, **context: object) -> dict:
+    """A page of the patient file: the banner with its items, plus the page's own context."""
+    return {**file_context(request, patient, patient_access(request.user, patient)), **context}
+
+
+def _accessible_patient(request: HttpRequest, pk: int) -> Patient:
+    patient = get_object_or_404(Patient, pk=pk)
+    if not patient_access(request.user, patient).allowed:
+        raise PermissionDenied
+    return patient
+
+
+def _accessible_document(request: HttpRequest, pk: int) -> Document:
+    document = get_object_or_404(Document.objects.select_related("patient"), pk=pk)
+    if not patient_access(request.user, document.patient).allowed:
+        raise PermissionDenied
+    return document
+
+
+def _filters(request: HttpRequest) -> DocumentFilters:
+    params = request.GET
+    return DocumentFilters(
+        sort=params.get("sort") if params.get("sort") in SORTS else "date",
+        type_code=params.get("type", "")[:20],
+        provenance=params.get("provenance", "") if params.get("provenance") in Provenance.values else "",
+        start=_date(params.get("from", "")),
+        end=_date(params.get("to", "")),
+    )
+
+
+def _date(value: str) -> date | None:
+    """A date filter from the query string; anything unreadable is no filter."""
+    try:
+        return parse_date(value)
+    except ValueError:
+        return None
+
+
+@login_required
+def document_list(request: HttpRequest, pk: int) -> HttpResponse:
+    patient = _accessible_patient(request, pk)
+    filters = _filters(request)
+    context = {
+        "patient": patient,
+        "documents": patient_documents(patient.pk, filters),
+        "filters": filters,
+        "types": document_types(patient.pk),
+        "provenances": Provenance.choices,
+    }
+    return render(request, "documents/_list.html", context)
+
+
+@login_required
+def document_new(request: HttpRequest, pk: int, type_code: str) -> HttpResponse:
+    patient = _accessible_patient(request, pk)
+    segur = SEGUR_TYPES.get(type_code)
+    if segur is None:
+        raise Http404
+    form = DocumentForm(
+        request.POST or None, segur=segur, initial={"title": segur.short_label, "act_date": timezone.localtime()}
+    )
+    if request.method == "POST" and form.is_valid():
+        episode = current_episode(patient)
+        document = services.create_draft(
+            patient=patient,
+            episode=episode,
+            type_code=segur.code,
+            title=form.cleaned_data["title"],
+            fields=form.section_values(),
+            act_date=form.act_moment(),
+            flags=form.flags(),
+            acting_user=request.user,
+            request=request,
+        )
+        return _after_save(request, document)
+    return render(request, "documents/edit.html", _page(request, patient, form=form, segur=segur))
+
+
+@login_required
+def document_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    document = _accessible_document(request, pk)
+    if document.is_locked:
+        return redirect("documents:detail", pk=document.pk)
+    segur = SEGUR_TYPES[document.type_code]
+    form = DocumentForm(request.POST or None, segur=segur, initial=DocumentForm.initial_for(document))
+    if request.method == "POST" and form.is_valid():
+        services.update_draft(
+            document=document,
+            title=form.cleaned_data["title"],
+            fields=form.section_values(),
+            act_date=form.act_moment(),
+            flags=form.flags(),
+            acting_user=request.user,
+            request=request,
+        )
+        return _after_save(request, document)
+    context = _page(request, document.patient, form=form, segur=segur, document=document)
+    return render(request, "documents/edit.html", context)
+
+
+def _after_save(request: HttpRequest, document: Document) -> HttpResponse:
+    """ "Enregistrer" keeps the draft; "Valider" locks it into a version (PDF + CDA)."""
+    if "validate" not in request.POST:
+        messages.success(request, "Brouillon enregistré.")
+        return redirect("documents:edit", pk=document.pk)
+    try:
+        version = services.validate_document(document=document, acting_user=request.user, request=request)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+        return redirect("documents:edit", pk=document.pk)
+    messages.success(request, f"Document validé (version {version.version_number}).")
+    return redirect("documents:detail", pk=document.pk)
+
+
+@login_required
+def document_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """The viewer: the PDF first, one click to the CDA rendering; every version reachable."""
+    document = _accessible_document(request, pk)
+    open_patient_file(user=request.user, patient=document.patient, request=request)
+    versions = list(versions_of(document))
+    shown = _chosen_version(request, versions)
+    context = _page(
+        request, document.patient, document=document, versions=versions, shown=shown,
+        agency_stylesheet=agency_stylesheet_path() is not None,
+    )  # fmt: skip
+    return render(request, "documents/detail.html", context)
+
+
+def _chosen_version(request: HttpRequest, versions: list[DocumentVersion]) -> DocumentVersion | None:
+    wanted = request.GET.get("version", "")
+    return next((v for v in versions if str(v.version_number) == wanted), versions[0] if versions else None)
+
+
+def _version(request: HttpRequest, pk: int, number: int) -> DocumentVersion:
+    document = _accessible_document(request, pk)
+    return get_object_or_404(DocumentVersion, document=document, version_number=number)
+
+
+@login_required
+@xframe_options_sameorigin
+def version_pdf(request: HttpRequest, pk: int, number: int) -> HttpResponse:
+    version = _version(request, pk, number)
+    if not version.pdf:
+        raise Http404
+    response = HttpResponse(bytes(version.pdf), content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="document-{pk}-v{number}.pdf"'
+    return response
+
+
+@login_required
+@xframe_options_sameorigin
+def version_cda_rendering(request: HttpRequest, pk: int, number: int) -> HttpResponse:
+    """The CDA rendered by a stylesheet: untrusted HTML, served in a sandboxed frame under its own CSP."""
+    version = _version(request, pk, number)
+    stylesheet = request.GET.get("stylesheet", "dpi")
+    stylesheet = stylesheet if stylesheet in STYLESHEETS else "dpi"
+    response = HttpResponse(render_cda_html(bytes(version.cda), stylesheet=stylesheet))
+    response["Content-Security-Policy"] = CSP_FOR_RENDERED_CDA  # django-csp keeps a header already set
+    return response
+
+
+@login_required
+def version_cda_download(request: HttpRequest, pk: int, number: int) -> HttpResponse:
+    version = _version(request, pk, number)
+    response = HttpResponse(bytes(version.cda), content_type="application/xml")
+    response["Content-Disposition"] = f'attachment; filename="document-{pk}-v{number}.xml"'
+    return response
+
+
+@login_required
+@require_POST
+def document_correct(request: HttpRequest, pk: int) -> HttpResponse:
+    document = _accessible_document(request, pk)
+    try:
+        services.start_correction(document=document, acting_user=request.user, request=request)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+        return redirect("documents:detail", pk=pk)
+    return redirect("documents:edit", pk=pk)
+
+
+@login_required
+@require_POST
+def document_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    document = _accessible_document(request, pk)
+    services.delete_document(document=document, acting_user=request.user, request=request)
+    messages.success(request, "Document supprimé (il reste consultable, marqué supprimé).")
+    return redirect("documents:detail", pk=pk)
