@@ -5,12 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 
 from django import forms
+from django.core.files.uploadedfile import UploadedFile
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from documents.models import Document
 from documents.services import FLAGS
 from documents.types import SegurType
+from dpi.xmlsafe import DEFAULT_MAX_BYTES as MAX_IMPORT_BYTES
 
 
 class DocumentForm(forms.Form):
@@ -64,3 +66,29 @@ class DocumentForm(forms.Form):
 
     def act_moment(self) -> datetime:
         return self.cleaned_data["act_date"]
+
+
+class ImportForm(forms.Form):
+    """A CDA file received outside the DPI (mail, CD, another software), with its producer's stylesheet."""
+
+    cda = forms.FileField(label=_("Document CDA (XML)"))
+    stylesheet = forms.FileField(label=_("Feuille de style du producteur (XSL, facultative)"), required=False)
+    accept_identity_differences = forms.BooleanField(
+        label=_("Importer malgré les différences d'identité signalées"), required=False
+    )
+
+    def clean_cda(self) -> bytes:
+        return _read_limited(self.cleaned_data["cda"])
+
+    def clean_stylesheet(self) -> bytes:
+        upload = self.cleaned_data.get("stylesheet")
+        return _read_limited(upload) if upload else b""
+
+
+def _read_limited(upload: UploadedFile) -> bytes:
+    if upload.size > MAX_IMPORT_BYTES:
+        raise forms.ValidationError(
+            _("Fichier trop volumineux (%(size)d octets, %(max)d au plus).")
+            % {"size": upload.size, "max": MAX_IMPORT_BYTES}
+        )
+    return upload.read()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -13,7 +14,16 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from documents.cda import build_cda
+from documents.cda import (
+    CdaHeader,
+    CdaPatient,
+    KnownVersion,
+    VersionStatus,
+    VersionVerdict,
+    build_cda,
+    detect_version,
+    parse_cda_header,
+)
 from documents.content import Author, DocumentContent, DocumentType, Encounter, Organization, PatientIdentity, Section
 from documents.models import Document, DocumentVersion, Provenance, Status
 from documents.pdf import render_pdf
@@ -295,3 +305,127 @@ def _encounter(episode: Episode | None) -> Encounter | None:
         end=episode.discharged_at,
         care_unit=episode.care_unit.name,
     )
+
+
+# --- Integration of a CDA received from outside (manual import; later the DMP and MSSanté) ------
+
+
+@dataclass(frozen=True)
+class Integration:
+    document: Document
+    version: DocumentVersion
+    status: VersionStatus  # NEW_DOCUMENT or NEW_VERSION
+    warnings: tuple[str, ...]
+
+
+def identity_differences(patient: Patient, cda_patient: CdaPatient) -> list[str]:
+    """How the document's patient differs from the file's: the five INS traits and the INS (French)."""
+    differences = []
+    traits = [
+        ("nom de naissance", patient.birth_name, cda_patient.birth_name),
+        ("prénoms", patient.first_names, " ".join(cda_patient.first_names)),
+        ("date de naissance", patient.birth_date, cda_patient.birth_date),
+        ("sexe", patient.sex, cda_patient.sex),
+        ("lieu de naissance", patient.birth_place_insee, cda_patient.birth_place_insee),
+    ]
+    for label, local, received in traits:
+        if received and str(local).upper() != str(received).upper():
+            differences.append(f"{label} : « {received} » dans le document, « {local} » dans le dossier")
+    ins = cda_patient.ins
+    if ins and (ins.extension, ins.root) != (patient.ins, patient.ins_oid):
+        differences.append(
+            f"INS : {ins.extension} ({ins.root}) dans le document, {patient.ins or 'aucun'} dans le dossier"
+        )
+    return differences
+
+
+def _known_versions(patient: Patient) -> list[KnownVersion]:
+    rows = DocumentVersion.objects.filter(document__patient=patient).values_list(
+        "cda_id_root", "cda_id_extension", "document__set_id", "version_number"
+    )
+    return [KnownVersion(root, extension, set_id, number) for root, extension, set_id, number in rows]
+
+
+@transaction.atomic
+def integrate_cda(
+    *,
+    patient: Patient,
+    data: bytes,
+    provenance: str,
+    acting_user: User | None = None,
+    episode: Episode | None = None,
+    stylesheet: bytes = b"",
+    accept_identity_differences: bool = False,
+    request: HttpRequest | None = None,
+) -> Integration:
+    """Store a CDA received from outside in the patient's file, recognising duplicates and new versions.
+
+    The one place that detects versions (by setId + versionNumber, or without setId by a changed id,
+    versionNumber + 1 and relatedDocument); the DMP and MSSanté integrations call it too.
+    Raises :class:`documents.cda.InvalidCda` for what is not a readable CDA and ``ValidationError``
+    for a duplicate, an outdated version, or (unless accepted) a patient identity that differs from
+    the file's: nothing is stored then.
+    """
+    if acting_user is not None:
+        _check_access(acting_user, patient)
+    header = parse_cda_header(data)
+    verdict = detect_version(header, _known_versions(patient))
+    if verdict.status == VersionStatus.DUPLICATE:
+        raise ValidationError(_("Ce document est déjà dans le dossier (même identifiant)."), code="duplicate")
+    if verdict.status == VersionStatus.STALE:
+        raise ValidationError(
+            _("Une version plus récente de ce document est déjà dans le dossier (version %(n)s).")
+            % {"n": verdict.known.version_number if verdict.known else "?"},
+            code="stale",
+        )
+    warnings = tuple(identity_differences(patient, header.patient))
+    if warnings and not accept_identity_differences:
+        raise ValidationError(list(warnings), code="identity_mismatch")
+    document, previous = _document_for(patient, header, verdict, provenance, episode)
+    version = DocumentVersion.objects.create(
+        document=document,
+        version_number=header.version_number or 1,
+        cda_id_root=header.id.root,
+        cda_id_extension=header.id.extension,
+        replaces=previous,
+        level=header.level,
+        cda=data,
+        pdf=header.pdf or b"",
+        stylesheet=stylesheet,
+        validated_at=timezone.now(),
+    )
+    document.current_version = version
+    document.save(update_fields=["current_version"])
+    detail = {"version": version.version_number, "cda_id": header.id.key, "warnings": list(warnings)}
+    if acting_user is not None:
+        _audit(document, acting_user, f"integrated_{verdict.status}", request, provenance=provenance, **detail)
+    else:
+        audit(action=AuditEvent.Action.DOCUMENT_CHANGE, obj=document, patient_id=patient.pk,
+              detail={"change": f"integrated_{verdict.status}", "provenance": provenance, **detail})  # fmt: skip
+    return Integration(document, version, verdict.status, warnings)
+
+
+def _document_for(
+    patient: Patient, header: CdaHeader, verdict: VersionVerdict, provenance: str, episode: Episode | None
+) -> tuple[Document, DocumentVersion | None]:
+    """The document a new version belongs to (with the version it replaces), or a new document."""
+    if verdict.status == VersionStatus.NEW_VERSION:
+        document = Document.objects.select_for_update().get(patient=patient, set_id=verdict.set_id)
+        return document, document.current_version
+    author = " ".join(filter(None, [header.author_given_name, header.author_family_name]))
+    document = Document.objects.create(
+        patient=patient,
+        episode=episode,
+        set_id=verdict.set_id,
+        type_code=header.type_code,
+        type_label=header.type_label or header.type_code,
+        title=header.title or header.type_label,
+        act_date=header.service_start or header.effective_time or timezone.now(),
+        act_end=header.service_end,
+        provenance=provenance,
+        status=Status.VALIDATED,
+        author_name=author,
+        author_national_id=header.author_id.extension if header.author_id else "",
+        author_organization=header.custodian_name,
+    )
+    return document, None

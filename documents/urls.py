@@ -6,6 +6,7 @@ app_name = "documents"
 urlpatterns = [
     path("patients/<int:pk>/documents/", views.document_list, name="list"),
     path("patients/<int:pk>/documents/nouveau/<str:type_code>/", views.document_new, name="new"),
+    path("patients/<int:pk>/documents/importer/", views.document_import, name="import"),
     path("documents/<int:pk>/", views.document_detail, name="detail"),
     path("documents/<int:pk>/modifier/", views.document_edit, name="edit"),
     path("documents/<int:pk>/corriger/", views.document_correct, name="correct"),

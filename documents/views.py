@@ -15,7 +15,8 @@ from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_POST
 
 from documents import services
-from documents.forms import DocumentForm
+from documents.cda import InvalidCda
+from documents.forms import DocumentForm, ImportForm
 from documents.models import Document, DocumentVersion, Provenance
 from documents.rendering import CSP_FOR_RENDERED_CDA, STYLESHEETS, agency_stylesheet_path, render_cda_html
 from documents.selectors import SORTS, DocumentFilters, document_types, patient_documents, versions_of
@@ -109,6 +110,32 @@ def document_new(request: HttpRequest, pk: int, type_code: str) -> HttpResponse:
         )
         return _after_save(request, document)
     return render(request, "documents/edit.html", _page(request, patient, form=form, segur=segur))
+
+
+@login_required
+def document_import(request: HttpRequest, pk: int) -> HttpResponse:
+    """Manual import of a CDA file: header read with the hardened parser, duplicates and versions
+    recognised, identity compared with the file's (confirmation asked on a difference)."""
+    patient = _accessible_patient(request, pk)
+    form = ImportForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            result = services.integrate_cda(
+                patient=patient,
+                data=form.cleaned_data["cda"],
+                provenance=Provenance.MANUAL,
+                acting_user=request.user,
+                episode=current_episode(patient),
+                stylesheet=form.cleaned_data["stylesheet"],
+                accept_identity_differences=form.cleaned_data["accept_identity_differences"],
+                request=request,
+            )
+        except (InvalidCda, ValidationError) as error:
+            form.add_error("cda", error if isinstance(error, ValidationError) else str(error))
+        else:
+            messages.success(request, f"Document importé (version {result.version.version_number}).")
+            return redirect("documents:detail", pk=result.document.pk)
+    return render(request, "documents/import.html", _page(request, patient, form=form))
 
 
 @login_required
