@@ -126,3 +126,15 @@ def test_upload_of_a_non_cda_shows_the_error(client, patient, doctor):
                            {"cda": SimpleUploadedFile("x.xml", XXE)})  # fmt: skip
     assert response.status_code == 200 and "DOCTYPE" in response.content.decode()
     assert not Document.objects.exists()
+
+
+def test_document_without_pdf_opens_on_its_cda_rendering(client, care_unit, doctor):
+    sample = national_example("LDL-SES_2022.01.xml")
+    patient = PatientFactory(birth_name="X")
+    EpisodeFactory(patient=patient, care_unit=care_unit)
+    result = integrate_cda(patient=patient, data=sample, provenance=Provenance.MANUAL, acting_user=doctor,
+                           accept_identity_differences=True)  # fmt: skip
+    assert not bytes(result.version.pdf)
+    client.force_login(doctor)
+    page = client.get(reverse("documents:detail", args=[result.document.pk])).content.decode()
+    assert 'data-testid="cda-frame"' in page and 'data-testid="pdf-frame"' not in page
