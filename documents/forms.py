@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from typing import Any
 
 from django import forms
 from django.core.files.uploadedfile import UploadedFile
@@ -58,14 +58,14 @@ class DocumentForm(forms.Form):
             **document.fields,
         }
 
-    def section_values(self) -> dict[str, str]:
-        return {spec.name: self.cleaned_data.get(spec.name, "") for spec in self.segur.fields}
-
-    def flags(self) -> dict[str, bool]:
-        return {name: self.cleaned_data[name] for name in FLAGS}
-
-    def act_moment(self) -> datetime:
-        return self.cleaned_data["act_date"]
+    def draft_values(self) -> dict[str, Any]:
+        """The arguments of create_draft/update_draft the form collected."""
+        return {
+            "title": self.cleaned_data["title"],
+            "act_date": self.cleaned_data["act_date"],
+            "fields": {spec.name: self.cleaned_data.get(spec.name, "") for spec in self.segur.fields},
+            "flags": {name: self.cleaned_data[name] for name in FLAGS},
+        }
 
 
 class ImportForm(forms.Form):

@@ -101,11 +101,8 @@ def document_new(request: HttpRequest, pk: int, type_code: str) -> HttpResponse:
             patient=patient,
             episode=episode,
             type_code=segur.code,
-            title=form.cleaned_data["title"],
-            fields=form.section_values(),
-            act_date=form.act_moment(),
-            flags=form.flags(),
             acting_user=request.user,
+            **form.draft_values(),
             request=request,
         )
         return _after_save(request, document)
@@ -148,11 +145,8 @@ def document_edit(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         services.update_draft(
             document=document,
-            title=form.cleaned_data["title"],
-            fields=form.section_values(),
-            act_date=form.act_moment(),
-            flags=form.flags(),
             acting_user=request.user,
+            **form.draft_values(),
             request=request,
         )
         return _after_save(request, document)
