@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, time, timedelta
 
 from django.db.models import Prefetch, QuerySet
+from django.utils import timezone
 
 from documents.models import Document, DocumentVersion, ExportStatus
 
@@ -44,15 +45,20 @@ def patient_documents(patient_id: int, filters: DocumentFilters) -> QuerySet[Doc
     if filters.provenance:
         documents = documents.filter(provenance=filters.provenance)
     if filters.start:
-        documents = documents.filter(act_date__date__gte=filters.start)
+        documents = documents.filter(act_date__gte=_day_start(filters.start))
     if filters.end:
-        documents = documents.filter(act_date__date__lte=filters.end)
+        documents = documents.filter(act_date__lt=_day_start(filters.end + timedelta(days=1)))
     return documents.order_by(*SORTS.get(filters.sort, SORTS["date"]))
+
+
+def _day_start(day: date) -> datetime:
+    """Midnight in Paris: bounds on the stored time itself, so the (patient, act_date) index serves."""
+    return timezone.make_aware(datetime.combine(day, time.min))
 
 
 def document_types(patient_id: int) -> list[tuple[str, str]]:
     """The types present in the patient's file, for the filter."""
-    rows = Document.objects.filter(patient_id=patient_id).values_list("type_code", "type_label").distinct()
+    rows = Document.objects.filter(patient_id=patient_id).order_by().values_list("type_code", "type_label").distinct()
     return sorted(set(rows), key=lambda row: row[1])
 
 

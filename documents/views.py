@@ -72,18 +72,31 @@ def _date(value: str) -> date | None:
         return None
 
 
+PAGE_SIZE = 100
+
+
 @login_required
 def document_list(request: HttpRequest, pk: int) -> HttpResponse:
+    """The list, PAGE_SIZE lines at a time ("Afficher plus" appends the next ones)."""
     patient = _accessible_patient(request, pk)
     filters = _filters(request)
+    shown = _positive(request.GET.get("shown", ""))
+    page = list(patient_documents(patient.pk, filters)[shown : shown + PAGE_SIZE + 1])
     context = {
         "patient": patient,
-        "documents": patient_documents(patient.pk, filters),
+        "documents": page[:PAGE_SIZE],
+        "more": len(page) > PAGE_SIZE,
+        "next_shown": shown + PAGE_SIZE,
         "filters": filters,
-        "types": document_types(patient.pk),
-        "provenances": Provenance.choices,
     }
+    if shown:
+        return render(request, "documents/_rows.html", context)
+    context.update(types=document_types(patient.pk), provenances=Provenance.choices)
     return render(request, "documents/_list.html", context)
+
+
+def _positive(value: str) -> int:
+    return int(value) if value.isdigit() else 0
 
 
 @login_required

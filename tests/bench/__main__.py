@@ -1,9 +1,10 @@
 """Every benchmark in one process, on one bench database, printed as one table (``make bench``).
 
-    .venv/bin/python -m tests.bench [--messages 1000] [--only mllp|pam]
+    .venv/bin/python -m tests.bench [--messages 1000] [--only mllp|pam|documents]
 
 First the MLLP round trip of a minimal ADT (tests/bench/mllp.py), then the PAM.fr mix
-(tests/bench/pam.py). Each figure stands beside a baseline measured in the same run, named in
+(tests/bench/pam.py), then the documents list of a patient among a million documents
+(tests/bench/documents.py). Each figure stands beside a baseline measured in the same run, named in
 brackets and explained under the table; see docs/benchmarks.md for how to read them.
 """
 
@@ -12,25 +13,31 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sequence
 
-from tests.bench import mllp, pam
-from tests.bench.common import Row, print_table, servers, setup_django
+from tests.bench import documents, mllp, pam
+from tests.bench.common import Row, bench_database, listeners, print_table, setup_django
 
 DEFAULT_MESSAGES = 1000
 BASELINES = {
     "[echo]": "bare asyncio MLLP server answering a fixed ACK, same messages, same client",
     "[hl7apy parse alone]": "hl7apy.parser.parse_message on the same mix, one thread, nothing else",
     "[minimal ADT]": "the MLLP figure's 4-segment ADT through the engine, its handler doing one insert",
+    "[no documents]": "the same request for a patient of the same unit without documents, alternating with it",
 }
+BENCHMARKS = ("mllp", "pam", "documents")
 
 
 def run(only: str | None, messages: int) -> list[Row]:
     rows: list[Row] = []
-    with servers() as ports:
-        if only in (None, "mllp"):
-            for figure, value, base in mllp.compare(ports, messages):
-                rows.append((f"MLLP minimal ADT, {figure} [echo]", value, base))
-        if only in (None, "pam"):
-            rows += pam.compare(ports, messages)
+    with bench_database():
+        if only in (None, "mllp", "pam"):
+            with listeners() as ports:
+                if only in (None, "mllp"):
+                    for figure, value, base in mllp.compare(ports, messages):
+                        rows.append((f"MLLP minimal ADT, {figure} [echo]", value, base))
+                if only in (None, "pam"):
+                    rows += pam.compare(ports, messages)
+        if only in (None, "documents"):  # last: its million rows leave the MLLP figures alone
+            rows += documents.compare()
     return rows
 
 
@@ -47,7 +54,7 @@ def main() -> None:
     parser.add_argument(
         "--messages", type=int, default=DEFAULT_MESSAGES, help=f"messages per measurement (default {DEFAULT_MESSAGES})"
     )
-    parser.add_argument("--only", choices=("mllp", "pam"), help="run one benchmark only")
+    parser.add_argument("--only", choices=BENCHMARKS, help="run one benchmark only")
     args = parser.parse_args()
     setup_django()
     rows = run(args.only, args.messages)

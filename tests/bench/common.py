@@ -157,9 +157,16 @@ class Servers:
 
 
 @contextmanager
-def servers() -> Iterator[Servers]:
-    with bench_database(), bare_server() as bare_port, listener() as listener_port:
+def listeners() -> Iterator[Servers]:
+    """The listener and the baseline server, on the database already set up."""
+    with bare_server() as bare_port, listener() as listener_port:
         yield Servers(listener=listener_port, bare=bare_port)
+
+
+@contextmanager
+def servers() -> Iterator[Servers]:
+    with bench_database(), listeners() as ports:
+        yield ports
 
 
 def print_table(rows: Sequence[Row]) -> None:

@@ -161,3 +161,29 @@ def test_cda_view_is_sanitised_html_under_a_sandboxing_policy(client, doctor, ep
     assert "sandbox" in policy and "default-src 'none'" in policy and "script-src" not in policy
     assert "<script" not in rendered.content.decode().lower()
     assert "Lettre de liaison" in rendered.content.decode()
+
+
+def test_long_lists_come_a_page_at_a_time(client, doctor, episode):
+    from documents.views import PAGE_SIZE
+
+    now = timezone.now()
+    for n in range(PAGE_SIZE + 30):
+        _document(episode, title=f"Doc {n:03d}", act_date=now - timedelta(hours=n))
+    client.force_login(doctor)
+    url = reverse("documents:list", args=[episode.patient.pk])
+    first = client.get(url).content.decode()
+    assert first.count('data-testid="document-row"') == PAGE_SIZE and 'data-testid="more-documents"' in first
+    rest = client.get(url, {"shown": PAGE_SIZE}).content.decode()
+    assert rest.count('data-testid="document-row"') == 30 and "more-documents" not in rest
+    assert "Doc 129" in rest and "Doc 000" in first
+
+
+def test_period_filter_includes_the_whole_last_day_in_paris_time(client, doctor, episode):
+    late = timezone.make_aware(timezone.datetime(2026, 3, 10, 23, 30))
+    _document(episode, title="Tard le 10", act_date=late)
+    client.force_login(doctor)
+    url = reverse("documents:list", args=[episode.patient.pk])
+    assert [d.title for d in client.get(url, {"from": "2026-03-10", "to": "2026-03-10"}).context["documents"]] == [
+        "Tard le 10"
+    ]
+    assert client.get(url, {"from": "2026-03-11"}).context["documents"] == []
