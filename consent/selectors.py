@@ -61,7 +61,7 @@ def effective_consent(episode: Episode, subject: str) -> EffectiveConsent:
         .order_by("-collected_at", "-recorded_at", "-pk")
         .first()
     )
-    return EffectiveConsent(subject, decision.state if decision else State.NOT_INFORMED, decision)
+    return _effective(subject, decision)
 
 
 def effective_state(episode: Episode, subject: str) -> str:
@@ -82,31 +82,30 @@ def effective_consents(episode: Episode) -> dict[str, EffectiveConsent]:
 def effective_consents_for(episodes: Iterable[Episode]) -> dict[int, dict[str, EffectiveConsent]]:
     """Effective consents of many visits with one query (lists and the API)."""
     episodes = list(episodes)
-    groups = {e.pk: e.care_episode_id for e in episodes}
     decisions = (
         ConsentDecision.objects.filter(
-            Q(episode__care_episode_id__in={g for g in groups.values() if g})
-            | Q(episode_id__in=[pk for pk, group in groups.items() if not group])
+            Q(episode__care_episode_id__in={e.care_episode_id for e in episodes if e.care_episode_id})
+            | Q(episode_id__in=[e.pk for e in episodes if not e.care_episode_id])
         )
         .select_related("episode", "message")
         .order_by("-collected_at", "-recorded_at", "-pk")
     )
-    latest: dict[tuple[object, str], ConsentDecision] = {}
+    latest: dict[tuple[str, str], ConsentDecision] = {}
     for decision in decisions:
-        key = (decision.episode.care_episode_id or f"v{decision.episode_id}", decision.subject)
-        latest.setdefault(key, decision)
-    result = {}
-    for pk, group in groups.items():
-        key_root = group or f"v{pk}"
-        result[pk] = {
-            subject: EffectiveConsent(
-                subject,
-                latest[(key_root, subject)].state if (key_root, subject) in latest else State.NOT_INFORMED,
-                latest.get((key_root, subject)),
-            )
-            for subject in Subject.values
-        }
-    return result
+        latest.setdefault((_group_key(decision.episode), decision.subject), decision)
+    return {
+        e.pk: {subject: _effective(subject, latest.get((_group_key(e), subject))) for subject in Subject.values}
+        for e in episodes
+    }
+
+
+def _group_key(episode: Episode) -> str:
+    """The episode of care a visit belongs to, or the visit itself when it has none."""
+    return f"c{episode.care_episode_id}" if episode.care_episode_id else f"v{episode.pk}"
+
+
+def _effective(subject: str, decision: ConsentDecision | None) -> EffectiveConsent:
+    return EffectiveConsent(subject, decision.state if decision else State.NOT_INFORMED, decision)
 
 
 def can_feed_dmp(episode: Episode) -> bool:

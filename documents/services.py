@@ -60,7 +60,7 @@ def _check_access(user: User, patient: Patient) -> None:
         raise PermissionDenied(_("Vous n'êtes pas habilité sur ce dossier."))
 
 
-def _audit(document: Document, user: User, change: str, request: HttpRequest | None, **detail: Any) -> None:
+def _audit(document: Document, user: User | None, change: str, request: HttpRequest | None, **detail: Any) -> None:
     audit(
         action=AuditEvent.Action.DOCUMENT_CHANGE,
         actor=user,
@@ -397,11 +397,7 @@ def integrate_cda(
     document.current_version = version
     document.save(update_fields=["current_version"])
     detail = {"version": version.version_number, "cda_id": header.id.key, "warnings": list(warnings)}
-    if acting_user is not None:
-        _audit(document, acting_user, f"integrated_{verdict.status}", request, provenance=provenance, **detail)
-    else:
-        audit(action=AuditEvent.Action.DOCUMENT_CHANGE, obj=document, patient_id=patient.pk,
-              detail={"change": f"integrated_{verdict.status}", "provenance": provenance, **detail})  # fmt: skip
+    _audit(document, acting_user, f"integrated_{verdict.status}", request, provenance=provenance, **detail)
     return Integration(document, version, verdict.status, warnings)
 
 

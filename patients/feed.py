@@ -309,7 +309,10 @@ def upsert_visit(
     outcome: Outcome,
     create_note: str = "",
 ) -> Episode:
-    """The visit of PV1-19, created when unknown (whatever the event: out-of-order messages)."""
+    """The visit of PV1-19, created when unknown (whatever the event: out-of-order messages).
+
+    A known visit is updated in memory only: the caller saves it after applying the movement.
+    """
     episode = Episode.objects.filter(visit_number=visit.visit_number, visit_authority=visit.visit_authority).first()
     kind = KINDS.get(visit.patient_class, Episode.Kind.INPATIENT)
     if episode is not None and episode.patient_id != patient.pk and episode.patient.merged_into_id != patient.pk:
@@ -345,8 +348,7 @@ def upsert_visit(
         episode.care_unit = unit
     if visit.admitted_at:
         episode.admitted_at = visit.admitted_at
-    episode.save()
-    return episode
+    return episode  # an existing visit is saved by the caller, once the movement has settled its unit
 
 
 def record_movement(
