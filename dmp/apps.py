@@ -5,3 +5,10 @@ from django.utils.translation import gettext_lazy as _
 class DmpConfig(AppConfig):
     name = "dmp"
     verbose_name = _("DMP / Mon espace santé")
+
+    def ready(self) -> None:
+        from dmp import hl7, services  # noqa: F401  (hl7 registers the ZAM handlers)
+        from documents.signals import document_deleted, version_validated
+
+        version_validated.connect(services.order_feeding, dispatch_uid="dmp.order_feeding")
+        document_deleted.connect(services.order_deletion, dispatch_uid="dmp.order_deletion")

@@ -6,11 +6,12 @@ from typing import Any
 
 from django import forms
 from django.core.files.uploadedfile import UploadedFile
+from django.core.validators import validate_email
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from documents.models import Document
-from documents.services import FLAGS
+from documents.services import FLAGS, Recipients
 from documents.types import SegurType
 from dpi.xmlsafe import DEFAULT_MAX_BYTES as MAX_IMPORT_BYTES
 
@@ -29,6 +30,18 @@ class DocumentForm(forms.Form):
     invisible_to_patient = forms.BooleanField(label=_("Invisible pour le patient"), required=False)
     invisible_to_legal_representatives = forms.BooleanField(
         label=_("Invisible pour les représentants légaux"), required=False
+    )
+    mss_recipients = forms.CharField(
+        label=_("Destinataires MSSanté (professionnels)"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("Une adresse de messagerie sécurisée de santé par ligne."),
+        max_length=5000,
+    )
+    mss_to_patient = forms.BooleanField(
+        label=_("Envoyer au patient (messagerie de Mon espace santé)"),
+        required=False,
+        help_text=_("Nécessite un INS ; jamais si le document est invisible pour le patient."),
     )
 
     def __init__(self, *args: object, segur: SegurType, **kwargs: object) -> None:
@@ -55,6 +68,8 @@ class DocumentForm(forms.Form):
             "title": document.title,
             "act_date": timezone.localtime(document.act_date).replace(tzinfo=None),
             **{name: getattr(document, name) for name in FLAGS},
+            "mss_recipients": "\n".join(document.mss_recipients),
+            "mss_to_patient": document.mss_to_patient,
             **document.fields,
         }
 
@@ -65,7 +80,16 @@ class DocumentForm(forms.Form):
             "act_date": self.cleaned_data["act_date"],
             "fields": {spec.name: self.cleaned_data.get(spec.name, "") for spec in self.segur.fields},
             "flags": {name: self.cleaned_data[name] for name in FLAGS},
+            "recipients": Recipients(self.cleaned_data["mss_recipients"], self.cleaned_data["mss_to_patient"]),
         }
+
+    def clean_mss_recipients(self) -> tuple[str, ...]:
+        addresses = tuple(line.strip().lower() for line in self.cleaned_data["mss_recipients"].splitlines())
+        addresses = tuple(address for address in addresses if address)
+        bad = [address for address in addresses if not _is_email(address)]
+        if bad:
+            raise forms.ValidationError(_("Adresse invalide : %(addresses)s") % {"addresses": ", ".join(bad)})
+        return addresses
 
 
 class ImportForm(forms.Form):
@@ -83,6 +107,14 @@ class ImportForm(forms.Form):
     def clean_stylesheet(self) -> bytes:
         upload = self.cleaned_data.get("stylesheet")
         return _read_limited(upload) if upload else b""
+
+
+def _is_email(address: str) -> bool:
+    try:
+        validate_email(address)
+    except forms.ValidationError:
+        return False
+    return True
 
 
 def _read_limited(upload: UploadedFile) -> bytes:

@@ -34,6 +34,8 @@ class ExportState(models.TextChoices):
     PENDING = "pending", _("En attente")
     SENT = "sent", _("Envoyé")
     ACKNOWLEDGED = "acknowledged", _("Accusé de réception")
+    READ = "read", _("Lu")
+    WITHDRAWN = "withdrawn", _("Supprimé")
     FAILED = "failed", _("Échec")
 
 
@@ -68,6 +70,8 @@ class Document(models.Model):
         _("invisible pour les représentants légaux"), default=False
     )
     hold_sending = models.BooleanField(_("envoi bloqué par l'utilisateur"), default=False)
+    mss_recipients = models.JSONField(_("destinataires MSSanté (professionnels)"), default=list, blank=True)
+    mss_to_patient = models.BooleanField(_("envoyer au patient par MSSanté"), default=False)
     fields = models.JSONField(_("contenu structuré"), default=dict, blank=True)
     current_version = models.ForeignKey(
         "DocumentVersion", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"

@@ -38,7 +38,9 @@ def patient_documents(patient_id: int, filters: DocumentFilters) -> QuerySet[Doc
         Document.objects.filter(patient_id=patient_id)
         .select_related("current_version")
         .only(*LIST_FIELDS)
-        .prefetch_related(Prefetch("exports", queryset=ExportStatus.objects.order_by("channel", "recipient")))
+        .prefetch_related(
+            Prefetch("exports", queryset=ExportStatus.objects.order_by("channel", "recipient")), "feeding_orders"
+        )
     )
     if filters.type_code:
         documents = documents.filter(type_code=filters.type_code)

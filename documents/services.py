@@ -28,6 +28,7 @@ from documents.content import Author, DocumentContent, DocumentType, Encounter, 
 from documents.models import Document, DocumentVersion, Provenance, Status
 from documents.pdf import render_pdf
 from documents.schema import cda_schema_errors
+from documents.signals import document_deleted, version_validated
 from documents.types import SEGUR_TYPES, SegurType, parse_table
 from dpi.models import AuditEvent, CareUnit, User
 from dpi.services import audit
@@ -53,6 +54,20 @@ def _apply_flags(document: Document, flags: dict[str, bool]) -> None:
         if name not in FLAGS:
             raise ValueError(name)
         setattr(document, name, bool(value))
+
+
+@dataclass(frozen=True)
+class Recipients:
+    """MSSanté recipients chosen by the author: professionals' addresses and the patient's own mailbox."""
+
+    professionals: tuple[str, ...] = ()
+    patient: bool = False
+
+
+def _apply_recipients(document: Document, recipients: Recipients | None) -> None:
+    if recipients is not None:
+        document.mss_recipients = list(dict.fromkeys(address.strip().lower() for address in recipients.professionals))
+        document.mss_to_patient = recipients.patient
 
 
 def _check_access(user: User, patient: Patient) -> None:
@@ -90,6 +105,7 @@ def create_draft(
     episode: Episode | None = None,
     care_unit: CareUnit | None = None,
     flags: dict[str, bool] | None = None,
+    recipients: Recipients | None = None,
     request: HttpRequest | None = None,
 ) -> Document:
     """A new Ségur document, in draft, written by ``acting_user`` for ``patient``."""
@@ -112,6 +128,7 @@ def create_draft(
         **_author_snapshot(acting_user, unit),
     )
     _apply_flags(document, flags or {})
+    _apply_recipients(document, recipients)
     document.save()
     document.set_id = f"{settings.DPI_OID_ROOT}.1.{document.pk}"
     document.save(update_fields=["set_id"])
@@ -128,6 +145,7 @@ def update_draft(
     act_date: datetime,
     acting_user: User,
     flags: dict[str, bool] | None = None,
+    recipients: Recipients | None = None,
     request: HttpRequest | None = None,
 ) -> Document:
     """Edit a draft; a validated version is locked (see :func:`start_correction`)."""
@@ -136,6 +154,7 @@ def update_draft(
         raise ValidationError(_("Ce document est validé : corrigez-le pour créer une nouvelle version."))
     document.title, document.fields, document.act_date = title, fields, act_date
     _apply_flags(document, flags or {})
+    _apply_recipients(document, recipients)
     document.save()
     _audit(document, acting_user, "draft_updated", request)
     return document
@@ -170,6 +189,7 @@ def validate_document(*, document: Document, acting_user: User, request: HttpReq
     document.status = Status.VALIDATED
     document.save(update_fields=["current_version", "status"])
     _audit(document, acting_user, "validated", request, version=number, cda_id=version.cda_id_root)
+    version_validated.send(sender=DocumentVersion, version=version, acting_user=acting_user)
     return version
 
 
@@ -194,6 +214,7 @@ def delete_document(*, document: Document, acting_user: User, request: HttpReque
     document.status = Status.DELETED
     document.save(update_fields=["status"])
     _audit(document, acting_user, "deleted", request)
+    document_deleted.send(sender=Document, document=document, acting_user=acting_user)
     return document
 
 

@@ -300,9 +300,31 @@ MLLP_PORT = env_int("MLLP_PORT", 2575)
 MLLP_MAX_MESSAGE_BYTES = env_int("MLLP_MAX_MESSAGE_BYTES", 20 * 1024 * 1024)
 MLLP_IDLE_TIMEOUT_SECONDS = env_int("MLLP_IDLE_TIMEOUT_SECONDS", 600)
 MLLP_WORKERS = env_int("MLLP_WORKERS", 8)
+# The intermediation platform (PFI) the DPI sends its MDM messages to; the sandbox simulator listens
+# there by default and sends its business acknowledgements (ZAM) to MLLP_HOST:MLLP_PORT.
+PFI_HOST = env("PFI_HOST", "127.0.0.1")
+PFI_PORT = env_int("PFI_PORT", 2576)
+SANDBOX_PFI_ZAM_DELAY_SECONDS = float(env("SANDBOX_PFI_ZAM_DELAY_SECONDS", "2.0"))
 HL7_APPLICATION = env("HL7_APPLICATION", "DPI")
 HL7_FACILITY = env("HL7_FACILITY", "DPI")
 HL7_DEFAULT_CHARSET = env("HL7_DEFAULT_CHARSET", "UNICODE UTF-8")
+HL7_PROCESSING_ID = env("HL7_PROCESSING_ID", "P")  # MSH-11 of the messages the DPI sends: P, T or D
+
+# --- DMP and MSSanté feeding through the PFI ------------------------------------------------
+
+PFI_APPLICATION = env("PFI_APPLICATION", "PFI")
+PFI_FACILITY = env("PFI_FACILITY", "PFI")
+PFI_TIMEOUT_SECONDS = float(env("PFI_TIMEOUT_SECONDS", "30"))
+DMP_FEEDING_DELAY_MINUTES = env_int("DMP_FEEDING_DELAY_MINUTES", 60)  # unless a FeedingDelay rule says otherwise
+DMP_FEEDING_MAX_ATTEMPTS = env_int("DMP_FEEDING_MAX_ATTEMPTS", 8)
+DMP_FEEDING_BACKOFF_SECONDS = float(env("DMP_FEEDING_BACKOFF_SECONDS", "30"))
+DMP_FEEDING_MAX_BACKOFF_SECONDS = float(env("DMP_FEEDING_MAX_BACKOFF_SECONDS", "3600"))
+DMP_FEEDING_LEASE_SECONDS = float(env("DMP_FEEDING_LEASE_SECONDS", "120"))
+DMP_FEEDING_SWEEP_SECONDS = float(env("DMP_FEEDING_SWEEP_SECONDS", "15"))
+CELERY_BEAT_SCHEDULE["dmp-dispatch-due-orders"] = {
+    "task": "dmp.dispatch_due_orders",
+    "schedule": DMP_FEEDING_SWEEP_SECONDS,
+}
 
 # --- Sample data published by the national agency (tests only) ----------------------------
 

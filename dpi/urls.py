@@ -12,6 +12,8 @@ urlpatterns = [
     path("patients/", include("patients.urls")),
     path("patients/", include("consent.urls")),
     path("", include("documents.urls")),
+    path("mssante/", include("mss.urls")),
+    path("dmp/", include("dmp.urls")),
     path("api/", include("dpi.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),

@@ -2,13 +2,15 @@
 
 A simulator is an object with a ``name`` and an ``async def serve(stop: asyncio.Event)``
 that speaks the real protocol on loopback until ``stop`` is set. Each integration issue adds
-its simulator here (the PFI over MLLP comes with the DMP feeding).
+its simulator here (the PFI over MLLP: ``sandbox.pfi``).
 """
 
 from __future__ import annotations
 
 import asyncio
 from typing import Protocol
+
+from sandbox.pfi import PfiSimulator
 
 
 class Simulator(Protocol):
@@ -18,6 +20,7 @@ class Simulator(Protocol):
 
 
 SIMULATORS: list[Simulator] = []
+SIMULATORS.append(PfiSimulator())  # PFI_HOST:PFI_PORT, ZAM to MLLP_HOST:MLLP_PORT
 
 
 async def run_all(stop: asyncio.Event, simulators: list[Simulator] | None = None) -> None:

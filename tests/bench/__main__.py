@@ -1,11 +1,13 @@
 """Every benchmark in one process, on one bench database, printed as one table (``make bench``).
 
-    .venv/bin/python -m tests.bench [--messages 1000] [--only mllp|pam|documents]
+    .venv/bin/python -m tests.bench [--messages 1000] [--only mllp|pam|mss|feeding|documents]
 
 First the MLLP round trip of a minimal ADT (tests/bench/mllp.py), then the PAM.fr mix
-(tests/bench/pam.py), then the documents list of a patient among a million documents
-(tests/bench/documents.py). Each figure stands beside a baseline measured in the same run, named in
-brackets and explained under the table; see docs/benchmarks.md for how to read them.
+(tests/bench/pam.py), then MSSanté documents integrated over MLLP (tests/bench/mss.py), then feeding
+orders drained through the sandbox PFI by a real worker (tests/bench/feeding.py), then the
+documents list of a patient among a million documents (tests/bench/documents.py). Each figure stands
+beside a baseline measured in the same run, named in brackets and explained under the table; see
+docs/benchmarks.md for how to read them.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sequence
 
-from tests.bench import documents, mllp, pam
+from tests.bench import documents, feeding, mllp, mss, pam
 from tests.bench.common import Row, bench_database, listeners, print_table, setup_django
 
 DEFAULT_MESSAGES = 1000
@@ -21,21 +23,27 @@ BASELINES = {
     "[echo]": "bare asyncio MLLP server answering a fixed ACK, same messages, same client",
     "[hl7apy parse alone]": "hl7apy.parser.parse_message on the same mix, one thread, nothing else",
     "[minimal ADT]": "the MLLP figure's 4-segment ADT through the engine, its handler doing one insert",
+    "[echo 1 conn.]": "the same MDM messages to the bare MLLP echo server, one connection, one after the other",
+    "[echo 4 conn.]": "the same MDM messages to the bare MLLP echo server over four connections",
     "[no documents]": "the same request for a patient of the same unit without documents, alternating with it",
 }
-BENCHMARKS = ("mllp", "pam", "documents")
+BENCHMARKS = ("mllp", "pam", "mss", "feeding", "documents")
 
 
 def run(only: str | None, messages: int) -> list[Row]:
     rows: list[Row] = []
     with bench_database():
-        if only in (None, "mllp", "pam"):
+        if only in (None, "mllp", "pam", "mss", "feeding"):
             with listeners() as ports:
                 if only in (None, "mllp"):
                     for figure, value, base in mllp.compare(ports, messages):
                         rows.append((f"MLLP minimal ADT, {figure} [echo]", value, base))
                 if only in (None, "pam"):
                     rows += pam.compare(ports, messages)
+                if only in (None, "mss"):
+                    rows += mss.compare(ports, messages)
+                if only in (None, "feeding"):
+                    rows += feeding.compare(ports, messages)
         if only in (None, "documents"):  # last: its million rows leave the MLLP figures alone
             rows += documents.compare()
     return rows

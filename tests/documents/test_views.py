@@ -146,7 +146,7 @@ def test_list_query_count_does_not_grow_with_documents(client, doctor, episode, 
     client.force_login(doctor)
     url = reverse("documents:list", args=[episode.patient.pk])
     client.get(url)
-    with django_assert_max_num_queries(18):
+    with django_assert_max_num_queries(19):
         client.get(url)
 
 

@@ -1,0 +1,578 @@
+"""Feeding orders: created at validation with no user action, held, cancelled, released, run, acknowledged.
+
+Life of an order (one per document version, channel and purpose)::
+
+    HELD ──release──▶ SCHEDULED ──due, claimed──▶ SENDING ──AA──▶ SENT ──ZAM──▶ (export statuses)
+                        │   ▲                       │  └─AE, or retries exhausted──▶ FAILED ──retry──▶ SCHEDULED
+                   cancel   release                 └─checks fail──▶ REFUSED (reason on the document line)
+                        ▼   │
+                      CANCELLED
+
+Running an order is at-least-once on the wire and once in effect: the claim is an atomic
+update with a lease, the MSH-10 is fixed per order, so the resend after a crash is the same
+message, which the PFI recognises (HL7 original-mode duplicate detection on MSH-10).
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.db.models import F, Q
+from django.http import HttpRequest
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from consent.selectors import can_feed_dmp
+from dmp import mdm
+from dmp.models import (
+    BusinessAck,
+    DeletionReason,
+    FeedingChannel,
+    FeedingOrder,
+    OrderKind,
+    OrderState,
+    Purpose,
+    Trigger,
+)
+from dmp.selectors import feeding_delay, historical_candidates, last_sent
+from dmp.transmission import Plan, transmission_for
+from documents.cda import InvalidCda, parse_cda_header
+from documents.models import Channel, Document, DocumentVersion, ExportState, ExportStatus, Provenance, Status
+from documents.types import SEGUR_TYPES
+from dpi.hl7.ack import new_control_id
+from dpi.hl7.client import TransportError, send
+from dpi.hl7.models import Message
+from dpi.models import AuditEvent, User
+from dpi.services import audit
+from patients.models import DmpStatus, IdentityStatus
+from patients.selectors import patient_access
+
+logger = logging.getLogger(__name__)
+
+VISIBILITY = {
+    "MASQUE_PS": "masked_to_professionals",
+    "INVISIBLE_PATIENT": "invisible_to_patient",
+    "INVISIBLE_REP_LEGAUX": "invisible_to_legal_representatives",
+}
+# An export line only moves forward, except to a failure: a late "sent" never hides an acknowledgement.
+_PROGRESS = [ExportState.PENDING, ExportState.SENT, ExportState.ACKNOWLEDGED, ExportState.READ]
+
+
+class OrderRefused(Exception):
+    """A check at run time failed: the order is not sent, and says why."""
+
+
+# --- creation --------------------------------------------------------------------------------------
+
+
+def order_feeding(*, version: DocumentVersion, acting_user: User | None, **signal: object) -> list[FeedingOrder]:
+    """At validation, with no user action: a DMP order for a Ségur document, an MSSanté order if recipients.
+
+    Receiver of :data:`documents.signals.version_validated` (inside the validation transaction).
+    """
+    document = version.document
+    if document.provenance != Provenance.PRODUCED:
+        return []
+    due = timezone.now() + feeding_delay(document.type_code, document.care_unit)
+    state = OrderState.HELD if document.hold_sending else OrderState.SCHEDULED
+    channels = []
+    if document.type_code in SEGUR_TYPES:
+        channels.append(FeedingChannel.DMP)
+    if document.mss_recipients or document.mss_to_patient:
+        channels.append(FeedingChannel.MSS)
+    orders = [
+        _create_order(version, channel, OrderKind.AUTOMATIC, state=state, due=due, user=acting_user)
+        for channel in channels
+    ]
+    for order in orders:
+        _audit(order, acting_user, "feeding_ordered", None, state=order.state, due_at=order.due_at.isoformat())
+    return orders
+
+
+def order_deletion(*, document: Document, acting_user: User | None, **signal: object) -> list[FeedingOrder]:
+    """The document was deleted in the DPI: withdraw it from every channel it was sent on.
+
+    Receiver of :data:`documents.signals.document_deleted`; pending publications are cancelled.
+    """
+    _cancel_pending(document, acting_user, _("Document supprimé dans le DPI"))
+    orders = []
+    for channel in FeedingChannel.values:
+        order = _withdraw(document, channel, DeletionReason.DELETED_HERE, acting_user)
+        if order:
+            orders.append(order)
+    return orders
+
+
+@transaction.atomic
+def withdraw_from_dmp(
+    *, document: Document, reason: str, acting_user: User, request: HttpRequest | None = None
+) -> FeedingOrder:
+    """Delete the document from the DMP (error, patient request): an MDM^T04 of the last version sent."""
+    _check_access(acting_user, document)
+    if reason not in DeletionReason.values:
+        raise ValidationError(_("Motif de suppression inconnu."))
+    order = _withdraw(document, FeedingChannel.DMP, reason, acting_user)
+    if order is None:
+        raise ValidationError(_("Ce document n'a pas été envoyé au DMP."))
+    _audit(order, acting_user, "dmp_withdrawal_ordered", request, reason=reason)
+    return order
+
+
+def _withdraw(document: Document, channel: str, reason: str, user: User | None) -> FeedingOrder | None:
+    sent = last_sent(document, channel)
+    if sent is None or sent.purpose == Purpose.DELETE:
+        return None
+    order, created = FeedingOrder.objects.get_or_create(
+        version=sent.version,
+        channel=channel,
+        purpose=Purpose.DELETE,
+        defaults=_order_fields(document, channel, OrderKind.MANUAL, user, timezone.now(), OrderState.SCHEDULED)
+        | {"deletion_reason": reason, "mss_recipients": sent.mss_recipients, "mss_patient": sent.mss_patient},
+    )
+    if not created and order.state != OrderState.SENT:
+        _reschedule(order, kind=order.kind)
+    _sync_exports(order)
+    _enqueue(order)
+    return order
+
+
+@transaction.atomic
+def send_now(
+    *, document: Document, channel: str, acting_user: User, request: HttpRequest | None = None
+) -> FeedingOrder:
+    """Send by hand a document not yet successfully fed on ``channel`` (the current version, now)."""
+    _check_access(acting_user, document)
+    if document.status != Status.VALIDATED or document.provenance != Provenance.PRODUCED:
+        raise ValidationError(_("Seul un document validé produit dans le DPI peut être envoyé."))
+    order = _order_now(document, channel, OrderKind.MANUAL, acting_user)
+    _audit(order, acting_user, "feeding_sent_by_hand", request)
+    return order
+
+
+@transaction.atomic
+def send_history(
+    *, patient_documents: list[Document], acting_user: User, request: HttpRequest | None = None
+) -> list[FeedingOrder]:
+    """Historical feeding: send a selection of the patient's earlier documents to the DMP in one batch."""
+    if not patient_documents:
+        return []
+    patient = patient_documents[0].patient
+    _check_access(acting_user, patient_documents[0])
+    allowed = set(historical_candidates(patient).values_list("pk", flat=True))
+    if any(document.pk not in allowed or document.patient_id != patient.pk for document in patient_documents):
+        raise ValidationError(_("Un des documents choisis ne relève pas de l'alimentation historique."))
+    orders = [
+        _order_now(document, FeedingChannel.DMP, OrderKind.HISTORICAL, acting_user) for document in patient_documents
+    ]
+    audit(
+        action=AuditEvent.Action.DOCUMENT_CHANGE,
+        actor=acting_user,
+        request=request,
+        patient_id=patient.pk,
+        detail={"change": "historical_feeding_ordered", "documents": [d.pk for d in patient_documents]},
+    )
+    return orders
+
+
+def _order_now(document: Document, channel: str, kind: str, user: User) -> FeedingOrder:
+    version = document.current_version
+    order = FeedingOrder.objects.filter(version=version, channel=channel, purpose=Purpose.PUBLISH).first()
+    if order is None:
+        order = _create_order(version, channel, kind, state=OrderState.SCHEDULED, due=timezone.now(), user=user)
+    elif order.state == OrderState.SENT:
+        raise ValidationError(_("Cette version a déjà été envoyée."))
+    elif order.state in (OrderState.SCHEDULED, OrderState.SENDING):
+        raise ValidationError(_("Un envoi de ce document est déjà en cours."))
+    else:
+        _reschedule(order, kind=kind)
+    return order
+
+
+def _create_order(
+    version: DocumentVersion, channel: str, kind: str, *, state: str, due: timezone.datetime, user: User | None
+) -> FeedingOrder:
+    document = version.document
+    fields = _order_fields(document, channel, kind, user, due, state)
+    if channel == FeedingChannel.MSS:
+        fields |= {"mss_recipients": list(document.mss_recipients), "mss_patient": document.mss_to_patient}
+    order = FeedingOrder.objects.create(version=version, channel=channel, purpose=Purpose.PUBLISH, **fields)
+    _sync_exports(order)
+    _enqueue(order)
+    return order
+
+
+def _order_fields(document: Document, channel: str, kind: str, user: User | None, due, state: str) -> dict:
+    return {
+        "document": document,
+        "kind": kind,
+        "state": state,
+        "due_at": due,
+        "created_by": user,
+        "control_id": new_control_id(),
+    }
+
+
+def _reschedule(order: FeedingOrder, *, kind: str) -> None:
+    order.state, order.kind, order.reason = OrderState.SCHEDULED, kind, ""
+    order.due_at, order.attempts, order.lease_until = timezone.now(), 0, None
+    order.save(update_fields=["state", "kind", "reason", "due_at", "attempts", "lease_until"])
+    _sync_exports(order)
+    _enqueue(order)
+
+
+def _cancel_pending(document: Document, user: User | None, reason: str) -> None:
+    pending = document.feeding_orders.filter(purpose=Purpose.PUBLISH, state__in=[OrderState.SCHEDULED, OrderState.HELD])
+    for order in pending:
+        order.state, order.reason = OrderState.CANCELLED, reason
+        order.save(update_fields=["state", "reason"])
+        _sync_exports(order)
+
+
+# --- user actions during the delay -----------------------------------------------------------------
+
+
+@transaction.atomic
+def cancel_order(*, order: FeedingOrder, acting_user: User, request: HttpRequest | None = None) -> FeedingOrder:
+    """Cancel during the delay (or while held); it can be released later."""
+    order = _locked(order, acting_user)
+    if order.state not in (OrderState.SCHEDULED, OrderState.HELD):
+        raise ValidationError(
+            _("Cet envoi ne peut plus être annulé (%(state)s).") % {"state": order.get_state_display()}
+        )
+    order.state, order.reason = OrderState.CANCELLED, _("Annulé par %(user)s") % {"user": acting_user.display_name}
+    order.save(update_fields=["state", "reason"])
+    _sync_exports(order)
+    _audit(order, acting_user, "feeding_cancelled", request)
+    return order
+
+
+@transaction.atomic
+def release_order(*, order: FeedingOrder, acting_user: User, request: HttpRequest | None = None) -> FeedingOrder:
+    """Release a held, cancelled, refused or failed order: it is sent now (re-checked at run time)."""
+    order = _locked(order, acting_user)
+    if order.state not in (OrderState.HELD, OrderState.CANCELLED, OrderState.REFUSED, OrderState.FAILED):
+        raise ValidationError(_("Cet envoi n'est ni bloqué, ni annulé, ni en échec."))
+    previous = order.state
+    _reschedule(order, kind=order.kind)
+    _audit(order, acting_user, "feeding_released", request, previous_state=previous)
+    return order
+
+
+def _locked(order: FeedingOrder, user: User) -> FeedingOrder:
+    locked = FeedingOrder.objects.select_for_update().select_related("document").get(pk=order.pk)
+    _check_access(user, locked.document)
+    return locked
+
+
+def _check_access(user: User, document: Document) -> None:
+    if not patient_access(user, document.patient).allowed:
+        raise PermissionDenied(_("Vous n'êtes pas habilité sur ce dossier."))
+
+
+# --- running ---------------------------------------------------------------------------------------
+
+
+def run_order(order_id: int) -> FeedingOrder | None:
+    """Claim the order if it is due, check it, send its MDM to the PFI and record the outcome.
+
+    Returns ``None`` when there was nothing to do (not due, already claimed, already done).
+    Must run outside a transaction: the HL7 journal rows survive whatever happens next.
+    """
+    order = _claim(order_id)
+    if order is None:
+        return None
+    try:
+        with transaction.atomic():
+            message = _prepare(order)
+    except OrderRefused as refusal:
+        return _conclude(order, OrderState.REFUSED, str(refusal))
+    try:
+        send(message, host=settings.PFI_HOST, port=settings.PFI_PORT, timeout=settings.PFI_TIMEOUT_SECONDS, retries=0)
+    except TransportError as error:
+        return _after_failure(order, error)
+    return _conclude(order, OrderState.SENT, "")
+
+
+def _claim(order_id: int) -> FeedingOrder | None:
+    now = timezone.now()
+    lease = now + timedelta(seconds=settings.DMP_FEEDING_LEASE_SECONDS)
+    claimable = Q(state=OrderState.SCHEDULED, due_at__lte=now) | Q(state=OrderState.SENDING, lease_until__lt=now)
+    claimed = FeedingOrder.objects.filter(claimable, pk=order_id).update(
+        state=OrderState.SENDING, lease_until=lease, attempts=F("attempts") + 1
+    )
+    if not claimed:
+        return None
+    order = FeedingOrder.objects.select_related("document__patient", "version").get(pk=order_id)
+    _sync_exports(order)
+    return order
+
+
+def _prepare(order: FeedingOrder) -> str:
+    """Re-check the order against the current state of the file, fix its trigger once, build the MDM."""
+    document = order.document
+    if order.purpose == Purpose.PUBLISH:
+        _check_current(order)
+    if order.channel == FeedingChannel.DMP:
+        _check_dmp(order)
+    plan = mss_plan(order) if order.channel == FeedingChannel.MSS else None
+    if plan is not None and not plan.professionals and not plan.patient_address:
+        raise OrderRefused("; ".join(plan.refused.values()) or _("Aucun destinataire MSSanté."))
+    if not order.trigger:
+        _fix_trigger(order, plan)
+    return mdm.build_mdm(transmission_for(order, document, plan))
+
+
+def _check_current(order: FeedingOrder) -> None:
+    document = Document.objects.get(pk=order.document_id)
+    if document.status == Status.DELETED:
+        raise OrderRefused(_("Document supprimé."))
+    if document.current_version_id != order.version_id or document.status != Status.VALIDATED:
+        raise OrderRefused(_("Version remplacée par une version plus récente."))
+
+
+def _check_dmp(order: FeedingOrder) -> None:
+    patient = order.document.patient
+    if patient.identity_status != IdentityStatus.QUALIFIEE or not patient.ins:
+        raise OrderRefused(_("INS non qualifié : le DMP exige une identité qualifiée."))
+    if _cda_ins(order.version) is None:
+        raise OrderRefused(_("Le document ne porte pas l'INS (validé avant sa qualification) : corrigez-le."))
+    if order.purpose == Purpose.DELETE:
+        return
+    if patient.dmp_status == DmpStatus.CLOSED:
+        raise OrderRefused(_("DMP du patient fermé."))
+    episode = order.document.episode
+    if episode is not None and not can_feed_dmp(episode):
+        raise OrderRefused(_("Opposition du patient à l'alimentation du DMP pour cet épisode de soins."))
+
+
+def _cda_ins(version: DocumentVersion) -> str | None:
+    try:
+        ins = parse_cda_header(bytes(version.cda)).patient.ins
+    except InvalidCda:
+        return None
+    return ins.extension if ins else None
+
+
+def mss_plan(order: FeedingOrder) -> Plan:
+    """Who an MSSanté order may write to, under the PFI's combination rules (digest 3.7)."""
+    document, refused = order.document, {}
+    professionals = tuple(order.mss_recipients)
+    if professionals and (document.masked_to_professionals or document.invisible_to_legal_representatives):
+        reason = _("Document masqué aux professionnels ou invisible pour les représentants légaux : pas d'envoi.")
+        refused |= dict.fromkeys(professionals, reason)
+        professionals = ()
+    address = ""
+    if order.mss_patient:
+        ins = document.patient.ins
+        if document.invisible_to_patient:
+            refused["patient"] = _("Document invisible pour le patient : pas d'envoi à sa messagerie.")
+        elif not ins:
+            refused["patient"] = _("Patient sans INS : adresse de messagerie inconnue.")
+        else:
+            address = mdm.patient_mss_address(ins)
+    return Plan(professionals, address, refused)
+
+
+def _fix_trigger(order: FeedingOrder, plan: Plan | None) -> None:
+    """T02, T10 (a previous version was sent on this channel) or T04, decided once per order."""
+    previous = last_sent(order.document, order.channel)
+    if order.purpose == Purpose.DELETE:
+        order.trigger = Trigger.T04
+    elif previous is not None and previous.purpose == Purpose.PUBLISH and previous.version_id != order.version_id:
+        order.trigger, order.replaced_version = Trigger.T10, previous.version
+    else:
+        order.trigger = Trigger.T02
+    order.metadata = _metadata(order, plan, previous)
+    order.save(update_fields=["trigger", "replaced_version", "metadata"])
+
+
+def _metadata(order: FeedingOrder, plan: Plan | None, previous: FeedingOrder | None) -> dict[str, bool]:
+    document = order.document
+    flags = {code: getattr(document, name) for code, name in VISIBILITY.items()}
+    changed = bool(
+        order.trigger == Trigger.T10
+        and previous
+        and any(previous.metadata.get(code) != flags[code] for code in VISIBILITY)
+    )
+    to_dmp = order.channel == FeedingChannel.DMP
+    return flags | {
+        "CONNEXION_SECRETE": False,
+        "MODIF_CONF_CODE": changed,
+        "DESTDMP": to_dmp,
+        "DESTMSSANTEPS": bool(plan and plan.professionals),
+        "DESTMSSANTEPAT": bool(plan and plan.patient_address),
+        "ACK_RECEPTION": True,
+        "ACK_LECTURE_MSS": not to_dmp,
+    }
+
+
+def _after_failure(order: FeedingOrder, error: TransportError) -> FeedingOrder:
+    """AE: failed at once; AR or a transport failure: try again with backoff, up to a ceiling."""
+    rejected = error.ack is not None and error.ack.code.startswith("AE")
+    if rejected or order.attempts >= settings.DMP_FEEDING_MAX_ATTEMPTS:
+        reason = (
+            str(error)
+            if rejected
+            else _("PFI injoignable après %(n)d tentatives : %(error)s")
+            % {
+                "n": order.attempts,
+                "error": error,
+            }
+        )
+        return _conclude(order, OrderState.FAILED, reason[:300], error.message)
+    delay = min(
+        settings.DMP_FEEDING_BACKOFF_SECONDS * 2 ** (order.attempts - 1), settings.DMP_FEEDING_MAX_BACKOFF_SECONDS
+    )
+    updated = FeedingOrder.objects.filter(pk=order.pk, state=OrderState.SENDING).update(
+        state=OrderState.SCHEDULED,
+        due_at=timezone.now() + timedelta(seconds=delay),
+        lease_until=None,
+        reason=str(error)[:300],
+        message=error.message,
+    )
+    order.refresh_from_db()
+    if updated:
+        _sync_exports(order)
+        _enqueue(order)
+    return order
+
+
+def _conclude(order: FeedingOrder, state: str, reason: str, message: Message | None = None) -> FeedingOrder:
+    with transaction.atomic():
+        order = FeedingOrder.objects.select_for_update().select_related("document").get(pk=order.pk)
+        if order.state != OrderState.SENDING:  # cancelled meanwhile? the lock says no; a second runner? done.
+            return order
+        order.state, order.reason, order.lease_until = state, reason, None
+        if state == OrderState.SENT:
+            order.sent_at = timezone.now()
+            order.message = _journal(order)
+        elif message is not None:
+            order.message = message
+        order.save(update_fields=["state", "reason", "lease_until", "sent_at", "message"])
+        _sync_exports(order)
+    logger.info("Feeding order %s: %s %s", order.pk, state, reason)
+    return order
+
+
+def _journal(order: FeedingOrder) -> Message | None:
+    return (
+        Message.objects.filter(direction=Message.Direction.OUTBOUND, control_id=order.control_id)
+        .order_by("-pk")
+        .first()
+    )
+
+
+def _enqueue(order: FeedingOrder) -> None:
+    """Ask the worker to run the order when due; the beat sweep catches anything this misses."""
+    if order.state != OrderState.SCHEDULED:
+        return
+    from dmp.tasks import run_feeding_order
+
+    countdown = max((order.due_at - timezone.now()).total_seconds(), 0)
+    transaction.on_commit(lambda: run_feeding_order.apply_async((order.pk,), countdown=countdown))
+
+
+# --- business acknowledgements -----------------------------------------------------------------------
+
+
+def record_business_ack(
+    *, order: FeedingOrder, event: str, success: bool, recipient: str, error: str, event_at, message: Message
+) -> BusinessAck:
+    """A ZAM from the PFI: keep it, and move the document's export line for that channel and recipient.
+
+    The order row is locked first, as the worker concluding the same order does, so both take
+    their locks in the same order.
+    """
+    order = FeedingOrder.objects.select_for_update().select_related("document").get(pk=order.pk)
+    ack = BusinessAck.objects.create(
+        order=order, event=event, success=success, recipient=recipient, error=error, event_at=event_at, message=message
+    )
+    if not _is_latest(order):
+        return ack  # a newer version has been sent since: its line is the one shown
+    channel, address = _export_key(order, event, recipient)
+    if not success:
+        state, reason = ExportState.FAILED, error or _("Refus sans motif")
+    elif event == BusinessAck.Event.Z03:
+        state, reason = ExportState.READ, ""
+    elif order.purpose == Purpose.DELETE:
+        state, reason = ExportState.WITHDRAWN, ""
+    else:
+        state, reason = ExportState.ACKNOWLEDGED, ""
+    _set_export(order.document, channel, address, state, reason)
+    return ack
+
+
+def _is_latest(order: FeedingOrder) -> bool:
+    latest = last_sent(order.document, order.channel)
+    return latest is None or latest.pk == order.pk
+
+
+def _export_key(order: FeedingOrder, event: str, recipient: str) -> tuple[str, str]:
+    if order.channel == FeedingChannel.DMP or event == BusinessAck.Event.Z01:
+        return Channel.DMP, ""
+    if recipient.endswith("@" + mdm.PATIENT_MAIL_DOMAIN):
+        return Channel.MSS_PATIENT, recipient
+    return Channel.MSS_PRO, recipient
+
+
+# --- export lines ------------------------------------------------------------------------------------
+
+_ORDER_TO_EXPORT = {
+    OrderState.SCHEDULED: ExportState.PENDING,
+    OrderState.SENDING: ExportState.PENDING,
+    OrderState.HELD: ExportState.HELD,
+    OrderState.CANCELLED: ExportState.NOT_SENT,
+    OrderState.REFUSED: ExportState.NOT_SENT,
+    OrderState.FAILED: ExportState.FAILED,
+    OrderState.SENT: ExportState.SENT,
+}
+
+
+def _sync_exports(order: FeedingOrder) -> None:
+    """The document's export lines follow its order (one line for the DMP, one per MSSanté recipient)."""
+    state = _ORDER_TO_EXPORT[order.state]
+    reason = order.reason
+    if order.state == OrderState.SCHEDULED and not reason:
+        reason = _("Envoi prévu le %(due)s") % {"due": timezone.localtime(order.due_at).strftime("%d/%m/%Y %H:%M")}
+    for channel, address, refusal in _export_lines(order):
+        line_state, line_reason = (ExportState.NOT_SENT, refusal) if refusal else (state, reason)
+        _set_export(order.document, channel, address, line_state, line_reason, forward_only=state == ExportState.SENT)
+
+
+def _export_lines(order: FeedingOrder) -> list[tuple[str, str, str]]:
+    if order.channel == FeedingChannel.DMP:
+        return [(Channel.DMP, "", "")]
+    plan = mss_plan(order)
+    lines = [(Channel.MSS_PRO, address, plan.refused.get(address, "")) for address in order.mss_recipients]
+    if order.mss_patient:
+        ins = order.document.patient.ins
+        address = plan.patient_address or (mdm.patient_mss_address(ins) if ins else _("patient"))
+        lines.append((Channel.MSS_PATIENT, address, plan.refused.get("patient", "")))
+    return lines
+
+
+def _set_export(
+    document: Document, channel: str, recipient: str, state: str, reason: str, *, forward_only: bool = False
+) -> None:
+    line, _created = ExportStatus.objects.get_or_create(document=document, channel=channel, recipient=recipient)
+    if forward_only and line.state in _PROGRESS and _PROGRESS.index(line.state) > _PROGRESS.index(state):
+        return
+    if state == ExportState.FAILED and not reason:
+        reason = _("Échec")
+    line.state, line.reason = state, reason[:300]
+    line.save(update_fields=["state", "reason", "updated_at"])
+
+
+def _audit(order: FeedingOrder, user: User | None, change: str, request: HttpRequest | None, **detail: object) -> None:
+    audit(
+        action=AuditEvent.Action.DOCUMENT_CHANGE,
+        actor=user,
+        request=request,
+        obj=order.document,
+        patient_id=order.document.patient_id,
+        detail={"change": change, "order": order.pk, "channel": order.channel, **detail},
+    )

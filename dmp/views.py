@@ -1,0 +1,116 @@
+"""Feeding actions on a document line (cancel, release, send now, withdraw) and the historical feeding page."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from dmp import services
+from dmp.models import FeedingChannel, FeedingOrder
+from dmp.selectors import historical_candidates
+from dmp.templatetags.feeding import feeding_context
+from documents.models import Document
+from patients.file import Panel, section
+from patients.models import Episode, Patient
+from patients.selectors import patient_access
+from patients.views import file_context
+
+
+@section(order=25)
+def historical_panel(request: HttpRequest, patient: Patient, episode: Episode | None) -> Panel | None:
+    """A reminder in the file when earlier documents were never sent to the DMP."""
+    count = historical_candidates(patient).count()
+    return Panel("dmp/_historical_panel.html", {"patient": patient, "count": count}) if count else None
+
+
+def _document(request: HttpRequest, pk: int) -> Document:
+    document = get_object_or_404(Document.objects.select_related("patient"), pk=pk)
+    if not patient_access(request.user, document.patient).allowed:
+        raise PermissionDenied
+    return document
+
+
+def _line(request: HttpRequest, document: Document) -> HttpResponse:
+    """The document's feeding line again (htmx), or back to the document."""
+    if request.htmx:
+        return _render_line(request, document)
+    return redirect("documents:detail", pk=document.pk)
+
+
+def _render_line(request: HttpRequest, document: Document) -> HttpResponse:
+    document = Document.objects.prefetch_related("exports", "feeding_orders").get(pk=document.pk)
+    return render(request, "dmp/_feeding.html", feeding_context(document))
+
+
+def _act(request: HttpRequest, document: Document, action, **kwargs: object) -> HttpResponse:
+    try:
+        action(acting_user=request.user, request=request, **kwargs)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    return _line(request, document)
+
+
+@login_required
+def feeding_line(request: HttpRequest, pk: int) -> HttpResponse:
+    """The export column of one document, polled while something is on its way."""
+    return _render_line(request, _document(request, pk))
+
+
+@login_required
+@require_POST
+def order_cancel(request: HttpRequest, pk: int) -> HttpResponse:
+    order = get_object_or_404(FeedingOrder, pk=pk)
+    return _act(request, _document(request, order.document_id), services.cancel_order, order=order)
+
+
+@login_required
+@require_POST
+def order_release(request: HttpRequest, pk: int) -> HttpResponse:
+    order = get_object_or_404(FeedingOrder, pk=pk)
+    return _act(request, _document(request, order.document_id), services.release_order, order=order)
+
+
+@login_required
+@require_POST
+def document_send(request: HttpRequest, pk: int, channel: str) -> HttpResponse:
+    document = _document(request, pk)
+    if channel not in FeedingChannel.values:
+        raise PermissionDenied
+    return _act(request, document, services.send_now, document=document, channel=channel)
+
+
+@login_required
+@require_POST
+def document_withdraw(request: HttpRequest, pk: int) -> HttpResponse:
+    document = _document(request, pk)
+    return _act(request, document, services.withdraw_from_dmp, document=document, reason=request.POST.get("reason", ""))
+
+
+@login_required
+def historical_feeding(request: HttpRequest, pk: int) -> HttpResponse:
+    """Documents of earlier episodes never sent to the DMP: choose some, send them in one batch."""
+    patient = get_object_or_404(Patient, pk=pk)
+    access = patient_access(request.user, patient)
+    if not access.allowed:
+        raise PermissionDenied
+    candidates = list(historical_candidates(patient))
+    if request.method == "POST":
+        chosen = {int(value) for value in request.POST.getlist("document") if value.isdigit()}
+        selection = [document for document in candidates if document.pk in chosen]
+        if not selection:
+            messages.error(request, _("Choisissez au moins un document."))
+        else:
+            try:
+                services.send_history(patient_documents=selection, acting_user=request.user, request=request)
+            except ValidationError as error:
+                messages.error(request, " ".join(error.messages))
+            else:
+                messages.success(request, _("%(n)d document(s) envoyé(s) au DMP.") % {"n": len(selection)})
+                return redirect("patients:file", pk=patient.pk)
+    context = file_context(request, patient, access) | {"candidates": candidates}
+    return render(request, "dmp/historical.html", context)

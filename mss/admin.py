@@ -1,0 +1,60 @@
+"""Admin: the mailbox -> care unit routing (editable), traces (read-only, CSV export), pending imports."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.http import HttpRequest, HttpResponse
+from django.utils.translation import gettext_lazy as _
+
+from dpi.admin import AuditedAdmin
+from mss.models import MailboxRoute, PendingImport, Trace
+from mss.selectors import export_rows
+
+
+@admin.register(MailboxRoute)
+class MailboxRouteAdmin(AuditedAdmin):
+    list_display = ("address", "care_unit", "is_default")
+    list_filter = ("is_default",)
+    search_fields = ("address", "care_unit__name", "care_unit__code")
+    autocomplete_fields = ("care_unit",)
+
+
+@admin.register(Trace)
+class TraceAdmin(admin.ModelAdmin):
+    list_display = ("at", "event", "error_code", "patient", "document", "mailbox", "sender", "message", "user")
+    list_filter = ("event", "error_code", "mailbox")
+    search_fields = ("mailbox", "sender", "subject", "cda_id", "patient__ipp", "patient__ins")
+    date_hierarchy = "at"
+    list_select_related = ("patient", "document", "message", "user")
+    actions = ["export_csv"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    @admin.action(description=_("Exporter les traces sélectionnées (CSV)"), permissions=["export"])
+    def export_csv(self, request: HttpRequest, queryset: object) -> HttpResponse:
+        from mss.views import write_csv
+
+        response = HttpResponse(content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = 'attachment; filename="traces-mssante.csv"'
+        write_csv(response, export_rows(queryset.order_by("at", "pk")))
+        return response
+
+    def has_export_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("mss.export_trace")
+
+
+@admin.register(PendingImport)
+class PendingImportAdmin(admin.ModelAdmin):
+    list_display = ("created_at", "user", "archive_name", "path", "title")
+    exclude = ("cda",)
+    readonly_fields = ("user", "archive_name", "path", "title")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False

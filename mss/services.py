@@ -1,0 +1,438 @@
+"""Write use cases of the MSSanté inbound flow: receive (integrate, replace, delete), manual XDM import,
+traces and read marks.
+
+Every path writes :class:`mss.models.Trace` rows. A refused message keeps its ``received`` and
+``refused`` traces (they commit with the journal row) while everything the request would have
+changed is rolled back to a savepoint: nothing is integrated.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Q
+from django.http import HttpRequest
+
+from documents.cda import CdaHeader, InstanceId, InvalidCda, VersionStatus, parse_cda_header
+from documents.models import Document, DocumentVersion, Provenance, Status
+from documents.services import Integration, integrate_cda
+from dpi.hl7.models import Message
+from dpi.models import AuditEvent, CareUnit, User
+from dpi.services import audit
+from dpi.xmlsafe import InvalidXML, parse_xml
+from mss.matching import match_patient, pid_disagreements
+from mss.models import MailboxRoute, PendingImport, Trace, TraceRead
+from mss.refusals import Refusal
+from mss.xdm import read_xdm
+from patients.models import Episode, Patient
+from patients.pam import Identity
+from patients.selectors import current_episode
+
+Event = Trace.Event
+_NS = {"h": "urn:hl7-org:v3"}
+
+
+class Action(StrEnum):
+    INTEGRATE = "integrate"  # MDM^T02
+    REPLACE = "replace"  # MDM^T10
+    DELETE = "delete"  # MDM^T04
+
+
+@dataclass(frozen=True)
+class DocumentId:
+    """TXA-12/TXA-13: the CDA ``ClinicalDocument/id`` (root, optional extension)."""
+
+    root: str
+    extension: str = ""
+
+    def matches(self, other: InstanceId | None) -> bool:
+        return other is not None and (self.root, self.extension) == (other.root, other.extension)
+
+    @property
+    def key(self) -> str:
+        return f"{self.root}^{self.extension}" if self.extension else self.root
+
+
+@dataclass(frozen=True)
+class MailContext:
+    """The mail the document came with: sender (PRT SB), recipients (PRT RCT), subject."""
+
+    sender: str = ""
+    sender_id: str = ""
+    sender_name: str = ""
+    sender_organization_id: str = ""
+    recipients: tuple[str, ...] = ()
+    recipient_units: tuple[tuple[str, str], ...] = ()  # (FINESS, UF code) of RCT PRT-8 with 8.7 = UF
+    message_id: str = ""
+    subject: str = ""
+    body: str = ""
+
+
+@dataclass(frozen=True)
+class InboundDocument:
+    action: Action
+    cda: bytes
+    document_id: DocumentId
+    replaced_id: DocumentId | None
+    pid: Identity
+    mail: MailContext
+    visibility: dict[str, bool] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What became of a request: AA with a note, or the refusal answered AE."""
+
+    refusal: Refusal | None = None
+    note: str = ""
+    document: Document | None = None
+
+
+@dataclass(frozen=True)
+class Route:
+    care_unit: CareUnit | None
+    mailbox: str
+
+
+# --- Routing ---------------------------------------------------------------------------------------
+
+
+def route(mail: MailContext) -> Route:
+    """The care unit of the recipient mailbox (admin mapping), else the UF named in RCT PRT-8, else the
+    default mapping, else none."""
+    mailbox = mail.recipients[0] if mail.recipients else ""
+    if mail.recipients:
+        routes = {
+            r.address: r for r in MailboxRoute.objects.filter(address__in=mail.recipients).select_related("care_unit")
+        }
+        for address in mail.recipients:
+            if address in routes:
+                return Route(routes[address].care_unit, address)
+    for finess, code in mail.recipient_units:
+        units = CareUnit.objects.filter(code=code, active=True)
+        if finess:
+            units = units.filter(Q(site__finess_eg=finess) | Q(site__legal_entity__finess_ej=finess))
+        unit = units.first()
+        if unit is not None:
+            return Route(unit, mailbox)
+    default = MailboxRoute.objects.filter(is_default=True).select_related("care_unit").first()
+    return Route(default.care_unit if default else None, mailbox)
+
+
+def _episode(patient: Patient, unit: CareUnit | None) -> Episode | None:
+    """The patient's visit in the receiving unit (open first), else none: PV1-2 = N, no visit is sent."""
+    if unit is None:
+        return None
+    visits = Episode.objects.filter(patient=patient, care_unit=unit, cancelled=False).order_by("-admitted_at", "-pk")
+    return visits.filter(discharged_at__isnull=True).first() or visits.first()
+
+
+# --- Traces ------------------------------------------------------------------------------------------
+
+
+def _trace(event: str, *, mail: MailContext | None = None, route_: Route | None = None, **values: Any) -> Trace:
+    detail = values.pop("detail", {})
+    if mail is not None:
+        values.setdefault("sender", mail.sender[:254])
+        values.setdefault("subject", mail.subject[:300])
+        if mail.message_id:
+            detail.setdefault("mail_message_id", mail.message_id)
+    if route_ is not None:
+        values.setdefault("mailbox", route_.mailbox[:254])
+        values.setdefault("care_unit", route_.care_unit)
+    return Trace.objects.create(event=event, detail=detail, **values)
+
+
+def record_refusal(*, refusal: Refusal, mail: MailContext, message: Message) -> None:
+    """A message refused before its document could be read: its two traces."""
+    where = route(mail)
+    _trace(Event.RECEIVED, mail=mail, route_=Route(None, where.mailbox), message=message)
+    _refused(refusal, mail=mail, where=where, message=message, cda_id="")
+
+
+def _refused(refusal: Refusal, *, mail: MailContext, where: Route, message: Message, cda_id: str) -> None:
+    _trace(
+        Event.REFUSED, mail=mail, route_=Route(None, where.mailbox), message=message, patient=refusal.patient,
+        cda_id=cda_id[:260], error_code=refusal.code, detail={"text": refusal.detail.text},
+    )  # fmt: skip
+
+
+# --- Reception from the PFI --------------------------------------------------------------------------
+
+
+def receive_document(*, inbound: InboundDocument, message: Message) -> Outcome:
+    """Apply an integrate/replace/delete request on an exact identity match; a refusal changes nothing."""
+    where = route(inbound.mail)
+    _trace(Event.RECEIVED, mail=inbound.mail, route_=Route(None, where.mailbox), message=message,
+           cda_id=inbound.document_id.key[:260], detail={"action": inbound.action.value})  # fmt: skip
+    try:
+        with transaction.atomic():  # a savepoint: a refusal rolls back everything but the traces above/below
+            return _apply(inbound, message, where)
+    except Refusal as refusal:
+        _refused(refusal, mail=inbound.mail, where=where, message=message, cda_id=inbound.document_id.key)
+        return Outcome(refusal=refusal)
+
+
+def _apply(inbound: InboundDocument, message: Message, where: Route) -> Outcome:
+    header = _header(inbound.cda)
+    if not inbound.document_id.matches(header.id):
+        raise Refusal.application(
+            "906", f"TXA-12 ({inbound.document_id.key}) ne désigne pas le CDA transmis ({header.id.key}).", "TXA^1^12"
+        )
+    if inbound.action == Action.REPLACE and not inbound.replaced_id.matches(header.replaced_id):
+        raise Refusal.application(
+            "906", "TXA-13 ne correspond pas au document remplacé du CDA (relatedDocument RPLC).", "TXA^1^13"
+        )
+    disagreements = pid_disagreements(inbound.pid, header.patient)
+    if disagreements:
+        raise Refusal.application("904", "PID et CDA diffèrent : " + " ; ".join(disagreements), "PID^1^3")
+    patient = match_patient(header.patient)
+    context = _Context(inbound, message, where, header, patient)
+    context.trace(Event.MATCHED)
+    if inbound.action == Action.DELETE:
+        return _delete(context)
+    duplicate = _duplicate(context)
+    if duplicate is not None:
+        return duplicate
+    if inbound.action == Action.REPLACE:
+        _check_replaced(context)
+    return _integrate(context)
+
+
+@dataclass
+class _Context:
+    inbound: InboundDocument
+    message: Message
+    where: Route
+    header: CdaHeader
+    patient: Patient
+
+    def trace(self, event: str, **values: Any) -> Trace:
+        values.setdefault("cda_id", self.header.id.key[:260])
+        return _trace(event, mail=self.inbound.mail, route_=self.where, message=self.message, patient=self.patient,
+                      **values)  # fmt: skip
+
+    def refuse(self, code: str, text: str, location: str = "") -> Refusal:
+        return Refusal.application(code, text, location, patient=self.patient)
+
+
+def _header(cda: bytes) -> CdaHeader:
+    try:
+        return parse_cda_header(cda)
+    except InvalidCda as exc:
+        raise Refusal.application("906", str(exc), "OBX^1^5") from None
+
+
+def _held(patient: Patient | None, document_id: DocumentId | InstanceId) -> DocumentVersion | None:
+    versions = DocumentVersion.objects.filter(cda_id_root=document_id.root, cda_id_extension=document_id.extension)
+    if patient is not None:
+        versions = versions.filter(document__patient=patient)
+    return versions.select_related("document").defer("cda", "pdf", "stylesheet").first()
+
+
+def _duplicate(context: _Context) -> Outcome | None:
+    """The same CDA id already held: AA with a note (the PFI may resend a mail), never a second document."""
+    held = _held(None, context.header.id)
+    if held is None:
+        return None
+    if held.document.patient_id != context.patient.pk:
+        raise context.refuse("906", "Ce document (même identifiant CDA) est déjà classé dans un autre dossier.")
+    context.trace(Event.DUPLICATE, document=held.document, detail={"version": held.version_number})
+    note = f"Document déjà intégré (identifiant CDA {context.header.id.key}, version {held.version_number})."
+    return Outcome(note=note, document=held.document)
+
+
+def _check_replaced(context: _Context) -> Document:
+    """T10: the replaced id must be the latest version held (900), requested by its author's side (901)."""
+    replaced = _held(context.patient, context.inbound.replaced_id)
+    if replaced is None:
+        raise context.refuse("900", "Le document à remplacer n'est pas dans le dossier.", "TXA^1^13")
+    document = Document.objects.select_for_update().get(pk=replaced.document_id)
+    if document.current_version_id != replaced.pk or document.status == Status.DELETED:
+        raise context.refuse("900", "Le document à remplacer n'est pas la dernière version détenue.", "TXA^1^13")
+    _check_author(context, document)
+    return document
+
+
+def _integrate(context: _Context) -> Outcome:
+    episode = _episode(context.patient, context.where.care_unit)
+    try:
+        integration = integrate_cda(
+            patient=context.patient, data=context.inbound.cda, provenance=Provenance.MSS, episode=episode
+        )
+    except ValidationError as exc:
+        if getattr(exc, "code", "") == "stale":
+            raise context.refuse("900", " ".join(exc.messages)) from None
+        raise context.refuse("906", " ".join(exc.messages)) from None
+    if context.inbound.action == Action.REPLACE and integration.status != VersionStatus.NEW_VERSION:
+        raise context.refuse("900", "Le CDA reçu n'est pas une nouvelle version du document remplacé.", "TXA^1^13")
+    _place(integration, context)
+    replaced = integration.status == VersionStatus.NEW_VERSION
+    context.trace(Event.REPLACED if replaced else Event.INTEGRATED, document=integration.document,
+                  detail={"version": integration.version.version_number})  # fmt: skip
+    verb = "remplacé (version %d)" if replaced else "intégré (version %d)"
+    return Outcome(note=f"Document {verb % integration.version.version_number}.", document=integration.document)
+
+
+def _place(integration: Integration, context: _Context) -> None:
+    """Care unit of the receiving mailbox (new documents) and the visibility sent by the PFI."""
+    document = integration.document
+    changed = []
+    if integration.status == VersionStatus.NEW_DOCUMENT and context.where.care_unit is not None:
+        document.care_unit = context.where.care_unit
+        changed.append("care_unit")
+    for name, value in context.inbound.visibility.items():
+        setattr(document, name, value)
+        changed.append(name)
+    if changed:
+        document.save(update_fields=changed)
+
+
+def _delete(context: _Context) -> Outcome:
+    """T04: the document's latest version (TXA-12) is marked deleted; it stays viewable as deleted."""
+    target = _held(context.patient, context.inbound.document_id)
+    if target is None:
+        raise context.refuse("900", "Le document à supprimer n'est pas dans le dossier.", "TXA^1^12")
+    document = Document.objects.select_for_update().get(pk=target.document_id)
+    if document.current_version_id != target.pk:
+        raise context.refuse("900", "Le document à supprimer n'est pas la dernière version détenue.", "TXA^1^12")
+    if document.status == Status.DELETED:
+        context.trace(Event.DUPLICATE, document=document, detail={"already": "deleted"})
+        return Outcome(note="Document déjà supprimé.", document=document)
+    _check_author(context, document)
+    document.status = Status.DELETED
+    document.save(update_fields=["status"])
+    audit(
+        action=AuditEvent.Action.DOCUMENT_CHANGE, obj=document, patient_id=document.patient_id,
+        detail={"change": "deleted", "provenance": Provenance.MSS, "message": context.message.pk},
+    )  # fmt: skip
+    context.trace(Event.DELETED, document=document)
+    return Outcome(note="Document supprimé (reste consultable, marqué supprimé).", document=document)
+
+
+def _check_author(context: _Context, document: Document) -> None:
+    """901 unless the requester (PRT SB person or organisation; else the CDA author) is the stored author or
+    from the stored author's organisation."""
+    mail = context.inbound.mail
+    requester = {mail.sender_id, *_organization_keys(mail.sender_organization_id)} - {""}
+    if not requester:
+        author = context.header.author_id.extension if context.header.author_id else ""
+        requester = {author, *_organization_ids(context.inbound.cda)} - {""}
+    current = DocumentVersion.objects.only("cda").get(pk=document.current_version_id)
+    authors = {document.author_national_id, *_organization_ids(bytes(current.cda))} - {""}
+    if not requester & authors:
+        raise context.refuse("901", "L'expéditeur n'est ni l'auteur du document ni de sa structure.", "PRT^1^5")
+
+
+def _organization_keys(identifier: str) -> set[str]:
+    """A structure's id as FINESS and as national structure id (``1`` + FINESS)."""
+    identifier = identifier.strip()
+    if len(identifier) == 10 and identifier[0] in "13":
+        return {identifier, identifier[1:]}
+    return {identifier, f"1{identifier}"} if len(identifier) == 9 else {identifier}
+
+
+def _organization_ids(cda: bytes) -> set[str]:
+    """The author's organisation ids of a CDA (representedOrganization), in both forms."""
+    try:
+        root = parse_xml(cda)
+    except InvalidXML:
+        return set()
+    path = "h:author/h:assignedAuthor/h:representedOrganization/h:id/@extension"
+    return {key for value in root.xpath(path, namespaces=_NS) for key in _organization_keys(str(value))}
+
+
+# --- Manual import of an IHE_XDM archive -------------------------------------------------------------
+
+
+@transaction.atomic
+def stage_xdm_archive(*, data: bytes, name: str, acting_user: User) -> list[PendingImport]:
+    """Check the archive and keep its CDA documents until the user picks the patient.
+
+    Raises :class:`mss.xdm.InvalidArchive` (nothing stored) for a bad archive.
+    """
+    pending = []
+    for document in read_xdm(data):
+        header = parse_cda_header(document.data)
+        pending.append(
+            PendingImport.objects.create(
+                user=acting_user, archive_name=name[:255], path=document.path[:255], cda=document.data,
+                title=(header.title or header.type_label)[:250],
+            )
+        )  # fmt: skip
+    return pending
+
+
+def record_import_refusal(*, name: str, reason: str, acting_user: User) -> Trace:
+    return _trace(Event.IMPORT_REFUSED, user=acting_user, detail={"archive": name[:255], "text": reason[:1000]})
+
+
+@transaction.atomic
+def import_pending(
+    *,
+    pending: PendingImport,
+    patient: Patient,
+    acting_user: User,
+    accept_identity_differences: bool = False,
+    request: HttpRequest | None = None,
+) -> Integration:
+    """Integrate a staged CDA in the chosen patient's file with provenance MSSanté (documents' rules:
+    duplicates and outdated versions refused, identity differences to confirm)."""
+    episode = current_episode(patient)
+    integration = integrate_cda(
+        patient=patient, data=bytes(pending.cda), provenance=Provenance.MSS, acting_user=acting_user,
+        episode=episode, accept_identity_differences=accept_identity_differences, request=request,
+    )  # fmt: skip
+    unit = episode.care_unit if episode else None
+    if integration.status == VersionStatus.NEW_DOCUMENT and unit is not None:
+        integration.document.care_unit = unit
+        integration.document.save(update_fields=["care_unit"])
+    _trace(
+        Event.IMPORTED, user=acting_user, patient=patient, document=integration.document, care_unit=unit,
+        cda_id=integration.version.cda_id_root[:260],
+        detail={"archive": pending.archive_name, "path": pending.path, "version": integration.version.version_number,
+                "warnings": list(integration.warnings)},
+    )  # fmt: skip
+    pending.delete()
+    return integration
+
+
+@transaction.atomic
+def discard_pending(*, pending: PendingImport, acting_user: User) -> None:
+    if pending.user_id != acting_user.pk:
+        raise ValidationError("Import d'un autre utilisateur.")
+    pending.delete()
+
+
+# --- Read marks ------------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def mark_read(*, user: User, document: Document) -> int:
+    """Mark every notification of ``document`` read for ``user``; one ``read`` trace when something was unread."""
+    unread = list(
+        Trace.objects.filter(document=document, event__in=Trace.NOTIFYING).exclude(reads__user=user).only("pk")
+    )
+    if not unread:
+        return 0
+    TraceRead.objects.bulk_create([TraceRead(trace=trace, user=user) for trace in unread], ignore_conflicts=True)
+    _trace(Event.READ, user=user, document=document, patient_id=document.patient_id)
+    return len(unread)
+
+
+@transaction.atomic
+def mark_unit_read(*, user: User, care_unit: CareUnit) -> int:
+    """Mark every notification of the care unit read for ``user`` (one ``read`` trace per document)."""
+    unread = list(
+        Trace.objects.filter(care_unit=care_unit, event__in=Trace.NOTIFYING)
+        .exclude(reads__user=user)
+        .select_related("document")
+    )
+    TraceRead.objects.bulk_create([TraceRead(trace=trace, user=user) for trace in unread], ignore_conflicts=True)
+    for document in {trace.document for trace in unread if trace.document is not None}:
+        _trace(Event.READ, user=user, document=document, patient_id=document.patient_id)
+    return len(unread)

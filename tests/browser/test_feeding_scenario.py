@@ -1,0 +1,59 @@
+"""Browser scenario of the DMP feeding: validate a discharge letter, see the pending order and its countdown,
+cancel it, release it, and see it sent then acknowledged by the (sandbox) PFI, with a real worker."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tests.browser.helpers import log_in
+from tests.dmp.conftest import pfi, worker  # noqa: F401  (fixtures: the sandbox PFI, a real worker)
+from tests.factories import EpisodeFactory, MembershipFactory, PatientFactory, RoleFactory
+from tests.hl7.conftest import start_listener  # noqa: F401  (fixture: the DPI listener for the ZAMs)
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.mark.usefixtures("pfi", "worker")
+def test_validated_letter_waits_is_cancelled_released_then_sent_and_acknowledged(
+    page, live_server, care_unit, shots, settings
+):
+    settings.DMP_FEEDING_DELAY_MINUTES = 0.5  # thirty seconds to change one's mind
+    user = MembershipFactory(care_unit=care_unit, role=RoleFactory()).user
+    patient = PatientFactory(
+        birth_name="DUMONT", first_names="LOUISE", ins="279035121518989", ins_oid="1.2.250.1.213.1.4.10",
+        identity_status="qualifiee", sex="F",
+    )  # fmt: skip
+    EpisodeFactory(patient=patient, care_unit=care_unit)
+    log_in(page, live_server, user)
+    page.goto(f"{live_server.url}/patients/{patient.pk}/")
+    page.get_by_role("link", name="Nouveau : Lettre de liaison").click()
+    page.get_by_label("Motif d'hospitalisation *").fill("Cholécystite aiguë")
+    page.get_by_label("Synthèse du séjour *").fill("Cholécystectomie cœlioscopique sans complication.")
+    page.get_by_test_id("validate").click()
+
+    order = page.get_by_test_id("order-dmp")
+    order.wait_for()
+    countdown = order.get_by_test_id("countdown")
+    assert re.search(r"dans \d+ s", countdown.inner_text())
+    first = countdown.inner_text()
+    page.wait_for_timeout(1500)  # the countdown is live (not a timing assertion on the product)
+    assert countdown.inner_text() != first
+    assert "En attente" in page.get_by_test_id("export-dmp").inner_text()
+    shots(page, "pending-order")
+
+    page.get_by_test_id("cancel-dmp").click()
+    page.get_by_test_id("release-dmp").wait_for()
+    assert "annulé" in page.get_by_test_id("order-dmp").inner_text()
+    assert "Non envoyé" in page.get_by_test_id("export-dmp").inner_text()
+    shots(page, "cancelled")
+
+    page.get_by_test_id("release-dmp").click()
+    export = page.get_by_test_id("export-dmp")
+    export.filter(has_text="Accusé de réception").wait_for(timeout=30_000)
+    shots(page, "acknowledged")
+    page.reload()
+    history = page.get_by_test_id("feeding-history")
+    assert "envoyé à la PFI" in history.inner_text() and "Z01" in history.inner_text()
+    shots(page, "history")
