@@ -22,7 +22,7 @@ STATUS_CODES = {"Z01": "ACK_RECEPTION_DMP", "Z02": "ACK_RECEPTION_MSS", "Z03": "
 def receive_business_ack(msg: InboundMessage) -> HandlerResult | None:
     event = msg.header.trigger_event
     status = _status_segment(msg, event)
-    control_id = _value(msg, status, "4")
+    control_id = _value(msg, status, "4").strip()
     order = FeedingOrder.objects.select_related("document").filter(control_id=control_id).first()
     if order is None:
         raise HL7ProcessingError(

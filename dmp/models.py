@@ -78,6 +78,7 @@ class FeedingOrder(models.Model):
     metadata = models.JSONField(_("métadonnées envoyées"), default=dict, blank=True)
     attempts = models.PositiveSmallIntegerField(_("tentatives"), default=0)
     lease_until = models.DateTimeField(_("envoi réservé jusqu'à"), null=True, blank=True)
+    lease_token = models.CharField(_("jeton de l'envoi en cours"), max_length=32, blank=True)
     message = models.ForeignKey(
         "hl7.Message", on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("message")
     )

@@ -52,12 +52,6 @@ def orders_of(document: Document) -> list[FeedingOrder]:
     )
 
 
-def was_fed(document: Document, channel: str = FeedingChannel.DMP) -> bool:
-    return FeedingOrder.objects.filter(
-        document=document, channel=channel, purpose=Purpose.PUBLISH, state=OrderState.SENT
-    ).exists()
-
-
 def historical_candidates(patient: Patient) -> QuerySet[Document]:
     """Documents of earlier episodes never sent to the DMP, created before today, within the last five years.
 

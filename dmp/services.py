@@ -16,7 +16,8 @@ message, which the PFI recognises (HL7 original-mode duplicate detection on MSH-
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+import uuid
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -93,50 +94,55 @@ def order_feeding(*, version: DocumentVersion, acting_user: User | None, **signa
     return orders
 
 
-def order_deletion(*, document: Document, acting_user: User | None, **signal: object) -> list[FeedingOrder]:
-    """The document was deleted in the DPI: withdraw it from every channel it was sent on.
+def order_deletion(*, document: Document, acting_user: User | None, **signal: object) -> FeedingOrder | None:
+    """The document was deleted in the DPI: cancel what waits, withdraw it from the DMP if it is there.
 
-    Receiver of :data:`documents.signals.document_deleted`; pending publications are cancelled.
+    Receiver of :data:`documents.signals.document_deleted`. MSSanté mails cannot be taken back: no
+    deletion message goes to their recipients.
     """
     _cancel_pending(document, acting_user, _("Document supprimé dans le DPI"))
-    orders = []
-    for channel in FeedingChannel.values:
-        order = _withdraw(document, channel, DeletionReason.DELETED_HERE, acting_user)
-        if order:
-            orders.append(order)
-    return orders
+    return _withdraw(document, DeletionReason.DELETED_HERE, acting_user)
+
+
+WITHDRAWAL_REASONS = (DeletionReason.ERROR, DeletionReason.PATIENT_REQUEST)
 
 
 @transaction.atomic
 def withdraw_from_dmp(
     *, document: Document, reason: str, acting_user: User, request: HttpRequest | None = None
 ) -> FeedingOrder:
-    """Delete the document from the DMP (error, patient request): an MDM^T04 of the last version sent."""
+    """Delete the document from the DMP (error, patient request): an MDM^T04 of the last version sent.
+
+    Publications still waiting for the DMP are cancelled: they would put the document back.
+    """
     _check_access(acting_user, document)
-    if reason not in DeletionReason.values:
+    if reason not in WITHDRAWAL_REASONS:
         raise ValidationError(_("Motif de suppression inconnu."))
-    order = _withdraw(document, FeedingChannel.DMP, reason, acting_user)
+    _cancel_pending(document, acting_user, _("Document retiré du DMP"), channel=FeedingChannel.DMP)
+    order = _withdraw(document, reason, acting_user)
     if order is None:
-        raise ValidationError(_("Ce document n'a pas été envoyé au DMP."))
+        raise ValidationError(_("Ce document n'est pas dans le DMP."))
     _audit(order, acting_user, "dmp_withdrawal_ordered", request, reason=reason)
     return order
 
 
-def _withdraw(document: Document, channel: str, reason: str, user: User | None) -> FeedingOrder | None:
-    sent = last_sent(document, channel)
+def _withdraw(document: Document, reason: str, user: User | None) -> FeedingOrder | None:
+    """A T04 of the version last accepted by the DMP; an existing deletion is only restarted if it stopped."""
+    sent = last_sent(document, FeedingChannel.DMP)
     if sent is None or sent.purpose == Purpose.DELETE:
         return None
-    order, created = FeedingOrder.objects.get_or_create(
+    order, created = FeedingOrder.objects.select_for_update(of=("self",)).get_or_create(
         version=sent.version,
-        channel=channel,
+        channel=FeedingChannel.DMP,
         purpose=Purpose.DELETE,
-        defaults=_order_fields(document, channel, OrderKind.MANUAL, user, timezone.now(), OrderState.SCHEDULED)
-        | {"deletion_reason": reason, "mss_recipients": sent.mss_recipients, "mss_patient": sent.mss_patient},
+        defaults=_order_fields(document, OrderKind.MANUAL, user, timezone.now(), OrderState.SCHEDULED)
+        | {"deletion_reason": reason},
     )
-    if not created and order.state != OrderState.SENT:
-        _reschedule(order, kind=order.kind)
-    _sync_exports(order)
-    _enqueue(order)
+    if created:
+        _sync_exports(order)
+        _enqueue(order)
+    elif order.state in RESTARTABLE:
+        _reschedule(order)
     return order
 
 
@@ -148,7 +154,7 @@ def send_now(
     _check_access(acting_user, document)
     if document.status != Status.VALIDATED or document.provenance != Provenance.PRODUCED:
         raise ValidationError(_("Seul un document validé produit dans le DPI peut être envoyé."))
-    order = _order_now(document, channel, OrderKind.MANUAL, acting_user)
+    order = _order_now(document, channel, acting_user)
     _audit(order, acting_user, "feeding_sent_by_hand", request)
     return order
 
@@ -166,7 +172,8 @@ def send_history(
     if any(document.pk not in allowed or document.patient_id != patient.pk for document in patient_documents):
         raise ValidationError(_("Un des documents choisis ne relève pas de l'alimentation historique."))
     orders = [
-        _order_now(document, FeedingChannel.DMP, OrderKind.HISTORICAL, acting_user) for document in patient_documents
+        _order_now(document, FeedingChannel.DMP, acting_user, kind=OrderKind.HISTORICAL)
+        for document in patient_documents
     ]
     audit(
         action=AuditEvent.Action.DOCUMENT_CHANGE,
@@ -178,17 +185,24 @@ def send_history(
     return orders
 
 
-def _order_now(document: Document, channel: str, kind: str, user: User) -> FeedingOrder:
+def _order_now(document: Document, channel: str, user: User, *, kind: str = OrderKind.MANUAL) -> FeedingOrder:
+    """The current version's order on ``channel``, due now: created, or restarted if it stopped."""
     version = document.current_version
-    order = FeedingOrder.objects.filter(version=version, channel=channel, purpose=Purpose.PUBLISH).first()
+    order = (
+        FeedingOrder.objects.select_for_update(of=("self",))
+        .filter(version=version, channel=channel, purpose=Purpose.PUBLISH)
+        .first()
+    )
     if order is None:
-        order = _create_order(version, channel, kind, state=OrderState.SCHEDULED, due=timezone.now(), user=user)
-    elif order.state == OrderState.SENT:
-        raise ValidationError(_("Cette version a déjà été envoyée."))
-    elif order.state in (OrderState.SCHEDULED, OrderState.SENDING):
+        return _create_order(version, channel, kind, state=OrderState.SCHEDULED, due=timezone.now(), user=user)
+    if order.state in (OrderState.SCHEDULED, OrderState.SENDING):
         raise ValidationError(_("Un envoi de ce document est déjà en cours."))
-    else:
-        _reschedule(order, kind=kind)
+    if order.state == OrderState.SENT and not refused_by_recipient(order):
+        raise ValidationError(_("Cette version a déjà été envoyée."))
+    if kind == OrderKind.HISTORICAL:
+        order.kind = kind
+    order.created_by = user
+    _reschedule(order)
     return order
 
 
@@ -196,7 +210,7 @@ def _create_order(
     version: DocumentVersion, channel: str, kind: str, *, state: str, due: timezone.datetime, user: User | None
 ) -> FeedingOrder:
     document = version.document
-    fields = _order_fields(document, channel, kind, user, due, state)
+    fields = _order_fields(document, kind, user, due, state)
     if channel == FeedingChannel.MSS:
         fields |= {"mss_recipients": list(document.mss_recipients), "mss_patient": document.mss_to_patient}
     order = FeedingOrder.objects.create(version=version, channel=channel, purpose=Purpose.PUBLISH, **fields)
@@ -205,7 +219,7 @@ def _create_order(
     return order
 
 
-def _order_fields(document: Document, channel: str, kind: str, user: User | None, due, state: str) -> dict:
+def _order_fields(document: Document, kind: str, user: User | None, due: datetime, state: str) -> dict:
     return {
         "document": document,
         "kind": kind,
@@ -216,16 +230,33 @@ def _order_fields(document: Document, channel: str, kind: str, user: User | None
     }
 
 
-def _reschedule(order: FeedingOrder, *, kind: str) -> None:
-    order.state, order.kind, order.reason = OrderState.SCHEDULED, kind, ""
-    order.due_at, order.attempts, order.lease_until = timezone.now(), 0, None
-    order.save(update_fields=["state", "kind", "reason", "due_at", "attempts", "lease_until"])
+# Orders a user may restart; a SENT order too when the DMP or a recipient refused it (see refused_by_recipient).
+RESTARTABLE = (OrderState.HELD, OrderState.CANCELLED, OrderState.REFUSED, OrderState.FAILED)
+
+
+def _reschedule(order: FeedingOrder) -> None:
+    """Due now, attempts from zero; a refused message is a new message (new MSH-10, event decided again)."""
+    if order.state == OrderState.SENT:
+        order.control_id, order.trigger, order.replaced_version, order.metadata = new_control_id(), "", None, {}
+    order.state, order.reason = OrderState.SCHEDULED, ""
+    order.due_at, order.attempts, order.lease_until, order.lease_token = timezone.now(), 0, None, ""
+    order.save()
     _sync_exports(order)
     _enqueue(order)
 
 
-def _cancel_pending(document: Document, user: User | None, reason: str) -> None:
-    pending = document.feeding_orders.filter(purpose=Purpose.PUBLISH, state__in=[OrderState.SCHEDULED, OrderState.HELD])
+def refused_by_recipient(order: FeedingOrder) -> bool:
+    """A SENT order whose latest business ack is a refusal (DMP rejection, undelivered mail)."""
+    latest = order.acks.order_by("-pk").first()
+    return order.state == OrderState.SENT and latest is not None and not latest.success
+
+
+def _cancel_pending(document: Document, user: User | None, reason: str, *, channel: str | None = None) -> None:
+    pending = FeedingOrder.objects.select_for_update(of=("self",)).filter(
+        document=document, purpose=Purpose.PUBLISH, state__in=[OrderState.SCHEDULED, OrderState.HELD]
+    )
+    if channel:
+        pending = pending.filter(channel=channel)
     for order in pending:
         order.state, order.reason = OrderState.CANCELLED, reason
         order.save(update_fields=["state", "reason"])
@@ -240,9 +271,8 @@ def cancel_order(*, order: FeedingOrder, acting_user: User, request: HttpRequest
     """Cancel during the delay (or while held); it can be released later."""
     order = _locked(order, acting_user)
     if order.state not in (OrderState.SCHEDULED, OrderState.HELD):
-        raise ValidationError(
-            _("Cet envoi ne peut plus être annulé (%(state)s).") % {"state": order.get_state_display()}
-        )
+        state = order.get_state_display()
+        raise ValidationError(_("Cet envoi ne peut plus être annulé (%(state)s).") % {"state": state})
     order.state, order.reason = OrderState.CANCELLED, _("Annulé par %(user)s") % {"user": acting_user.display_name}
     order.save(update_fields=["state", "reason"])
     _sync_exports(order)
@@ -252,18 +282,20 @@ def cancel_order(*, order: FeedingOrder, acting_user: User, request: HttpRequest
 
 @transaction.atomic
 def release_order(*, order: FeedingOrder, acting_user: User, request: HttpRequest | None = None) -> FeedingOrder:
-    """Release a held, cancelled, refused or failed order: it is sent now (re-checked at run time)."""
+    """Release a held, cancelled, refused or failed order (or one the DMP refused): it is sent now, re-checked."""
     order = _locked(order, acting_user)
-    if order.state not in (OrderState.HELD, OrderState.CANCELLED, OrderState.REFUSED, OrderState.FAILED):
+    if order.state not in RESTARTABLE and not refused_by_recipient(order):
         raise ValidationError(_("Cet envoi n'est ni bloqué, ni annulé, ni en échec."))
     previous = order.state
-    _reschedule(order, kind=order.kind)
+    if order.document.hold_sending:  # the hold was for this sending: later versions follow the usual path
+        Document.objects.filter(pk=order.document_id).update(hold_sending=False)
+    _reschedule(order)
     _audit(order, acting_user, "feeding_released", request, previous_state=previous)
     return order
 
 
 def _locked(order: FeedingOrder, user: User) -> FeedingOrder:
-    locked = FeedingOrder.objects.select_for_update().select_related("document").get(pk=order.pk)
+    locked = FeedingOrder.objects.select_for_update(of=("self",)).select_related("document").get(pk=order.pk)
     _check_access(user, locked.document)
     return locked
 
@@ -282,33 +314,45 @@ def run_order(order_id: int) -> FeedingOrder | None:
     Returns ``None`` when there was nothing to do (not due, already claimed, already done).
     Must run outside a transaction: the HL7 journal rows survive whatever happens next.
     """
-    order = _claim(order_id)
-    if order is None:
+    claim = _claim(order_id)
+    if claim is None:
         return None
+    order, token = claim
     try:
+        if _already_accepted(order):  # a worker died after the PFI's AA was journaled: nothing to resend
+            return _conclude(order, token, OrderState.SENT, "")
         with transaction.atomic():
             message = _prepare(order)
-    except OrderRefused as refusal:
-        return _conclude(order, OrderState.REFUSED, str(refusal))
-    try:
         send(message, host=settings.PFI_HOST, port=settings.PFI_PORT, timeout=settings.PFI_TIMEOUT_SECONDS, retries=0)
+    except OrderRefused as refusal:
+        return _conclude(order, token, OrderState.REFUSED, str(refusal))
     except TransportError as error:
-        return _after_failure(order, error)
-    return _conclude(order, OrderState.SENT, "")
+        return _after_failure(order, token, error)
+    except Exception as error:  # never leave an order in SENDING: say it, keep the retry button
+        logger.exception("Feeding order %s failed", order.pk)
+        return _conclude(order, token, OrderState.FAILED, _("Erreur interne : %(error)s") % {"error": error})
+    return _conclude(order, token, OrderState.SENT, "")
 
 
-def _claim(order_id: int) -> FeedingOrder | None:
-    now = timezone.now()
+def _claim(order_id: int) -> tuple[FeedingOrder, str] | None:
+    """Take the order (atomic update with a lease and a token), or ``None`` if it is not claimable."""
+    now, token = timezone.now(), uuid.uuid4().hex
     lease = now + timedelta(seconds=settings.DMP_FEEDING_LEASE_SECONDS)
     claimable = Q(state=OrderState.SCHEDULED, due_at__lte=now) | Q(state=OrderState.SENDING, lease_until__lt=now)
     claimed = FeedingOrder.objects.filter(claimable, pk=order_id).update(
-        state=OrderState.SENDING, lease_until=lease, attempts=F("attempts") + 1
+        state=OrderState.SENDING, lease_until=lease, lease_token=token, attempts=F("attempts") + 1
     )
     if not claimed:
         return None
     order = FeedingOrder.objects.select_related("document__patient", "version").get(pk=order_id)
     _sync_exports(order)
-    return order
+    return order, token
+
+
+def _already_accepted(order: FeedingOrder) -> bool:
+    return Message.objects.filter(
+        direction=Message.Direction.OUTBOUND, control_id=order.control_id, status=Message.Status.PROCESSED
+    ).exists()
 
 
 def _prepare(order: FeedingOrder) -> str:
@@ -323,7 +367,10 @@ def _prepare(order: FeedingOrder) -> str:
         raise OrderRefused("; ".join(plan.refused.values()) or _("Aucun destinataire MSSanté."))
     if not order.trigger:
         _fix_trigger(order, plan)
-    return mdm.build_mdm(transmission_for(order, document, plan))
+    transmission = transmission_for(order, document, plan)
+    if not transmission.sender.national_id:
+        raise OrderRefused(_("L'émetteur n'a pas d'identifiant national (RPPS) : la PFI ne peut pas le transmettre."))
+    return mdm.build_mdm(transmission)
 
 
 def _check_current(order: FeedingOrder) -> None:
@@ -338,8 +385,11 @@ def _check_dmp(order: FeedingOrder) -> None:
     patient = order.document.patient
     if patient.identity_status != IdentityStatus.QUALIFIEE or not patient.ins:
         raise OrderRefused(_("INS non qualifié : le DMP exige une identité qualifiée."))
-    if _cda_ins(order.version) is None:
+    cda_ins = _cda_ins(order.version)
+    if cda_ins is None:
         raise OrderRefused(_("Le document ne porte pas l'INS (validé avant sa qualification) : corrigez-le."))
+    if cda_ins != patient.ins:
+        raise OrderRefused(_("L'INS du document diffère de l'INS actuel du patient : corrigez le document."))
     if order.purpose == Purpose.DELETE:
         return
     if patient.dmp_status == DmpStatus.CLOSED:
@@ -410,52 +460,66 @@ def _metadata(order: FeedingOrder, plan: Plan | None, previous: FeedingOrder | N
     }
 
 
-def _after_failure(order: FeedingOrder, error: TransportError) -> FeedingOrder:
+def _after_failure(order: FeedingOrder, token: str, error: TransportError) -> FeedingOrder | None:
     """AE: failed at once; AR or a transport failure: try again with backoff, up to a ceiling."""
     rejected = error.ack is not None and error.ack.code.startswith("AE")
     if rejected or order.attempts >= settings.DMP_FEEDING_MAX_ATTEMPTS:
-        reason = (
-            str(error)
-            if rejected
-            else _("PFI injoignable après %(n)d tentatives : %(error)s")
-            % {
-                "n": order.attempts,
-                "error": error,
-            }
+        reason = str(error) if rejected else _("PFI injoignable après %(n)d tentatives : %(error)s") % {
+            "n": order.attempts, "error": error,
+        }  # fmt: skip
+        return _conclude(order, token, OrderState.FAILED, reason[:300], error.message)
+    backoff = settings.DMP_FEEDING_BACKOFF_SECONDS * 2 ** (order.attempts - 1)
+    delay = min(backoff, settings.DMP_FEEDING_MAX_BACKOFF_SECONDS)
+    with transaction.atomic():
+        order = _owned(order, token)
+        if order is None:
+            return None
+        order.state, order.lease_until, order.lease_token = OrderState.SCHEDULED, None, ""
+        order.due_at, order.reason, order.message = (
+            timezone.now() + timedelta(seconds=delay),
+            str(error)[:300],
+            error.message,
         )
-        return _conclude(order, OrderState.FAILED, reason[:300], error.message)
-    delay = min(
-        settings.DMP_FEEDING_BACKOFF_SECONDS * 2 ** (order.attempts - 1), settings.DMP_FEEDING_MAX_BACKOFF_SECONDS
-    )
-    updated = FeedingOrder.objects.filter(pk=order.pk, state=OrderState.SENDING).update(
-        state=OrderState.SCHEDULED,
-        due_at=timezone.now() + timedelta(seconds=delay),
-        lease_until=None,
-        reason=str(error)[:300],
-        message=error.message,
-    )
-    order.refresh_from_db()
-    if updated:
+        order.save()
         _sync_exports(order)
         _enqueue(order)
     return order
 
 
-def _conclude(order: FeedingOrder, state: str, reason: str, message: Message | None = None) -> FeedingOrder:
+def _owned(order: FeedingOrder, token: str) -> FeedingOrder | None:
+    """The order, locked, if this run still holds it (a run past its lease may have been taken over)."""
+    locked = FeedingOrder.objects.select_for_update(of=("self",)).select_related("document").get(pk=order.pk)
+    return locked if locked.state == OrderState.SENDING and locked.lease_token == token else None
+
+
+def _conclude(
+    order: FeedingOrder, token: str, state: str, reason: str, message: Message | None = None
+) -> FeedingOrder | None:
     with transaction.atomic():
-        order = FeedingOrder.objects.select_for_update().select_related("document").get(pk=order.pk)
-        if order.state != OrderState.SENDING:  # cancelled meanwhile? the lock says no; a second runner? done.
-            return order
-        order.state, order.reason, order.lease_until = state, reason, None
+        order = _owned(order, token)
+        if order is None:
+            return None
+        order.state, order.reason, order.lease_until, order.lease_token = state, reason[:300], None, ""
         if state == OrderState.SENT:
             order.sent_at = timezone.now()
             order.message = _journal(order)
         elif message is not None:
             order.message = message
-        order.save(update_fields=["state", "reason", "lease_until", "sent_at", "message"])
+        order.save()
         _sync_exports(order)
+        if state == OrderState.SENT:
+            _after_sent(order)
     logger.info("Feeding order %s: %s %s", order.pk, state, reason)
     return order
+
+
+def _after_sent(order: FeedingOrder) -> None:
+    """ZAMs that arrived before this conclusion are applied now; a version of a deleted document is withdrawn."""
+    for ack in order.acks.all():
+        _apply_ack(order, ack)
+    if order.purpose == Purpose.PUBLISH and order.channel == FeedingChannel.DMP:
+        if Document.objects.filter(pk=order.document_id, status=Status.DELETED).exists():
+            _withdraw(order.document, DeletionReason.DELETED_HERE, None)
 
 
 def _journal(order: FeedingOrder) -> Message | None:
@@ -479,34 +543,39 @@ def _enqueue(order: FeedingOrder) -> None:
 # --- business acknowledgements -----------------------------------------------------------------------
 
 
+@transaction.atomic
 def record_business_ack(
     *, order: FeedingOrder, event: str, success: bool, recipient: str, error: str, event_at, message: Message
 ) -> BusinessAck:
     """A ZAM from the PFI: keep it, and move the document's export line for that channel and recipient.
 
     The order row is locked first, as the worker concluding the same order does, so both take
-    their locks in the same order.
+    their locks in the same order; a ZAM arriving before that conclusion is applied by it.
     """
-    order = FeedingOrder.objects.select_for_update().select_related("document").get(pk=order.pk)
+    order = FeedingOrder.objects.select_for_update(of=("self",)).select_related("document").get(pk=order.pk)
     ack = BusinessAck.objects.create(
         order=order, event=event, success=success, recipient=recipient, error=error, event_at=event_at, message=message
     )
-    if not _is_latest(order):
-        return ack  # a newer version has been sent since: its line is the one shown
-    channel, address = _export_key(order, event, recipient)
-    if not success:
-        state, reason = ExportState.FAILED, error or _("Refus sans motif")
-    elif event == BusinessAck.Event.Z03:
+    if order.state == OrderState.SENT and _is_latest(order):
+        _apply_ack(order, ack)
+    return ack
+
+
+def _apply_ack(order: FeedingOrder, ack: BusinessAck) -> None:
+    channel, address = _export_key(order, ack.event, ack.recipient)
+    if not ack.success:
+        state, reason = ExportState.FAILED, ack.error or _("Refus sans motif")
+    elif ack.event == BusinessAck.Event.Z03:
         state, reason = ExportState.READ, ""
     elif order.purpose == Purpose.DELETE:
         state, reason = ExportState.WITHDRAWN, ""
     else:
         state, reason = ExportState.ACKNOWLEDGED, ""
     _set_export(order.document, channel, address, state, reason)
-    return ack
 
 
 def _is_latest(order: FeedingOrder) -> bool:
+    """Whether ``order`` is the one whose line is shown: a ZAM for an older version is only kept."""
     latest = last_sent(order.document, order.channel)
     return latest is None or latest.pk == order.pk
 

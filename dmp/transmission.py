@@ -8,7 +8,7 @@ from django.conf import settings
 from django.utils.translation import gettext as _
 
 from dmp import mdm
-from dmp.models import FeedingOrder
+from dmp.models import FeedingOrder, OrderKind, Purpose
 from documents.cda import InstanceId, parse_cda_header
 from documents.models import Document
 from dpi.models import User
@@ -98,8 +98,10 @@ def _visit(episode: Episode | None) -> mdm.VisitPart:
 
 
 def _sender(order: FeedingOrder, document: Document) -> mdm.SenderPart:
-    """PRT SB: the author who validated the version (or the user who asked for this sending)."""
-    user: User | None = order.version.validated_by or order.created_by or document.author
+    """PRT SB: who asked for the sending (deletion, by hand, historical), else the author who validated."""
+    asked = order.purpose == Purpose.DELETE or order.kind != OrderKind.AUTOMATIC
+    candidates = (order.created_by, order.version.validated_by) if asked else (order.version.validated_by,)
+    user: User | None = next((u for u in (*candidates, order.created_by, document.author) if u and u.national_id), None)
     unit = document.care_unit
     return mdm.SenderPart(
         national_id=user.national_id if user else document.author_national_id,

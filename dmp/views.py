@@ -35,24 +35,23 @@ def _document(request: HttpRequest, pk: int) -> Document:
     return document
 
 
-def _line(request: HttpRequest, document: Document) -> HttpResponse:
-    """The document's feeding line again (htmx), or back to the document."""
-    if request.htmx:
-        return _render_line(request, document)
-    return redirect("documents:detail", pk=document.pk)
-
-
-def _render_line(request: HttpRequest, document: Document) -> HttpResponse:
+def _render_line(request: HttpRequest, document: Document, error: str = "") -> HttpResponse:
     document = Document.objects.prefetch_related("exports", "feeding_orders").get(pk=document.pk)
-    return render(request, "dmp/_feeding.html", feeding_context(document))
+    return render(request, "dmp/_feeding.html", feeding_context(document, error))
 
 
-def _act(request: HttpRequest, document: Document, action, **kwargs: object) -> HttpResponse:
+def _act(request: HttpRequest, line_of: Document, action, **kwargs: object) -> HttpResponse:
+    """Run a service for the user, then answer with the document's line (or back to the document)."""
+    error = ""
     try:
         action(acting_user=request.user, request=request, **kwargs)
-    except ValidationError as error:
-        messages.error(request, " ".join(error.messages))
-    return _line(request, document)
+    except ValidationError as refusal:
+        error = " ".join(refusal.messages)
+    if request.htmx:
+        return _render_line(request, line_of, error)
+    if error:
+        messages.error(request, error)
+    return redirect("documents:detail", pk=line_of.pk)
 
 
 @login_required

@@ -132,7 +132,7 @@ def create_draft(
     document.save()
     document.set_id = f"{settings.DPI_OID_ROOT}.1.{document.pk}"
     document.save(update_fields=["set_id"])
-    _audit(document, acting_user, "draft_created", request)
+    _audit(document, acting_user, "draft_created", request, hold_sending=document.hold_sending)
     return document
 
 
@@ -156,7 +156,7 @@ def update_draft(
     _apply_flags(document, flags or {})
     _apply_recipients(document, recipients)
     document.save()
-    _audit(document, acting_user, "draft_updated", request)
+    _audit(document, acting_user, "draft_updated", request, hold_sending=document.hold_sending)
     return document
 
 

@@ -16,6 +16,7 @@ from allauth.mfa.totp.internal.auth import TOTP, format_hotp_value, hotp_value, 
 from django.db import transaction
 from django.utils import timezone
 
+from dmp.models import FeedingDelay
 from dpi.codes import NationalIdType, Profession, Specialty
 from dpi.models import CareUnit, LegalEntity, Membership, Role, Site, User
 from dpi.validators import luhn_check_digit, nir_key
@@ -227,4 +228,15 @@ def load_demo() -> list[User]:
     units = _structures()
     users = _users(units)
     _patients(units)
+    _feeding_delay()
     return users
+
+
+DEMO_FEEDING_DELAY_MINUTES = 2
+
+
+def _feeding_delay() -> None:
+    """A short delay, so that the demo shows the pending order and its countdown, then its sending."""
+    FeedingDelay.objects.get_or_create(
+        type_code="", care_unit=None, defaults={"delay_minutes": DEMO_FEEDING_DELAY_MINUTES}
+    )

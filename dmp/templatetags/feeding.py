@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from django import template
 
-from dmp.models import DeletionReason, FeedingChannel, OrderState
-from dmp.selectors import last_sent, latest_orders, orders_of, was_fed
+from dmp.models import FeedingChannel, OrderState, Purpose
+from dmp.selectors import last_sent, latest_orders, orders_of
+from dmp.services import WITHDRAWAL_REASONS, refused_by_recipient
 from documents.models import Document, Provenance, Status
 
 register = template.Library()
@@ -18,11 +19,11 @@ def feeding(document: Document) -> dict:
     return feeding_context(document)
 
 
-def feeding_context(document: Document) -> dict:
+def feeding_context(document: Document, error: str = "") -> dict:
     orders = latest_orders(document)
     exports = list(document.exports.all())
     in_flight = any(order.state in WAITING for order in orders) or any(e.state == "sent" for e in exports)
-    return {"document": document, "orders": orders, "exports": exports, "poll": in_flight}
+    return {"document": document, "orders": orders, "exports": exports, "poll": in_flight, "error": error}
 
 
 @register.inclusion_tag("dmp/_history.html")
@@ -37,7 +38,20 @@ def feeding_history(document: Document) -> dict:
     return {
         "document": document,
         "orders": orders,
-        "send_channels": [c for c in channels if sendable and c not in busy and not was_fed(document, c)],
-        "withdrawable": on_dmp is not None and on_dmp.purpose == "publish",
-        "reasons": [(value, label) for value, label in DeletionReason.choices if value != DeletionReason.DELETED_HERE],
+        "send_channels": [c for c in channels if sendable and c not in busy and not _fed(orders, c)],
+        "withdrawable": on_dmp is not None
+        and on_dmp.purpose == Purpose.PUBLISH
+        and not any(o.purpose == Purpose.DELETE and o.state in WAITING | {OrderState.SENT} for o in orders),
+        "reasons": [(reason.value, reason.label) for reason in WITHDRAWAL_REASONS],
     }
+
+
+def _fed(orders: list, channel: str) -> bool:
+    """Successfully fed: the current version's publication was accepted and not refused by its recipient."""
+    return any(
+        o.channel == channel
+        and o.purpose == Purpose.PUBLISH
+        and o.state == OrderState.SENT
+        and not refused_by_recipient(o)
+        for o in orders
+    )
