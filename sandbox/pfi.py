@@ -27,7 +27,7 @@ from django.utils.translation import gettext as _
 
 from dpi.hl7.ack import MalformedAck, new_control_id, parse_ack
 from dpi.hl7.errors import ErrorCode, HL7ProcessingError
-from dpi.hl7.mllp import READ_SIZE, Frame, FrameReader, frame
+from dpi.hl7.mllp import READ_SIZE, Frame, FrameReader, ServerHandle, frame, serve_in_thread
 from dpi.hl7.models import db_text
 from dpi.hl7.parsing import Envelope, Header, Segment, escape, field_values, read_envelope, read_segments
 from sandbox.models import PfiBehaviour, PfiMessage, PfiZam
@@ -751,30 +751,6 @@ class PfiSimulator:
 # --- Running it in a thread (tests, benchmarks) ---------------------------------------------
 
 
-@dataclass
-class PfiHandle:
-    """A simulator running in a background thread."""
-
-    simulator: PfiSimulator
-    thread: threading.Thread
-    loop: asyncio.AbstractEventLoop
-    stop_event: asyncio.Event
-
-    @property
-    def host(self) -> str:
-        return self.simulator.host
-
-    @property
-    def port(self) -> int:
-        return self.simulator.port
-
-    def stop(self, timeout: float | None = None) -> None:
-        """Stop listening, cancel the ZAMs not sent yet, close the database connection."""
-        if self.thread.is_alive():
-            self.loop.call_soon_threadsafe(self.stop_event.set)
-        self.thread.join(timeout)
-
-
 def start_pfi_in_thread(
     *,
     host: str = "127.0.0.1",
@@ -784,30 +760,9 @@ def start_pfi_in_thread(
     zam_delay: float | None = None,
     zam_retries: int = 5,
     timeout: float = 10.0,
-) -> PfiHandle:
+) -> ServerHandle:
     """Start a simulator in a daemon thread; ``port=0`` picks a free port (see ``handle.port``)."""
     simulator = PfiSimulator(
         host, port, dpi_host, dpi_port, zam_delay=zam_delay, zam_retries=zam_retries, timeout=timeout
     )
-    loop = asyncio.new_event_loop()
-    stop_event = asyncio.Event()
-    started = threading.Event()
-    failures: list[BaseException] = []
-
-    def run_loop() -> None:
-        asyncio.set_event_loop(loop)
-        try:
-            loop.run_until_complete(simulator.serve(stop_event, started))
-        except Exception as exc:  # e.g. address in use: reported to the caller below
-            failures.append(exc)
-            started.set()
-        finally:
-            loop.run_until_complete(loop.shutdown_default_executor())
-            loop.close()
-
-    thread = threading.Thread(target=run_loop, name=f"pfi-{host}:{port}", daemon=True)
-    thread.start()
-    started.wait()
-    if failures:
-        raise failures[0]
-    return PfiHandle(simulator=simulator, thread=thread, loop=loop, stop_event=stop_event)
+    return serve_in_thread(simulator, name=f"pfi-{host}:{port}")

@@ -11,7 +11,15 @@ from django.conf import settings
 from django.core.cache import cache
 
 from dpi.models import Role
-from tests.factories import CareUnitFactory, MembershipFactory, RoleFactory, UserFactory
+from patients.models import IdentityStatus
+from tests.factories import (
+    CareUnitFactory,
+    EpisodeFactory,
+    MembershipFactory,
+    PatientFactory,
+    RoleFactory,
+    UserFactory,
+)
 
 
 @pytest.fixture(autouse=True)
@@ -48,6 +56,21 @@ def nurse(care_unit):
 def site_pharmacist(care_unit):
     role = RoleFactory(code="pharmacien", label="Pharmacien", scope=Role.Scope.SITE, may_break_glass=False)
     return MembershipFactory(care_unit=care_unit, role=role).user
+
+
+@pytest.fixture
+def qualified_episode(care_unit):
+    """A visit in ``care_unit`` of a patient whose identity is qualified (test INS of the national samples)."""
+    patient = PatientFactory(
+        ins="279035121518989",
+        ins_oid="1.2.250.1.213.1.4.10",
+        identity_status=IdentityStatus.QUALIFIEE,
+        birth_name="PAT-TROIS",
+        first_names="DOMINIQUE",
+        sex="F",
+        birth_place_insee="63220",
+    )
+    return EpisodeFactory(patient=patient, care_unit=care_unit, nda="NDA001")
 
 
 @pytest.fixture

@@ -14,6 +14,7 @@ import signal
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from django.conf import settings
 from django.db import close_old_connections, connections
@@ -224,11 +225,20 @@ def run(*, host: str, port: int) -> None:
     asyncio.run(main())
 
 
+class ThreadedServer(Protocol):
+    """A server ``serve_in_thread`` can run: the MLLP listener, the sandbox's simulators."""
+
+    host: str
+    port: int
+
+    async def serve(self, stop: asyncio.Event, started: threading.Event | None = None) -> None: ...
+
+
 @dataclass
 class ServerHandle:
-    """A listener running in a background thread (tests, benchmark)."""
+    """A server running in a background thread (tests, benchmark)."""
 
-    server: MLLPServer
+    server: ThreadedServer
     thread: threading.Thread
     loop: asyncio.AbstractEventLoop
     stop_event: asyncio.Event
@@ -242,7 +252,7 @@ class ServerHandle:
         return self.server.port
 
     def stop(self, timeout: float | None = None) -> None:
-        """Graceful stop, as on SIGTERM; returns once in-flight messages are answered."""
+        """Graceful stop, as on SIGTERM; returns once in-flight work is done."""
         if self.thread.is_alive():
             self.loop.call_soon_threadsafe(self.stop_event.set)
         self.thread.join(timeout)
@@ -250,11 +260,14 @@ class ServerHandle:
 
 def start_server_in_thread(host: str = "127.0.0.1", port: int = 0, **options: float) -> ServerHandle:
     """Start a listener in a daemon thread; ``port=0`` picks a free port (see ``handle.port``)."""
-    server = MLLPServer(host=host, port=port, **options)
+    return serve_in_thread(MLLPServer(host=host, port=port, **options), name=f"mllp-{host}:{port}")
+
+
+def serve_in_thread(server: ThreadedServer, *, name: str) -> ServerHandle:
+    """Run ``server.serve`` on its own event loop in a daemon thread; returns once it listens."""
     loop = asyncio.new_event_loop()
     stop_event = asyncio.Event()
     started = threading.Event()
-
     failures: list[BaseException] = []
 
     def run_loop() -> None:
@@ -268,7 +281,7 @@ def start_server_in_thread(host: str = "127.0.0.1", port: int = 0, **options: fl
             loop.run_until_complete(loop.shutdown_default_executor())
             loop.close()
 
-    thread = threading.Thread(target=run_loop, name=f"mllp-{host}:{port}", daemon=True)
+    thread = threading.Thread(target=run_loop, name=name, daemon=True)
     thread.start()
     started.wait()
     if failures:

@@ -13,10 +13,8 @@ from django.utils import timezone
 from dmp.models import FeedingDelay
 from documents.services import Recipients, create_draft, validate_document
 from dpi import celery_app
-from patients.models import IdentityStatus
 from sandbox.models import PfiBehaviour
 from sandbox.pfi import start_pfi_in_thread
-from tests.factories import EpisodeFactory, PatientFactory
 from tests.hl7.conftest import start_listener, wait_until  # noqa: F401  (a fixture shared with the HL7 tests)
 
 LETTER_FIELDS = {
@@ -26,20 +24,6 @@ LETTER_FIELDS = {
     "suites": "Consultation de contrôle à 10 jours.",
 }
 PRO_ADDRESS = "adam.hoda@test-ci-sis.mssante.fr"
-
-
-@pytest.fixture
-def qualified_episode(care_unit):
-    patient = PatientFactory(
-        ins="279035121518989",
-        ins_oid="1.2.250.1.213.1.4.10",
-        identity_status=IdentityStatus.QUALIFIEE,
-        birth_name="PAT-TROIS",
-        first_names="DOMINIQUE ÉLISE",
-        sex="F",
-        birth_place_insee="63220",
-    )
-    return EpisodeFactory(patient=patient, care_unit=care_unit, nda="NDA001")
 
 
 @pytest.fixture

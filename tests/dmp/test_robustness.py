@@ -149,3 +149,10 @@ def test_version_sent_while_its_document_was_deleted_is_withdrawn_at_once(qualif
     _conclude(order, token, OrderState.SENT, "")
     withdrawal = _order(document, purpose="delete")
     assert (withdrawal.state, withdrawal.deletion_reason) == (OrderState.SCHEDULED, DeletionReason.DELETED_HERE)
+
+
+def test_circumstantial_rejection_ar_is_tried_again_later(qualified_episode, letter, no_delay, pfi):
+    set_pfi_mode("ar")
+    order = _run(_order(letter(qualified_episode)))
+    assert (order.state, order.attempts) == (OrderState.SCHEDULED, 1)
+    assert order.due_at > timezone.now() and order.reason

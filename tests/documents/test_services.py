@@ -14,7 +14,6 @@ from documents.models import Provenance, Status
 from documents.schema import cda_schema_errors
 from documents.services import create_draft, delete_document, start_correction, update_draft, validate_document
 from dpi.models import AuditEvent
-from patients.models import IdentityStatus
 from tests.factories import EpisodeFactory, PatientFactory
 
 pytestmark = pytest.mark.django_db
@@ -25,20 +24,6 @@ LETTER_FIELDS = {
     "traitements": "Amoxicilline 1 g ; 1 cp 3 fois par jour ; 7 jours\nParacétamol 1 g ; si douleur",
     "suites": "Consultation de contrôle à 10 jours.",
 }
-
-
-@pytest.fixture
-def qualified_episode(care_unit):
-    patient = PatientFactory(
-        ins="279035121518989",
-        ins_oid="1.2.250.1.213.1.4.10",
-        identity_status=IdentityStatus.QUALIFIEE,
-        birth_name="PAT-TROIS",
-        first_names="DOMINIQUE",
-        sex="F",
-        birth_place_insee="63220",
-    )
-    return EpisodeFactory(patient=patient, care_unit=care_unit)
 
 
 def _letter(episode, user, **changes):

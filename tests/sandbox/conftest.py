@@ -13,7 +13,7 @@ from django.conf import settings
 from dpi.hl7.ack import Ack, parse_ack
 from dpi.hl7.mllp import FrameReader, ServerHandle, frame, start_server_in_thread
 from sandbox.models import PfiBehaviour
-from sandbox.pfi import PfiHandle, start_pfi_in_thread
+from sandbox.pfi import start_pfi_in_thread
 
 SOCKET_TIMEOUT = 30  # a safety net against a hanging test, never an assertion
 
@@ -72,7 +72,7 @@ def behave(transactional_db) -> Callable[..., PfiBehaviour]:
 
 
 @pytest.fixture
-def pfi(dpi_listener: ServerHandle, behave: Callable[..., PfiBehaviour]) -> Iterator[PfiHandle]:
+def pfi(dpi_listener: ServerHandle, behave: Callable[..., PfiBehaviour]) -> Iterator[ServerHandle]:
     """The simulator on a free port, sending its ZAMs to ``dpi_listener`` almost at once."""
     behave(PfiBehaviour.Mode.NORMAL)
     handle = start_pfi_in_thread(host="127.0.0.1", port=0, dpi_port=dpi_listener.port, zam_delay=0.05)
@@ -81,7 +81,7 @@ def pfi(dpi_listener: ServerHandle, behave: Callable[..., PfiBehaviour]) -> Iter
 
 
 @pytest.fixture
-def raw_peer(pfi: PfiHandle) -> Iterator[Callable[[], RawPeer]]:
+def raw_peer(pfi: ServerHandle) -> Iterator[Callable[[], RawPeer]]:
     peers: list[RawPeer] = []
 
     def open_() -> RawPeer:

@@ -15,7 +15,7 @@ from dpi.hl7.mllp import ServerHandle, frame, start_server_in_thread
 from dpi.hl7.models import Message
 from dpi.hl7.parsing import read_envelope
 from sandbox.models import PfiBehaviour, PfiMessage, PfiZam
-from sandbox.pfi import PfiHandle, PlannedZam, Recipient, build_zam, plan_zams, read_mdm, start_pfi_in_thread
+from sandbox.pfi import PlannedZam, Recipient, build_zam, plan_zams, read_mdm, start_pfi_in_thread
 from tests.sandbox.conftest import RawPeer, wait_until
 
 INS = "279035121518989"
@@ -97,11 +97,11 @@ class Mdm:
         return "\r".join(segments) + "\r"
 
 
-def deliver(pfi: PfiHandle, message: str | bytes, **options: object):
+def deliver(pfi: ServerHandle, message: str | bytes, **options: object):
     return send(message, host="127.0.0.1", port=pfi.port, retries=0, **options)
 
 
-def rejection(pfi: PfiHandle, message: str) -> TransportError:
+def rejection(pfi: ServerHandle, message: str) -> TransportError:
     with pytest.raises(TransportError) as caught:
         deliver(pfi, message)
     return caught.value
@@ -384,7 +384,7 @@ def test_message_refused_once_is_processed_when_resent(pfi, behave):
     ]
 
 
-def rejection_with_timeout(pfi: PfiHandle, message: str, *, timeout: float) -> TransportError:
+def rejection_with_timeout(pfi: ServerHandle, message: str, *, timeout: float) -> TransportError:
     with pytest.raises(TransportError) as caught:
         deliver(pfi, message, timeout=timeout)
     return caught.value
