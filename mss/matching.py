@@ -34,8 +34,8 @@ def missing_traits(patient: CdaPatient) -> list[str]:
     return [label for label, value in traits.items() if not value]
 
 
-def trait_differences(local: Patient, received: CdaPatient) -> list[str]:
-    """Every trait that differs, compared exactly (no case folding, no fuzzy match)."""
+def trait_differences(local: Patient, received: CdaPatient) -> list[tuple[str, str, str]]:
+    """Every trait that differs, compared exactly (no case folding, no fuzzy match): (label, received, local)."""
     pairs = [
         ("nom de naissance", local.birth_name, received.birth_name),
         ("prénoms de naissance", local.first_names, first_names(received)),
@@ -43,11 +43,7 @@ def trait_differences(local: Patient, received: CdaPatient) -> list[str]:
         ("sexe", local.sex, received.sex),
         ("lieu de naissance (INSEE)", local.birth_place_insee, received.birth_place_insee),
     ]
-    return [
-        f"{label} : « {value or ''} » reçu, « {mine or ''} » dans le dossier"
-        for label, mine, value in pairs
-        if (mine or "") != (value or "")
-    ]
+    return [(label, str(value or ""), str(mine or "")) for label, mine, value in pairs if (mine or "") != (value or "")]
 
 
 def pid_disagreements(pid: Identity, cda: CdaPatient) -> list[str]:
@@ -102,15 +98,14 @@ def match_patient(received: CdaPatient) -> Patient:
     patient = candidates[0]
     if patient.identity_status != IdentityStatus.QUALIFIEE:
         raise Refusal.application(
-            "904",
-            f"L'identité locale n'est pas qualifiée ({patient.get_identity_status_display()}).",
-            "PID^1^3",
-            patient=patient,
-        )
+            "904", "L'identité locale n'est pas qualifiée.", "PID^1^3", patient=patient,
+            private=f"Statut de l'identité locale : {patient.get_identity_status_display()}.",
+        )  # fmt: skip
     if patient.ins_oid != ins.root:
         raise Refusal.application(
-            "904", f"OID de l'INS : {ins.root} reçu, {patient.ins_oid} dans le dossier.", "PID^1^3", patient=patient
-        )
+            "904", f"OID de l'INS ({ins.root}) différent de celui du dossier.", "PID^1^3", patient=patient,
+            private=f"OID de l'INS : {ins.root} reçu, {patient.ins_oid} dans le dossier.",
+        )  # fmt: skip
     if ins.root in TEST_INS_OIDS and not accepts_test_ins(patient):
         raise Refusal.application(
             "904", f"OID d'INS de test ({ins.root}) refusé : la structure n'est pas configurée pour les tests.",
@@ -118,7 +113,13 @@ def match_patient(received: CdaPatient) -> Patient:
         )  # fmt: skip
     differences = trait_differences(patient, received)
     if differences:
-        raise Refusal.application("904", "Traits différents : " + " ; ".join(differences), "PID^1^5", patient=patient)
+        raise Refusal.application(
+            "904", "Traits différents : " + ", ".join(label for label, _r, _l in differences) + ".", "PID^1^5",
+            patient=patient,
+            private="Traits différents : " + " ; ".join(
+                f"{label} : « {theirs} » reçu, « {mine} » dans le dossier" for label, theirs, mine in differences
+            ),
+        )  # fmt: skip
     return patient
 
 

@@ -24,21 +24,28 @@ APPLICATION_ERRORS = {
 class Refusal(Exception):
     """A refused request: ``detail`` is the ERR segment; ``patient`` the local identity when one was found."""
 
-    def __init__(self, detail: ErrorDetail, patient: Patient | None = None) -> None:
+    def __init__(self, detail: ErrorDetail, patient: Patient | None = None, private: str = "") -> None:
         super().__init__(detail.text)
         self.detail = detail
         self.patient = patient
+        self.private = private
 
     @classmethod
-    def application(cls, code: str, text: str, location: str = "", *, patient: Patient | None = None) -> Refusal:
-        """An applicative error: ERR-3 207 and ERR-5 ``code^label^applicationErrorCode``."""
+    def application(
+        cls, code: str, text: str, location: str = "", *, patient: Patient | None = None, private: str = ""
+    ) -> Refusal:
+        """An applicative error: ERR-3 207 and ERR-5 ``code^label^applicationErrorCode``.
+
+        ``text`` goes back to the sender (ERR-8, then the MDN): never the local identity's values;
+        ``private`` (kept in the trace only) may show them.
+        """
         detail = ErrorDetail(
             code=str(int(ErrorCode.APPLICATION_ERROR)),
             text=text,
             location=location,
             application_error=ApplicationError(code, APPLICATION_ERRORS[code]),
         )
-        return cls(detail, patient)
+        return cls(detail, patient, private)
 
     @classmethod
     def technical(cls, code: int, text: str, location: str = "") -> Refusal:

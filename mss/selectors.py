@@ -65,22 +65,22 @@ def patient_mss_documents(user: User, patient: Patient) -> list[Document]:
     return documents
 
 
-def patient_traces(patient: Patient, limit: int = 500) -> QuerySet[Trace]:
+def patient_traces(patient: Patient) -> QuerySet[Trace]:
     """The patient's traces, with the ``received`` trace of each of the patient's messages (written before
-    the patient was recognised)."""
+    the patient was recognised); newest first, unsliced (the page shows the first ones, the export all)."""
     messages = Trace.objects.filter(patient=patient, message__isnull=False).values("message_id")
     return (
         Trace.objects.filter(Q(patient=patient) | Q(message__in=messages))
         .select_related("document", "user", "message", "care_unit")
-        .order_by("-at", "-pk")[:limit]
+        .order_by("-at", "-pk")
     )
 
 
-def mailbox_traces(mailbox: str, limit: int = 500) -> QuerySet[Trace]:
+def mailbox_traces(mailbox: str) -> QuerySet[Trace]:
     return (
         Trace.objects.filter(mailbox=mailbox.strip().lower())
         .select_related("document", "patient", "user", "message", "care_unit")
-        .order_by("-at", "-pk")[:limit]
+        .order_by("-at", "-pk")
     )
 
 

@@ -8,12 +8,13 @@ changed is rolled back to a savepoint: nothing is integrated.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.http import HttpRequest
 
@@ -33,6 +34,7 @@ from patients.pam import Identity
 from patients.selectors import current_episode
 
 Event = Trace.Event
+logger = logging.getLogger(__name__)
 _NS = {"h": "urn:hl7-org:v3"}
 
 
@@ -155,9 +157,12 @@ def record_refusal(*, refusal: Refusal, mail: MailContext, message: Message) -> 
 
 
 def _refused(refusal: Refusal, *, mail: MailContext, where: Route, message: Message, cda_id: str) -> None:
+    detail = {"text": refusal.detail.text}
+    if refusal.private:
+        detail["private"] = refusal.private  # the local identity's values: shown with the patient's traces only
     _trace(
         Event.REFUSED, mail=mail, route_=Route(None, where.mailbox), message=message, patient=refusal.patient,
-        cda_id=cda_id[:260], error_code=refusal.code, detail={"text": refusal.detail.text},
+        cda_id=cda_id[:260], error_code=refusal.code, detail=detail,
     )  # fmt: skip
 
 
@@ -170,11 +175,26 @@ def receive_document(*, inbound: InboundDocument, message: Message) -> Outcome:
     _trace(Event.RECEIVED, mail=inbound.mail, route_=Route(None, where.mailbox), message=message,
            cda_id=inbound.document_id.key[:260], detail={"action": inbound.action.value})  # fmt: skip
     try:
-        with transaction.atomic():  # a savepoint: a refusal rolls back everything but the traces above/below
-            return _apply(inbound, message, where)
+        return _apply_in_savepoint(inbound, message, where)
     except Refusal as refusal:
         _refused(refusal, mail=inbound.mail, where=where, message=message, cda_id=inbound.document_id.key)
         return Outcome(refusal=refusal)
+
+
+def _apply_in_savepoint(inbound: InboundDocument, message: Message, where: Route) -> Outcome:
+    """A savepoint: a refusal rolls back everything but the traces around it.
+
+    Two listener threads may file the same CDA at once (the PFI resends a mail): the second one's insert
+    waits for the first one's commit, then breaks the unique CDA id. Its savepoint is rolled back and the
+    request is applied once more: it now sees the document, a duplicate (AA with a note, traced).
+    """
+    try:
+        with transaction.atomic():
+            return _apply(inbound, message, where)
+    except IntegrityError:
+        logger.info("MSSanté: CDA %s filed concurrently, applied again", inbound.document_id.key)
+    with transaction.atomic():
+        return _apply(inbound, message, where)
 
 
 def _apply(inbound: InboundDocument, message: Message, where: Route) -> Outcome:
@@ -182,10 +202,6 @@ def _apply(inbound: InboundDocument, message: Message, where: Route) -> Outcome:
     if not inbound.document_id.matches(header.id):
         raise Refusal.application(
             "906", f"TXA-12 ({inbound.document_id.key}) ne désigne pas le CDA transmis ({header.id.key}).", "TXA^1^12"
-        )
-    if inbound.action == Action.REPLACE and not inbound.replaced_id.matches(header.replaced_id):
-        raise Refusal.application(
-            "906", "TXA-13 ne correspond pas au document remplacé du CDA (relatedDocument RPLC).", "TXA^1^13"
         )
     disagreements = pid_disagreements(inbound.pid, header.patient)
     if disagreements:
@@ -195,11 +211,14 @@ def _apply(inbound: InboundDocument, message: Message, where: Route) -> Outcome:
     context.trace(Event.MATCHED)
     if inbound.action == Action.DELETE:
         return _delete(context)
+    # The replaced document is locked before anything is read: a concurrent replace of it waits here,
+    # then sees its own CDA filed (a duplicate) rather than a version that is no longer the latest.
+    replaced = _locked_replaced(context) if inbound.action == Action.REPLACE else None
     duplicate = _duplicate(context)
     if duplicate is not None:
         return duplicate
-    if inbound.action == Action.REPLACE:
-        _check_replaced(context)
+    if replaced is not None:
+        _check_replaced(context, *replaced)
     return _integrate(context)
 
 
@@ -246,16 +265,27 @@ def _duplicate(context: _Context) -> Outcome | None:
     return Outcome(note=note, document=held.document)
 
 
-def _check_replaced(context: _Context) -> Document:
-    """T10: the replaced id must be the latest version held (900), requested by its author's side (901)."""
+def _locked_replaced(context: _Context) -> tuple[Document, DocumentVersion]:
+    """T10: the document holding the replaced version (TXA-13), locked; 900 when the file does not hold it."""
     replaced = _held(context.patient, context.inbound.replaced_id)
     if replaced is None:
         raise context.refuse("900", "Le document à remplacer n'est pas dans le dossier.", "TXA^1^13")
-    document = Document.objects.select_for_update().get(pk=replaced.document_id)
+    return Document.objects.select_for_update().get(pk=replaced.document_id), replaced
+
+
+def _check_replaced(context: _Context, document: Document, replaced: DocumentVersion) -> None:
+    """T10: the CDA must be a new version of the replaced id (relatedDocument RPLC and setId), which must be
+    the latest version held (900); requested by its author's side (901)."""
+    header = context.header
+    if not context.inbound.replaced_id.matches(header.replaced_id):
+        raise context.refuse(
+            "900", "Le CDA ne désigne pas le document de TXA-13 comme remplacé (relatedDocument RPLC).", "TXA^1^13"
+        )
+    if header.set_id is not None and header.set_id.key != document.set_id:
+        raise context.refuse("900", "Le setId du CDA n'est pas celui du document remplacé.", "TXA^1^13")
     if document.current_version_id != replaced.pk or document.status == Status.DELETED:
         raise context.refuse("900", "Le document à remplacer n'est pas la dernière version détenue.", "TXA^1^13")
     _check_author(context, document)
-    return document
 
 
 def _integrate(context: _Context) -> Outcome:
@@ -265,7 +295,11 @@ def _integrate(context: _Context) -> Outcome:
             patient=context.patient, data=context.inbound.cda, provenance=Provenance.MSS, episode=episode
         )
     except ValidationError as exc:
-        if getattr(exc, "code", "") == "stale":
+        code = getattr(exc, "code", "")
+        duplicate = _duplicate(context) if code == "duplicate" else None  # filed meanwhile by another thread
+        if duplicate is not None:
+            return duplicate
+        if code == "stale":
             raise context.refuse("900", " ".join(exc.messages)) from None
         raise context.refuse("906", " ".join(exc.messages)) from None
     if context.inbound.action == Action.REPLACE and integration.status != VersionStatus.NEW_VERSION:
@@ -369,6 +403,14 @@ def stage_xdm_archive(*, data: bytes, name: str, acting_user: User) -> list[Pend
 
 def record_import_refusal(*, name: str, reason: str, acting_user: User) -> Trace:
     return _trace(Event.IMPORT_REFUSED, user=acting_user, detail={"archive": name[:255], "text": reason[:1000]})
+
+
+def record_pending_refusal(*, pending: PendingImport, patient: Patient, reason: str, acting_user: User) -> Trace:
+    """A staged document the user could not import into the chosen file (habilitation, identity, version)."""
+    return _trace(
+        Event.IMPORT_REFUSED, user=acting_user, patient=patient,
+        detail={"archive": pending.archive_name, "path": pending.path, "text": reason[:1000]},
+    )  # fmt: skip
 
 
 @transaction.atomic

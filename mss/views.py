@@ -8,6 +8,7 @@ import csv
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
@@ -23,8 +24,10 @@ from patients.file import Panel, section
 from patients.forms import PatientSearchForm
 from patients.models import Episode, Patient
 from patients.selectors import accessible_patients, patient_access, search_patients
+from patients.services import open_patient_file
 
 _CSV_FORMULA = ("=", "+", "-", "@", "\t", "\r")
+TRACES_SHOWN = 500
 
 
 @section(order=25)
@@ -65,7 +68,9 @@ def inbox(request: HttpRequest) -> HttpResponse:
 @require_POST
 def open_document(request: HttpRequest, pk: int) -> HttpResponse:
     """Mark the document's notifications read for the user, then open it (habilitation checked by the viewer)."""
-    document = get_object_or_404(Document.objects.only("pk", "patient_id"), pk=pk)
+    document = get_object_or_404(Document.objects.select_related("patient"), pk=pk)
+    if not patient_access(request.user, document.patient).allowed:
+        raise PermissionDenied  # no read mark, no trace for a document the user may not open
     services.mark_read(user=request.user, document=document)
     return redirect("documents:detail", pk=pk)
 
@@ -77,7 +82,7 @@ def traces(request: HttpRequest) -> HttpResponse:
     mailboxes = selectors.user_mailboxes(request.user)
     if request.GET.get("patient", "").isdigit():
         patient = get_object_or_404(Patient, pk=request.GET["patient"])
-        if not patient_access(request.user, patient).allowed:
+        if not open_patient_file(user=request.user, patient=patient, request=request).allowed:
             raise PermissionDenied
         rows = selectors.patient_traces(patient)
     elif mailbox:
@@ -88,7 +93,7 @@ def traces(request: HttpRequest) -> HttpResponse:
         rows = Trace.objects.none()
     if request.GET.get("format") == "csv":
         return _csv(request, rows)
-    context = {"patient": patient, "mailbox": mailbox, "mailboxes": mailboxes, "traces": rows,
+    context = {"patient": patient, "mailbox": mailbox, "mailboxes": mailboxes, "traces": rows[:TRACES_SHOWN],
                "may_export": _may_export(request)}  # fmt: skip
     return render(request, "mss/traces.html", context)
 
@@ -97,12 +102,13 @@ def _may_export(request: HttpRequest) -> bool:
     return request.user.is_staff or request.user.has_perm("mss.export_trace")
 
 
-def _csv(request: HttpRequest, rows: object) -> HttpResponse:
+def _csv(request: HttpRequest, rows: QuerySet[Trace]) -> HttpResponse:
+    """Every trace of the patient or the mailbox (not only the ones shown)."""
     if not _may_export(request):
         raise PermissionDenied
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = 'attachment; filename="traces-mssante.csv"'
-    write_csv(response, selectors.export_rows(Trace.objects.filter(pk__in=[t.pk for t in rows])))
+    write_csv(response, selectors.export_rows(rows))
     return response
 
 
@@ -152,12 +158,15 @@ def import_document(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method == "POST" and confirm.is_valid():
         patient = get_object_or_404(Patient, pk=confirm.cleaned_data["patient"])
         try:
+            if not open_patient_file(user=request.user, patient=patient, request=request).allowed:
+                raise PermissionDenied("Vous n'êtes pas habilité sur ce dossier.")
             result = services.import_pending(
                 pending=pending, patient=patient, acting_user=request.user,
                 accept_identity_differences=confirm.cleaned_data["accept_identity_differences"], request=request,
             )  # fmt: skip
         except (ValidationError, InvalidCda, PermissionDenied) as error:
             text = " ".join(error.messages) if isinstance(error, ValidationError) else str(error) or "Accès refusé."
+            services.record_pending_refusal(pending=pending, patient=patient, reason=text, acting_user=request.user)
             messages.error(request, text)
         else:
             messages.success(

@@ -52,15 +52,20 @@ def read_xdm(data: bytes) -> list[XdmDocument]:
         raise InvalidArchive(_("Le fichier n'est pas une archive zip lisible.")) from None
     with archive:
         entries = _checked_entries(archive)
-        metadata_name = _metadata_name(entries)
-        uris = _listed_cda_uris(_read(archive, entries[metadata_name]))
-        folder = posixpath.dirname(metadata_name)
         documents = []
-        for uri in uris:
-            path = _resolve(folder, uri)
-            if path not in entries:
-                raise InvalidArchive(_("Document listé par METADATA.XML absent de l'archive : %(uri)s") % {"uri": uri})
-            documents.append(XdmDocument(path, _read(archive, entries[path])))
+        for metadata_name in _metadata_names(entries):  # one per submission set (SUBSET01, SUBSET02…)
+            folder = posixpath.dirname(metadata_name)
+            for uri in _listed_cda_uris(_read(archive, entries[metadata_name])):
+                path = _resolve(folder, uri)
+                if any(document.path == path for document in documents):
+                    continue  # listed twice: read once
+                if path not in entries:
+                    raise InvalidArchive(
+                        _("Document listé par METADATA.XML absent de l'archive : %(uri)s") % {"uri": uri}
+                    )
+                documents.append(XdmDocument(path, _read(archive, entries[path])))
+    if not documents:
+        raise InvalidArchive(_("METADATA.XML ne liste aucun document CDA (text/xml)."))
     for document in documents:
         try:
             parse_cda_header(document.data)
@@ -114,7 +119,7 @@ def _check_name(name: str) -> None:
         raise InvalidArchive(_("Archive refusée : chemin dangereux « %(name)s ».") % {"name": name[:200]})
 
 
-def _metadata_name(entries: dict[str, zipfile.ZipInfo]) -> str:
+def _metadata_names(entries: dict[str, zipfile.ZipInfo]) -> list[str]:
     found = [
         name
         for name in entries
@@ -127,7 +132,7 @@ def _metadata_name(entries: dict[str, zipfile.ZipInfo]) -> str:
         raise InvalidArchive(
             _("Archive refusée : pas de fichier IHE_XDM/…/METADATA.XML (ce n'est pas une archive XDM).")
         )
-    return sorted(found)[0]
+    return sorted(found)
 
 
 def _read(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
@@ -158,8 +163,6 @@ def _listed_cda_uris(metadata: bytes) -> list[str]:
         if not uri:
             raise InvalidArchive(_("METADATA.XML : document sans URI."))
         uris.append(uri)
-    if not uris:
-        raise InvalidArchive(_("METADATA.XML ne liste aucun document CDA (text/xml)."))
     return uris
 
 

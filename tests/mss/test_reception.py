@@ -278,3 +278,89 @@ def test_the_mail_body_and_subject_are_read_from_the_second_obx(route, patient, 
     assert trace.subject == "XDM/1.0/DDM+CR cardio"
     assert trace.sender == "dr.expediteur@hopital-voisin.mssante.fr" and trace.mailbox == MAILBOX
     assert "mail_message_id" in trace.detail  # the body is kept in the journal only
+
+
+def _second_version(patient, first, **options):
+    identity = patient_identity(patient)
+    values = {"version": 2, "replaces": first.document_id, "set_id": f"{first.document_id}.0", **options}
+    root, cda = patient_document(identity, **values)
+    return mdm_for(identity, cda, root, trigger="T10", replaced_id=first.document_id)
+
+
+def test_a_replace_whose_cda_does_not_name_the_replaced_document_is_refused_with_900(route, patient, document_for):
+    first = document_for(patient)
+    send(first)
+    ack = send(_second_version(patient, first, replaces=""))
+    assert ack.code == "AE" and ack.application_code == "900"
+    assert DocumentVersion.objects.count() == 1
+    assert Trace.objects.get(event=Trace.Event.REFUSED).patient == patient
+
+
+def test_a_replace_whose_cda_has_another_set_id_is_refused_with_900(route, patient, document_for):
+    first = document_for(patient)
+    send(first)
+    ack = send(_second_version(patient, first, set_id="1.2.250.1.999.9.2.424242"))
+    assert ack.code == "AE" and ack.application_code == "900"
+    assert DocumentVersion.objects.count() == 1
+
+
+def test_a_904_answer_does_not_reveal_the_local_identity_to_the_sender(route, patient, document_for):
+    ack = send(document_for(patient, alter="birth_name"))
+    assert ack.application_code == "904"
+    assert "nom de naissance" in ack.err[0] and "MARTIN" not in ack.text.replace("MARTINX", "")
+    refused = Trace.objects.get(event=Trace.Event.REFUSED)
+    assert "« MARTIN » dans le dossier" in refused.detail["private"]
+    assert "MARTIN" not in refused.detail["text"]
+
+
+def test_the_same_cda_filed_meanwhile_by_another_listener_thread_ends_as_a_duplicate(
+    route, patient, document_for, monkeypatch
+):
+    """The second message's checks ran before the first one committed: they saw nothing, its insert breaks
+    the unique CDA id; it is applied again and answered as a duplicate."""
+    import documents.services
+    from mss import services
+
+    mdm = document_for(patient)
+    assert send(mdm).code == "AA"
+    blind = {"mss": 1, "documents": 1}
+
+    def once_blind(name, real):
+        def check(*args, **kwargs):
+            if blind[name]:
+                blind[name] -= 1
+                return None if name == "mss" else []
+            return real(*args, **kwargs)
+
+        return check
+
+    monkeypatch.setattr(services, "_duplicate", once_blind("mss", services._duplicate))
+    monkeypatch.setattr(
+        documents.services, "_known_versions", once_blind("documents", documents.services._known_versions)
+    )
+    ack = send(mdm.but(control_id="other-listener-thread"))
+    assert ack.code == "AA" and "déjà intégré" in ack.message.note, ack.text
+    assert Document.objects.count() == 1 and DocumentVersion.objects.count() == 1
+    assert list(Trace.objects.filter(message=ack.message).values_list("event", flat=True).order_by("pk")) == [
+        "received", "matched", "duplicate"
+    ]  # fmt: skip
+
+
+def test_the_same_cda_seen_as_a_duplicate_by_the_documents_check_is_a_duplicate(
+    route, patient, document_for, monkeypatch
+):
+    from mss import services
+
+    mdm = document_for(patient)
+    send(mdm)
+    real, skipped = services._duplicate, []
+
+    def first_call_blind(context):
+        if not skipped:
+            skipped.append(context)
+            return None
+        return real(context)
+
+    monkeypatch.setattr(services, "_duplicate", first_call_blind)
+    ack = send(mdm.but(control_id="committed-between-the-two-checks"))
+    assert ack.code == "AA" and "déjà intégré" in ack.message.note

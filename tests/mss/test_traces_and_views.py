@@ -160,3 +160,35 @@ def test_the_mailbox_route_is_editable_in_the_admin(unit):
     from mss.models import MailboxRoute
 
     assert MailboxRoute.objects.get().address == "cardio@hopital.mssante.fr"
+
+
+def test_opening_a_document_of_a_file_the_user_may_not_open_marks_nothing_read(route, patient, document_for):
+    send(document_for(patient))
+    outsider = MembershipFactory(role=RoleFactory()).user
+    response = client_for(outsider).post(f"/mssante/documents/{Document.objects.get().pk}/ouvrir/")
+    assert response.status_code == 403
+    assert not Trace.objects.filter(event="read").exists()
+
+
+def test_the_patient_traces_page_is_audited_as_a_file_opening(route, patient, document_for, member):
+    from dpi.models import AuditEvent
+
+    send(document_for(patient, alter="birth_name"))
+    page = client_for(member).get(f"/mssante/traces/?patient={patient.pk}").text
+    assert "« MARTIN » dans le dossier" in page  # the local values, to a user habilitated on the file
+    assert AuditEvent.objects.filter(
+        action=AuditEvent.Action.PATIENT_OPEN, actor=member, patient_id=patient.pk
+    ).exists()
+    outsider = MembershipFactory(role=RoleFactory()).user
+    client_for(outsider).get(f"/mssante/traces/?patient={patient.pk}")
+    assert AuditEvent.objects.filter(action=AuditEvent.Action.PATIENT_REFUSED, actor=outsider).exists()
+    mailbox_page = client_for(member).get(f"/mssante/traces/?mailbox={MAILBOX}").text
+    assert "dans le dossier" not in mailbox_page
+
+
+def test_the_csv_export_has_every_trace_not_only_the_shown_ones(route, patient, document_for, monkeypatch):
+    monkeypatch.setattr("mss.views.TRACES_SHOWN", 1)
+    send(document_for(patient))
+    admin = UserFactory(is_staff=True)
+    response = client_for(admin).get(f"/mssante/traces/?mailbox={MAILBOX}&format=csv")
+    assert len(response.content.decode().splitlines()) == 1 + Trace.objects.count()

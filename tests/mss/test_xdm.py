@@ -163,3 +163,26 @@ def test_a_user_cannot_use_someone_elses_pending_import(user, good_zip, unit):
     logged(user).post("/mssante/import/", {"archive": SimpleUploadedFile("a.zip", good_zip)})
     other = MembershipFactory(care_unit=unit, role=RoleFactory()).user
     assert logged(other).get(f"/mssante/import/{PendingImport.objects.get().pk}/").status_code == 404
+
+
+def test_every_submission_set_of_the_archive_is_read(cda, patient):
+    second = patient_document(patient_identity(patient), title="Second envoi")[1]
+    zipped = archive({
+        "IHE_XDM/SUBSET01/METADATA.XML": metadata(("DOC0001.XML", "text/xml")), "IHE_XDM/SUBSET01/DOC0001.XML": cda,
+        "IHE_XDM/SUBSET02/METADATA.XML": metadata(("DOC0001.XML", "text/xml")), "IHE_XDM/SUBSET02/DOC0001.XML": second,
+    })  # fmt: skip
+    assert [d.path for d in read_xdm(zipped)] == ["IHE_XDM/SUBSET01/DOC0001.XML", "IHE_XDM/SUBSET02/DOC0001.XML"]
+
+
+def test_an_import_into_a_file_the_user_may_not_open_is_refused_audited_and_traced(user, good_zip, unit):
+    from dpi.models import AuditEvent
+    from tests.factories import PatientFactory
+
+    stranger = PatientFactory()
+    client = logged(user)
+    client.post("/mssante/import/", {"archive": SimpleUploadedFile("a.zip", good_zip)})
+    pending = PendingImport.objects.get()
+    client.post(f"/mssante/import/{pending.pk}/", {"patient": stranger.pk})
+    assert not Document.objects.exists() and PendingImport.objects.exists()
+    assert AuditEvent.objects.filter(action=AuditEvent.Action.PATIENT_REFUSED, patient_id=stranger.pk).exists()
+    assert Trace.objects.get(event=Trace.Event.IMPORT_REFUSED).patient == stranger
