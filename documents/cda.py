@@ -667,8 +667,8 @@ def detect_version(header: CdaHeader, known: Iterable[KnownVersion]) -> VersionV
         return VersionVerdict(VersionStatus.NEW_DOCUMENT, set_id=own_set)
     latest = max(family, key=lambda version: version.version_number or 1)
     if (header.version_number or 1) > (latest.version_number or 1):
-        set_id = header.set_id.key if header.set_id else (latest.set_id or latest.id_key)
-        return VersionVerdict(VersionStatus.NEW_VERSION, set_id=set_id, known=latest)
+        # the stored document's setId: a new version naming an unknown setId still joins its parent's document
+        return VersionVerdict(VersionStatus.NEW_VERSION, set_id=latest.set_id or latest.id_key, known=latest)
     return VersionVerdict(VersionStatus.STALE, set_id=latest.set_id or own_set, known=latest)
 
 

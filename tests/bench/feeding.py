@@ -35,7 +35,9 @@ def create_documents(count: int) -> list[object]:
     unit = CareUnit.objects.create(
         site=Site.objects.create(legal_entity=entity, finess_eg="020000088", name="Site bench"), code="FEED", name="UF"
     )
-    doctor = User.objects.create(username="bench.feeding", rpps="10000000009", profession="10", last_name="BENCH")
+    doctor = User.objects.create(
+        username="bench.feeding", national_id_type="RPPS", rpps="10000000009", profession="10", last_name="BENCH"
+    )
     Membership.objects.create(user=doctor, care_unit=unit, role=Role.objects.create(code="bench", label="Bench"))
     patient = Patient.objects.create(
         ipp="FEED1", ins="279035121518989", ins_oid="1.2.250.1.213.1.4.10", identity_status="qualifiee",

@@ -577,6 +577,15 @@ def test_stored_version_without_set_id_is_still_found_through_related_document()
     assert verdict.known == stored_v1
 
 
+def test_new_version_naming_an_unknown_set_id_joins_the_document_of_its_parent():
+    stored_v1 = KnownVersion(V1.id_root, set_id=V1.set_id, version_number=1)
+
+    verdict = detect_version(header_of(V2, set_id=InstanceId("1.2.250.1.999.9.9")), [stored_v1])
+
+    assert verdict.status is VersionStatus.NEW_VERSION
+    assert verdict.set_id == V1.set_id
+
+
 def test_older_version_arriving_after_a_newer_one_is_stale():
     stored = [header_of(V1).known_version(), header_of(V3).known_version()]
 
