@@ -29,7 +29,7 @@ from documents.content import (
     PatientIdentity,
     Section,
 )
-from documents.schema import cda_schema_errors, cda_schema_path
+from documents.schema import cda_schema_errors
 from dpi.xmlsafe import DEFAULT_MAX_BYTES, parse_xml
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -114,12 +114,6 @@ def second_version(**changes: object) -> DocumentContent:
 
 def xpath(document: bytes, path: str) -> list:
     return etree.fromstring(document).xpath(path, namespaces=H)
-
-
-@pytest.fixture
-def schema_available() -> None:
-    if not cda_schema_path().is_file():
-        pytest.skip(f"Schéma CDA absent ({cda_schema_path()}) : validation XSD non testée")
 
 
 def samples_dir() -> Path:
