@@ -21,3 +21,24 @@ def log_in(page, live_server, user: User, shots=None) -> None:
         shots(page, "second-factor")
     page.get_by_role("button", name="Connexion").click()
     page.wait_for_selector("[data-testid=user-name]")
+
+
+def qualified_patient_in(care_unit) -> tuple[User, object]:
+    """A physician of ``care_unit`` and a patient with a qualified identity admitted there."""
+    from tests.factories import EpisodeFactory, MembershipFactory, PatientFactory, RoleFactory
+
+    user = MembershipFactory(care_unit=care_unit, role=RoleFactory()).user
+    patient = PatientFactory(
+        birth_name="DUMONT", first_names="LOUISE", ins="279035121518989", ins_oid="1.2.250.1.213.1.4.10",
+        identity_status="qualifiee", sex="F",
+    )  # fmt: skip
+    EpisodeFactory(patient=patient, care_unit=care_unit)
+    return user, patient
+
+
+def start_discharge_letter(page, live_server, patient) -> None:
+    """From the patient file, a new discharge letter with its two required sections filled."""
+    page.goto(f"{live_server.url}/patients/{patient.pk}/")
+    page.get_by_role("link", name="Nouveau : Lettre de liaison").click()
+    page.get_by_label("Motif d'hospitalisation *").fill("Cholécystite aiguë")
+    page.get_by_label("Synthèse du séjour *").fill("Cholécystectomie cœlioscopique sans complication.")

@@ -5,24 +5,15 @@ from __future__ import annotations
 
 import pytest
 
-from tests.browser.helpers import log_in
-from tests.factories import EpisodeFactory, MembershipFactory, PatientFactory, RoleFactory
+from tests.browser.helpers import log_in, qualified_patient_in, start_discharge_letter
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 def test_doctor_writes_validates_views_and_corrects_a_discharge_letter(page, live_server, care_unit, shots):
-    user = MembershipFactory(care_unit=care_unit, role=RoleFactory()).user
-    patient = PatientFactory(
-        birth_name="DUMONT", first_names="LOUISE", ins="279035121518989", ins_oid="1.2.250.1.213.1.4.10",
-        identity_status="qualifiee", sex="F",
-    )  # fmt: skip
-    EpisodeFactory(patient=patient, care_unit=care_unit)
+    user, patient = qualified_patient_in(care_unit)
     log_in(page, live_server, user)
-    page.goto(f"{live_server.url}/patients/{patient.pk}/")
-    page.get_by_role("link", name="Nouveau : Lettre de liaison").click()
-    page.get_by_label("Motif d'hospitalisation *").fill("Cholécystite aiguë")
-    page.get_by_label("Synthèse du séjour *").fill("Cholécystectomie cœlioscopique sans complication.")
+    start_discharge_letter(page, live_server, patient)
     page.get_by_label("Traitements à la sortie").fill("Paracétamol 1 g ; si douleur ; 5 jours")
     shots(page, "write")
     page.get_by_test_id("validate").click()

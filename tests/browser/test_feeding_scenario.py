@@ -7,9 +7,8 @@ import re
 
 import pytest
 
-from tests.browser.helpers import log_in
+from tests.browser.helpers import log_in, qualified_patient_in, start_discharge_letter
 from tests.dmp.conftest import pfi, worker  # noqa: F401  (fixtures: the sandbox PFI, a real worker)
-from tests.factories import EpisodeFactory, MembershipFactory, PatientFactory, RoleFactory
 from tests.hl7.conftest import start_listener  # noqa: F401  (fixture: the DPI listener for the ZAMs)
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -20,17 +19,9 @@ def test_validated_letter_waits_is_cancelled_released_then_sent_and_acknowledged
     page, live_server, care_unit, shots, settings
 ):
     settings.DMP_FEEDING_DELAY_MINUTES = 0.5  # thirty seconds to change one's mind
-    user = MembershipFactory(care_unit=care_unit, role=RoleFactory()).user
-    patient = PatientFactory(
-        birth_name="DUMONT", first_names="LOUISE", ins="279035121518989", ins_oid="1.2.250.1.213.1.4.10",
-        identity_status="qualifiee", sex="F",
-    )  # fmt: skip
-    EpisodeFactory(patient=patient, care_unit=care_unit)
+    user, patient = qualified_patient_in(care_unit)
     log_in(page, live_server, user)
-    page.goto(f"{live_server.url}/patients/{patient.pk}/")
-    page.get_by_role("link", name="Nouveau : Lettre de liaison").click()
-    page.get_by_label("Motif d'hospitalisation *").fill("Cholécystite aiguë")
-    page.get_by_label("Synthèse du séjour *").fill("Cholécystectomie cœlioscopique sans complication.")
+    start_discharge_letter(page, live_server, patient)
     page.get_by_test_id("validate").click()
 
     order = page.get_by_test_id("order-dmp")

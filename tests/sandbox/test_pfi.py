@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from dmp.mdm import EVENTS, METADATA
 from dpi.hl7.client import TransportError, send
 from dpi.hl7.mllp import ServerHandle, frame, start_server_in_thread
 from dpi.hl7.models import Message
@@ -26,20 +27,6 @@ DR_HODA = "adam.hoda@test-ci-sis.mssante.fr"
 DR_MARTIN = "paul.martin@chu-test.mssante.fr"
 PATIENT_ADDRESS = f"{INS}@patient.mssante.fr"
 CDA = base64.b64encode(b"<ClinicalDocument xmlns='urn:hl7-org:v3'/>").decode()
-
-METADATA = (
-    ("MASQUE_PS", "Masqué aux professionnels de Santé"),
-    ("INVISIBLE_PATIENT", "Document Non Visible par le patient"),
-    ("INVISIBLE_REP_LEGAUX", "Non visible par les représentants Légaux du patient"),
-    ("CONNEXION_SECRETE", "Connexion Secrete"),
-    ("MODIF_CONF_CODE", "Modification Confidentiality Code"),
-    ("DESTDMP", "Destinataire DMP"),
-    ("DESTMSSANTEPS", "Destinataire (Professionnel de Santé, organisation ou BAL applicative)"),
-    ("DESTMSSANTEPAT", "Destinataire Patient"),
-    ("ACK_RECEPTION", "Accusé de réception"),
-    ("ACK_LECTURE_MSS", "Accusé de lecture"),
-)
-EVENTS = {"T02": ("NW", "F"), "T10": ("RO", "C"), "T04": ("CA", "D")}
 
 
 @dataclass
