@@ -41,7 +41,7 @@ from dmp.models import (
 )
 from dmp.selectors import feeding_delay, historical_candidates, last_sent
 from dmp.transmission import Plan, transmission_for
-from documents.cda import InvalidCda, parse_cda_header
+from documents.cda import CdaHeader, InvalidCda, parse_cda_header
 from documents.models import Channel, Document, DocumentVersion, ExportState, ExportStatus, Provenance, Status
 from documents.types import SEGUR_TYPES
 from dpi.hl7.ack import new_control_id
@@ -358,19 +358,28 @@ def _already_accepted(order: FeedingOrder) -> bool:
 def _prepare(order: FeedingOrder) -> str:
     """Re-check the order against the current state of the file, fix its trigger once, build the MDM."""
     document = order.document
+    header = _header(order.version)
     if order.purpose == Purpose.PUBLISH:
         _check_current(order)
     if order.channel == FeedingChannel.DMP:
-        _check_dmp(order)
+        _check_dmp(order, header)
     plan = mss_plan(order) if order.channel == FeedingChannel.MSS else None
     if plan is not None and not plan.professionals and not plan.patient_address:
         raise OrderRefused("; ".join(plan.refused.values()) or _("Aucun destinataire MSSanté."))
     if not order.trigger:
         _fix_trigger(order, plan)
-    transmission = transmission_for(order, document, plan)
+    transmission = transmission_for(order, document, plan, header)
     if not transmission.sender.national_id:
         raise OrderRefused(_("L'émetteur n'a pas d'identifiant national (RPPS) : la PFI ne peut pas le transmettre."))
     return mdm.build_mdm(transmission)
+
+
+def _header(version: DocumentVersion) -> CdaHeader:
+    """The version's CDA header, read once per run (the checks and the PID both need it)."""
+    try:
+        return parse_cda_header(bytes(version.cda))
+    except InvalidCda as error:
+        raise OrderRefused(_("CDA de la version illisible : %(error)s") % {"error": error}) from error
 
 
 def _check_current(order: FeedingOrder) -> None:
@@ -381,11 +390,11 @@ def _check_current(order: FeedingOrder) -> None:
         raise OrderRefused(_("Version remplacée par une version plus récente."))
 
 
-def _check_dmp(order: FeedingOrder) -> None:
+def _check_dmp(order: FeedingOrder, header: CdaHeader) -> None:
     patient = order.document.patient
     if patient.identity_status != IdentityStatus.QUALIFIEE or not patient.ins:
         raise OrderRefused(_("INS non qualifié : le DMP exige une identité qualifiée."))
-    cda_ins = _cda_ins(order.version)
+    cda_ins = header.patient.ins.extension if header.patient.ins else None
     if cda_ins is None:
         raise OrderRefused(_("Le document ne porte pas l'INS (validé avant sa qualification) : corrigez-le."))
     if cda_ins != patient.ins:
@@ -397,14 +406,6 @@ def _check_dmp(order: FeedingOrder) -> None:
     episode = order.document.episode
     if episode is not None and not can_feed_dmp(episode):
         raise OrderRefused(_("Opposition du patient à l'alimentation du DMP pour cet épisode de soins."))
-
-
-def _cda_ins(version: DocumentVersion) -> str | None:
-    try:
-        ins = parse_cda_header(bytes(version.cda)).patient.ins
-    except InvalidCda:
-        return None
-    return ins.extension if ins else None
 
 
 def mss_plan(order: FeedingOrder) -> Plan:

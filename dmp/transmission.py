@@ -9,7 +9,7 @@ from django.utils.translation import gettext as _
 
 from dmp import mdm
 from dmp.models import FeedingOrder, OrderKind, Purpose
-from documents.cda import InstanceId, parse_cda_header
+from documents.cda import CdaHeader, InstanceId
 from documents.models import Document
 from dpi.models import User
 from patients.models import Episode, IdentityStatus
@@ -31,9 +31,8 @@ class Plan:
     refused: dict[str, str]
 
 
-def transmission_for(order: FeedingOrder, document: Document, plan: Plan | None) -> mdm.Transmission:
+def transmission_for(order: FeedingOrder, document: Document, plan: Plan | None, header: CdaHeader) -> mdm.Transmission:
     version = order.version
-    header = parse_cda_header(bytes(version.cda))
     parent = order.replaced_version
     return mdm.Transmission(
         control_id=order.control_id,
@@ -66,7 +65,7 @@ def transmission_for(order: FeedingOrder, document: Document, plan: Plan | None)
     )
 
 
-def _patient(document: Document, header) -> mdm.PatientPart:
+def _patient(document: Document, header: CdaHeader) -> mdm.PatientPart:
     """PID from the CDA's recordTarget, so that PID-3 lists exactly its ids (INS first)."""
     cda = header.patient
     ids = tuple(sorted(cda.ids, key=lambda identifier: identifier != cda.ins))

@@ -36,10 +36,18 @@ def _line(document, channel: str = "dmp", recipient: str = ""):
 
 def test_unexpected_error_fails_the_order_visibly_instead_of_leaving_it_sending(qualified_episode, letter, no_delay):
     document = letter(qualified_episode, recipients=Recipients((PRO_ADDRESS,)))
-    DocumentVersion.objects.filter(pk=document.current_version_id).update(cda=b"<not-a-cda/>")
-    order = _run(_order(document, "mss"))
+    order = _order(document, "mss")
+    FeedingOrder.objects.filter(pk=order.pk).update(trigger="T10", replaced_version=None)  # e.g. its parent purged
+    order = _run(order)
     assert order.state == OrderState.FAILED and order.reason.startswith("Erreur interne")
     assert _line(document, "mss_pro", PRO_ADDRESS).state == ExportState.FAILED
+
+
+def test_unreadable_cda_is_refused_with_its_reason(qualified_episode, letter, no_delay):
+    document = letter(qualified_episode, recipients=Recipients((PRO_ADDRESS,)))
+    DocumentVersion.objects.filter(pk=document.current_version_id).update(cda=b"<not-a-cda/>")
+    order = _run(_order(document, "mss"))
+    assert order.state == OrderState.REFUSED and "CDA de la version illisible" in order.reason
 
 
 def test_a_run_past_its_lease_cannot_conclude_over_the_run_that_took_it_over(qualified_episode, letter, no_delay):
