@@ -103,10 +103,6 @@ class FeedingOrder(models.Model):
     def __str__(self) -> str:
         return f"{self.get_channel_display()} {self.document_id} v{self.version_id} ({self.get_state_display()})"
 
-    @property
-    def is_pending(self) -> bool:
-        return self.state in (OrderState.SCHEDULED, OrderState.SENDING)
-
 
 class BusinessAck(models.Model):
     """A ZAM received from the PFI for an order: DMP receipt (Z01), MSSanté delivery (Z02) or read (Z03)."""

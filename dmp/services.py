@@ -63,6 +63,11 @@ VISIBILITY = {
 _PROGRESS = [ExportState.PENDING, ExportState.SENT, ExportState.ACKNOWLEDGED, ExportState.READ]
 
 
+# The patient's place among MSSanté recipients when no address can be built (no INS): never translated,
+# it is a key of the export lines.
+PATIENT_KEY = "patient"
+
+
 class OrderRefused(Exception):
     """A check at run time failed: the order is not sent, and says why."""
 
@@ -247,8 +252,10 @@ def _reschedule(order: FeedingOrder) -> None:
 
 def refused_by_recipient(order: FeedingOrder) -> bool:
     """A SENT order whose latest business ack is a refusal (DMP rejection, undelivered mail)."""
-    latest = order.acks.order_by("-pk").first()
-    return order.state == OrderState.SENT and latest is not None and not latest.success
+    if order.state != OrderState.SENT:
+        return False
+    latest = max(order.acks.all(), key=lambda ack: ack.pk, default=None)  # prefetched on the document page
+    return latest is not None and not latest.success
 
 
 def _cancel_pending(document: Document, user: User | None, reason: str, *, channel: str | None = None) -> None:
@@ -420,9 +427,9 @@ def mss_plan(order: FeedingOrder) -> Plan:
     if order.mss_patient:
         ins = document.patient.ins
         if document.invisible_to_patient:
-            refused["patient"] = _("Document invisible pour le patient : pas d'envoi à sa messagerie.")
+            refused[PATIENT_KEY] = _("Document invisible pour le patient : pas d'envoi à sa messagerie.")
         elif not ins:
-            refused["patient"] = _("Patient sans INS : adresse de messagerie inconnue.")
+            refused[PATIENT_KEY] = _("Patient sans INS : adresse de messagerie inconnue.")
         else:
             address = mdm.patient_mss_address(ins)
     return Plan(professionals, address, refused)
@@ -620,8 +627,8 @@ def _export_lines(order: FeedingOrder) -> list[tuple[str, str, str]]:
     lines = [(Channel.MSS_PRO, address, plan.refused.get(address, "")) for address in order.mss_recipients]
     if order.mss_patient:
         ins = order.document.patient.ins
-        address = plan.patient_address or (mdm.patient_mss_address(ins) if ins else _("patient"))
-        lines.append((Channel.MSS_PATIENT, address, plan.refused.get("patient", "")))
+        address = plan.patient_address or (mdm.patient_mss_address(ins) if ins else PATIENT_KEY)
+        lines.append((Channel.MSS_PATIENT, address, plan.refused.get(PATIENT_KEY, "")))
     return lines
 
 

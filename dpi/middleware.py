@@ -1,4 +1,4 @@
-"""Mandatory second factor: a signed-in user without TOTP can only set it up or log out."""
+"""Mandatory second factor; idle expiry that background polls do not reset."""
 
 from __future__ import annotations
 
@@ -26,4 +26,23 @@ class RequireSecondFactorMiddleware:
             if request.path.startswith("/api/"):
                 return JsonResponse({"detail": "Second facteur requis."}, status=403)
             return redirect(reverse("mfa_activate_totp"))
+        return self.get_response(request)
+
+
+BACKGROUND_HEADER = "X-DPI-Background"
+
+
+class IdleExpiryMiddleware:
+    """Each request of the user restarts the session's idle clock; a background poll does not.
+
+    The session is saved (and its cookie's expiry pushed back) only when the request is not marked
+    with the ``X-DPI-Background`` header that the polling elements send (badge, document lines).
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if BACKGROUND_HEADER not in request.headers:
+            request.session.modified = True
         return self.get_response(request)

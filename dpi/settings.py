@@ -97,6 +97,7 @@ MIDDLEWARE = [
     "allauth.account.middleware.AccountMiddleware",
     "allauth.usersessions.middleware.UserSessionsMiddleware",
     "dpi.middleware.RequireSecondFactorMiddleware",
+    "dpi.middleware.IdleExpiryMiddleware",
 ]
 
 ROOT_URLCONF = "dpi.urls"
@@ -187,7 +188,9 @@ USERSESSIONS_TRACK_ACTIVITY = True
 
 SESSION_IDLE_MINUTES = env_int("SESSION_IDLE_MINUTES", 30)
 SESSION_COOKIE_AGE = SESSION_IDLE_MINUTES * 60
-SESSION_SAVE_EVERY_REQUEST = True  # the age counts from the last request: idle expiry
+# The age counts from the last request the user made (dpi.middleware.IdleExpiryMiddleware): background
+# polls (htmx, marked X-DPI-Background) do not keep an unattended screen signed in.
+SESSION_SAVE_EVERY_REQUEST = False
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"

@@ -95,9 +95,10 @@ def worker(pfi_port: int) -> subprocess.Popen:
         "PFI_PORT": str(pfi_port),
     }
     command = [sys.executable, "-m", "celery", "-A", "dpi", "worker", "--pool=threads", f"--concurrency={THREADS}"]
+    # its log goes to var/bench-worker.log, for a failed run
     return subprocess.Popen(  # noqa: S603 (our own interpreter and arguments)
         [*command, "--loglevel=WARNING"], cwd=settings.BASE_DIR, env=env, stdout=subprocess.DEVNULL,
-        stderr=open(settings.VAR_DIR / "bench-worker.log", "wb"), start_new_session=True,  # noqa: SIM115
+        stderr=open(settings.VAR_DIR / "bench-worker.log", "wb"), start_new_session=True,
     )  # fmt: skip
 
 

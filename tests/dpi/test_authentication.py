@@ -7,6 +7,7 @@ from allauth.mfa.models import Authenticator
 from django.conf import settings
 from django.urls import reverse
 
+from dpi.mfa import MFAAdapter
 from dpi.models import AuditEvent, User
 from sandbox.demo import current_totp_code
 from tests.factories import PASSWORD, UserFactory
@@ -75,18 +76,37 @@ def test_user_without_second_factor_can_only_set_it_up(client):
     assert client.get("/api/patients/").status_code == 403
 
 
-def test_second_factor_cannot_be_removed_by_its_owner(client):
+def test_second_factor_cannot_be_removed_by_its_owner(client, settings):
+    settings.MFA_REAUTHENTICATION_REQUIRED = False  # reach the deactivation itself, not the re-login step
     user = UserFactory()
     client.force_login(user)
-    client.post(reverse("mfa_deactivate_totp"))
+    response = client.post(reverse("mfa_deactivate_totp"))
+    assert response.status_code == 200  # the form again, with its error: nothing was removed
     assert Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists()
+    assert MFAAdapter().can_delete_authenticator(Authenticator(type=Authenticator.Type.TOTP)) is False
 
 
 def test_session_expires_after_the_configured_inactivity(client):
     client.force_login(UserFactory())
     client.get(reverse("home"))
     assert client.session.get_expiry_age() == settings.SESSION_IDLE_MINUTES * 60
-    assert settings.SESSION_SAVE_EVERY_REQUEST  # every request restarts the idle clock
+
+
+def _session_expiry(client) -> object:
+    from django.contrib.sessions.models import Session
+
+    return Session.objects.get(session_key=client.session.session_key).expire_date
+
+
+def test_background_polls_do_not_keep_an_idle_session_alive_but_user_requests_do(client, doctor):
+    client.force_login(doctor)
+    client.get(reverse("home"))
+    before = _session_expiry(client)
+    poll = client.get(reverse("mss:badge"), headers={"HX-Request": "true", "X-DPI-Background": "1"})
+    assert poll.status_code == 200
+    assert _session_expiry(client) == before  # the idle clock kept running
+    client.get(reverse("home"))
+    assert _session_expiry(client) > before  # a request of the user restarted it
 
 
 def test_self_signup_is_closed(client):
