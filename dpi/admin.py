@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import csv
+import json
 from typing import Any
 
 from django.contrib import admin, messages
@@ -11,9 +11,10 @@ from django.contrib.sessions.models import Session
 from django.db import models, transaction
 from django.db.models import QuerySet
 from django.forms.models import model_to_dict
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext_lazy as _
 
+from dpi.csvexport import csv_response
 from dpi.models import AuditEvent, CareUnit, LegalEntity, Membership, Peer, Role, Site, User
 from dpi.services import audit
 
@@ -200,9 +201,9 @@ def _delete_sessions(users: QuerySet[User]) -> int:
     return deleted
 
 
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
+def _cell(event: AuditEvent, column: str) -> object:
+    value = getattr(event, column)
+    return json.dumps(value, ensure_ascii=False) if column == "detail" else value
 
 
 @admin.register(AuditEvent)
@@ -241,14 +242,8 @@ class AuditEventAdmin(ReadOnlyAdmin):
             "emergency",
             "detail",
         ]
-        writer = csv.writer(_Echo(), delimiter=";")
-        rows = (writer.writerow([getattr(event, column) for column in columns]) for event in queryset.iterator())
-        response = StreamingHttpResponse(
-            (line for chunk in ([writer.writerow(columns)], rows) for line in chunk),
-            content_type="text/csv; charset=utf-8",
-        )
-        response["Content-Disposition"] = 'attachment; filename="audit.csv"'
-        return response
+        rows = ([_cell(event, column) for column in columns] for event in queryset.iterator())
+        return csv_response(columns, rows, "audit.csv")
 
 
 @admin.register(Peer)

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from django.contrib import admin
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext_lazy as _
 
 from dpi.admin import AuditedAdmin
+from dpi.csvexport import csv_response
 from mss.models import MailboxRoute, PendingImport, Trace
-from mss.selectors import export_rows
+from mss.selectors import EXPORT_HEADER, export_rows
 
 
 @admin.register(MailboxRoute)
@@ -26,6 +28,10 @@ class TraceAdmin(admin.ModelAdmin):
     search_fields = ("mailbox", "sender", "subject", "cda_id", "patient__ipp", "patient__ins")
     date_hierarchy = "at"
     list_select_related = ("patient", "document", "message", "user")
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Trace]:
+        return super().get_queryset(request).defer("message__raw", "message__text", "message__ack")
+
     actions = ["export_csv"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
@@ -39,12 +45,7 @@ class TraceAdmin(admin.ModelAdmin):
 
     @admin.action(description=_("Exporter les traces sélectionnées (CSV)"), permissions=["export"])
     def export_csv(self, request: HttpRequest, queryset: object) -> HttpResponse:
-        from mss.views import write_csv
-
-        response = HttpResponse(content_type="text/csv; charset=utf-8")
-        response["Content-Disposition"] = 'attachment; filename="traces-mssante.csv"'
-        write_csv(response, export_rows(queryset.order_by("at", "pk")))
-        return response
+        return csv_response(EXPORT_HEADER, export_rows(queryset.order_by("at", "pk")), "traces-mssante.csv")
 
     def has_export_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("mss.export_trace")

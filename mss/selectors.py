@@ -3,6 +3,8 @@ documents, the traces per patient and per mailbox."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from documents.models import Document, Provenance
@@ -65,13 +67,18 @@ def patient_mss_documents(user: User, patient: Patient) -> list[Document]:
     return documents
 
 
+# A trace page shows a message's type and control id, never its bytes (an MDM carries a whole CDA).
+_BLOBS = ("message__raw", "message__text", "message__ack", "document__fields")
+
+
 def patient_traces(patient: Patient) -> QuerySet[Trace]:
     """The patient's traces, with the ``received`` trace of each of the patient's messages (written before
     the patient was recognised); newest first, unsliced (the page shows the first ones, the export all)."""
     messages = Trace.objects.filter(patient=patient, message__isnull=False).values("message_id")
     return (
         Trace.objects.filter(Q(patient=patient) | Q(message__in=messages))
-        .select_related("document", "user", "message", "care_unit")
+        .select_related("document", "patient", "user", "message", "care_unit")
+        .defer(*_BLOBS)
         .order_by("-at", "-pk")
     )
 
@@ -80,6 +87,7 @@ def mailbox_traces(mailbox: str) -> QuerySet[Trace]:
     return (
         Trace.objects.filter(mailbox=mailbox.strip().lower())
         .select_related("document", "patient", "user", "message", "care_unit")
+        .defer(*_BLOBS)
         .order_by("-at", "-pk")
     )
 
@@ -95,18 +103,19 @@ def user_mailboxes(user: User) -> list[str]:
     return sorted(mailboxes)
 
 
-def export_rows(traces: QuerySet[Trace]) -> list[list[str]]:
-    """The CSV export: one line per trace."""
-    rows = [["date", "evenement", "code_erreur", "patient_ipp", "document", "cda_id", "bal", "expediteur", "objet",
-             "message_hl7", "utilisateur", "unite", "detail"]]  # fmt: skip
-    for trace in traces.select_related("patient", "user", "care_unit", "document"):
-        rows.append([
+EXPORT_HEADER = ("date", "evenement", "code_erreur", "patient_ipp", "document", "cda_id", "bal", "expediteur", "objet",
+                 "message_hl7", "utilisateur", "unite", "detail")  # fmt: skip
+
+
+def export_rows(traces: QuerySet[Trace]) -> Iterator[list[str]]:
+    """The CSV export: one line per trace (header :data:`EXPORT_HEADER`), read a chunk at a time."""
+    for trace in traces.select_related("patient", "user", "care_unit").iterator():
+        yield [
             trace.at.isoformat(), trace.event, trace.error_code, trace.patient.ipp if trace.patient else "",
             str(trace.document_id or ""), trace.cda_id, trace.mailbox, trace.sender, trace.subject,
             str(trace.message_id or ""), trace.user.get_username() if trace.user else "",
             trace.care_unit.code if trace.care_unit else "", trace.detail.get("text", ""),
-        ])  # fmt: skip
-    return rows
+        ]  # fmt: skip
 
 
 def pending_imports(user: User) -> QuerySet[PendingImport]:

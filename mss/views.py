@@ -3,8 +3,6 @@ traces (per patient, per mailbox, CSV export) and the manual import of an IHE_XD
 
 from __future__ import annotations
 
-import csv
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -15,6 +13,7 @@ from django.views.decorators.http import require_POST
 
 from documents.cda import InvalidCda, parse_cda_header
 from documents.models import Document
+from dpi.csvexport import csv_response
 from dpi.selectors import current_care_unit
 from mss import selectors, services
 from mss.forms import ImportConfirmForm, XdmUploadForm
@@ -26,7 +25,6 @@ from patients.models import Episode, Patient
 from patients.selectors import accessible_patients, patient_access, search_patients
 from patients.services import open_patient_file
 
-_CSV_FORMULA = ("=", "+", "-", "@", "\t", "\r")
 TRACES_SHOWN = 500
 
 
@@ -106,17 +104,7 @@ def _csv(request: HttpRequest, rows: QuerySet[Trace]) -> HttpResponse:
     """Every trace of the patient or the mailbox (not only the ones shown)."""
     if not _may_export(request):
         raise PermissionDenied
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = 'attachment; filename="traces-mssante.csv"'
-    write_csv(response, selectors.export_rows(rows))
-    return response
-
-
-def write_csv(stream: object, rows: list[list[str]]) -> None:
-    """CSV with ``;`` (French spreadsheets); a cell starting like a formula is prefixed with a quote."""
-    writer = csv.writer(stream, delimiter=";")
-    for row in rows:
-        writer.writerow(["'" + cell if cell.startswith(_CSV_FORMULA) else cell for cell in row])
+    return csv_response(selectors.EXPORT_HEADER, selectors.export_rows(rows), "traces-mssante.csv")
 
 
 # --- Manual import of an IHE_XDM archive -------------------------------------------------------------

@@ -38,6 +38,9 @@ class SenderFilter(admin.SimpleListFilter):
         return queryset.filter(sending_application=app, sending_facility=facility)
 
 
+MESSAGE_BYTES = ("raw", "text", "ack")
+
+
 @admin.register(Message)
 class MessageAdmin(ReadOnlyAdmin):
     list_display = [
@@ -52,6 +55,13 @@ class MessageAdmin(ReadOnlyAdmin):
         "replay_count",
     ]
     list_filter = ["direction", "status", "ack_code", "message_type", SenderFilter]
+    show_full_result_count = False
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Message]:
+        """The list never loads the messages' bytes (an MDM carries a CDA of hundreds of KB); a detail page
+        reads them when it shows them."""
+        return super().get_queryset(request).defer(*MESSAGE_BYTES)
+
     date_hierarchy = "received_at"
     search_fields = ["patient_ids", "=control_id", "message_type"]
     readonly_fields = ["segments", "ack_segments"]

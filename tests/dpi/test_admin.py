@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+
 import pytest
 from django.contrib.sessions.models import Session
 from django.test import Client
@@ -91,6 +93,16 @@ def test_audit_trail_exports_as_csv(admin_client):
     assert response["Content-Type"].startswith("text/csv")
     assert body.splitlines()[0].startswith("at;action;actor_username")
     assert "login.failure;intrus" in body
+
+
+def test_audit_export_neutralises_a_login_typed_as_a_formula(admin_client):
+    AuditEvent.objects.create(action=AuditEvent.Action.LOGIN_FAILURE, actor_username='=HYPERLINK("http://x")')
+    ids = list(AuditEvent.objects.values_list("pk", flat=True))
+    response = admin_client.post(
+        reverse("admin:dpi_auditevent_changelist"), {"action": "export_csv", "_selected_action": ids}
+    )
+    rows = list(csv.reader(b"".join(response.streaming_content).decode().splitlines(), delimiter=";"))
+    assert rows[1][2] == "'=HYPERLINK(\"http://x\")"
 
 
 def test_audit_trail_cannot_be_edited_or_deleted_in_the_admin(admin_client):
