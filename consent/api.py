@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from django.db import transaction
 from django.db.models import QuerySet
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field, extend_schema_view
 from rest_framework import serializers, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import PermissionDenied
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -96,20 +94,17 @@ class EpisodeViewSet(viewsets.ReadOnlyModelViewSet):
     def consent(self, request: Request, pk: str | None = None) -> Response:
         """Record the patient's information/opposition collected by a peer system (same rules and history)."""
         episode = self.get_object()
-        peer = calling_peer(request)
-        if peer is None and not request.user.is_authenticated:
-            raise PermissionDenied
+        peer = calling_peer(request)  # PeerScopeOrUser already refused anonymous callers
         data = ConsentInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        with transaction.atomic():
-            record_consent(
-                episode=episode,
-                subject=data.validated_data["subject"],
-                state=data.validated_data["state"],
-                collected_at=data.validated_data.get("collected_at"),
-                source=Source.API if peer else Source.UI,
-                acting_user=None if peer else request.user,
-                peer=peer,
-                request=request,
-            )
+        record_consent(
+            episode=episode,
+            subject=data.validated_data["subject"],
+            state=data.validated_data["state"],
+            collected_at=data.validated_data.get("collected_at"),
+            source=Source.API if peer else Source.UI,
+            acting_user=None if peer else request.user,
+            peer=peer,
+            request=request,
+        )
         return Response(EpisodeSerializer(episode, context=self.get_serializer_context()).data, status=201)

@@ -151,14 +151,13 @@ def _visibility(msg: InboundMessage) -> dict[str, bool]:
 
 
 def read_mail(msg: InboundMessage) -> MailContext:
-    """Sender (PRT SB), recipients (PRT RCT), reply-to, and the mail OBX (Message-ID, subject, body)."""
+    """Sender (PRT SB), recipients (PRT RCT), and the mail OBX (Message-ID, subject)."""
     sender = next((prt for prt in msg.segments("PRT") if _field(prt, "4.1", msg) == "SB"), None)
     recipients = [prt for prt in msg.segments("PRT") if _field(prt, "4.1", msg) == "RCT"]
     mail_obx = msg.segments("OBX")[1] if len(msg.segments("OBX")) > 1 else None
     return MailContext(
         sender=_field(sender, "15.4", msg),
         sender_id=_field(sender, "5.1", msg),
-        sender_name=" ".join(filter(None, (_field(sender, "5.3", msg), _field(sender, "5.2", msg)))),
         sender_organization_id=_field(sender, "8.10", msg),
         recipients=tuple(filter(None, (_field(prt, "15.4", msg).strip().lower() for prt in recipients))),
         recipient_units=tuple(
@@ -168,16 +167,7 @@ def read_mail(msg: InboundMessage) -> MailContext:
         ),
         message_id=_field(mail_obx, "3.1", msg),
         subject=_field(mail_obx, "3.2", msg),
-        body=_mail_body(mail_obx, msg),
     )
-
-
-def _mail_body(obx: Segment | None, msg: InboundMessage) -> str:
-    data = _field(obx, "5.5", msg)
-    try:
-        return b64decode_lenient(data).decode("utf-8", errors="replace")[:2000]
-    except (binascii.Error, ValueError):
-        return ""
 
 
 def _field(segment: Segment | None, spec: str, msg: InboundMessage) -> str:

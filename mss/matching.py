@@ -9,13 +9,11 @@ volet's error codes (see :data:`mss.services.APPLICATION_ERRORS`).
 
 from __future__ import annotations
 
-from django.db.models import Q
-
 from documents.cda import CdaPatient
-from dpi.models import LegalEntity
 from mss.refusals import Refusal
 from patients.models import IdentityStatus, Patient
 from patients.pam import TEST_INS_OIDS, Identity
+from patients.selectors import legal_entity_for
 
 
 def first_names(patient: CdaPatient) -> str:
@@ -68,13 +66,7 @@ def pid_disagreements(pid: Identity, cda: CdaPatient) -> list[str]:
 
 def accepts_test_ins(patient: Patient) -> bool:
     """Test/demo INS OIDs count only for a legal entity configured for tests (as the PAM feed does)."""
-    authority = patient.ipp_authority
-    entity = None
-    if authority:
-        entity = LegalEntity.objects.filter(Q(finess_ej=authority) | Q(sites__finess_eg=authority)).first()
-    if entity is None:
-        entities = list(LegalEntity.objects.all()[:2])
-        entity = entities[0] if len(entities) == 1 else None
+    entity = legal_entity_for(patient.ipp_authority)
     return bool(entity and entity.accepts_test_ins)
 
 

@@ -35,8 +35,12 @@ class MailboxRoute(models.Model):
         return f"{self.address or _('(par défaut)')} → {self.care_unit}"
 
     def save(self, *args: object, **kwargs: object) -> None:
-        self.address = self.address.strip().lower()
+        self.clean()
         super().save(*args, **kwargs)
+
+    def clean(self) -> None:
+        """Normalised before the form checks uniqueness: « Cardio@X » is the route « cardio@x »."""
+        self.address = self.address.strip().lower()
 
 
 class Trace(models.Model):

@@ -65,13 +65,11 @@ class MailContext:
 
     sender: str = ""
     sender_id: str = ""
-    sender_name: str = ""
     sender_organization_id: str = ""
     recipients: tuple[str, ...] = ()
     recipient_units: tuple[tuple[str, str], ...] = ()  # (FINESS, UF code) of RCT PRT-8 with 8.7 = UF
     message_id: str = ""
-    subject: str = ""
-    body: str = ""
+    subject: str = ""  # the mail body stays in the journal only
 
 
 @dataclass(frozen=True)
@@ -91,7 +89,6 @@ class Outcome:
 
     refusal: Refusal | None = None
     note: str = ""
-    document: Document | None = None
 
 
 @dataclass(frozen=True)
@@ -262,7 +259,7 @@ def _duplicate(context: _Context) -> Outcome | None:
         raise context.refuse("906", "Ce document (même identifiant CDA) est déjà classé dans un autre dossier.")
     context.trace(Event.DUPLICATE, document=held.document, detail={"version": held.version_number})
     note = f"Document déjà intégré (identifiant CDA {context.header.id.key}, version {held.version_number})."
-    return Outcome(note=note, document=held.document)
+    return Outcome(note=note)
 
 
 def _locked_replaced(context: _Context) -> tuple[Document, DocumentVersion]:
@@ -309,7 +306,7 @@ def _integrate(context: _Context) -> Outcome:
     context.trace(Event.REPLACED if replaced else Event.INTEGRATED, document=integration.document,
                   detail={"version": integration.version.version_number})  # fmt: skip
     verb = "remplacé (version %d)" if replaced else "intégré (version %d)"
-    return Outcome(note=f"Document {verb % integration.version.version_number}.", document=integration.document)
+    return Outcome(note=f"Document {verb % integration.version.version_number}.")
 
 
 def _place(integration: Integration, context: _Context) -> None:
@@ -336,7 +333,7 @@ def _delete(context: _Context) -> Outcome:
         raise context.refuse("900", "Le document à supprimer n'est pas la dernière version détenue.", "TXA^1^12")
     if document.status == Status.DELETED:
         context.trace(Event.DUPLICATE, document=document, detail={"already": "deleted"})
-        return Outcome(note="Document déjà supprimé.", document=document)
+        return Outcome(note="Document déjà supprimé.")
     _check_author(context, document)
     document.status = Status.DELETED
     document.save(update_fields=["status"])
@@ -345,7 +342,7 @@ def _delete(context: _Context) -> Outcome:
         detail={"change": "deleted", "provenance": Provenance.MSS, "message": context.message.pk},
     )  # fmt: skip
     context.trace(Event.DELETED, document=document)
-    return Outcome(note="Document supprimé (reste consultable, marqué supprimé).", document=document)
+    return Outcome(note="Document supprimé (reste consultable, marqué supprimé).")
 
 
 def _check_author(context: _Context, document: Document) -> None:

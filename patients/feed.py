@@ -21,6 +21,7 @@ from dpi.services import audit
 from dpi.validators import nir_key
 from patients.models import CareEpisode, DmpStatus, Episode, IdentityEvent, IdentityStatus, Movement, Patient
 from patients.pam import INS_OIDS, TEST_INS_OIDS, DmpConsent, Identifier, Identity, MovementData, UnitRef, Visit
+from patients.selectors import legal_entity_for
 
 KINDS = {
     "I": Episode.Kind.INPATIENT,
@@ -29,11 +30,6 @@ KINDS = {
     "V": Episode.Kind.OUTPATIENT,
     "E": Episode.Kind.EMERGENCY,
 }
-IDENTITY_FIELDS = [
-    "ins", "ins_oid", "identity_status", "birth_name", "first_names", "used_name", "used_first_name",
-    "birth_date", "sex", "birth_place_insee", "reliability_codes", "acquisition_mode", "insi_called_at",
-    "id_document",
-]  # fmt: skip
 
 
 @dataclass
@@ -53,12 +49,7 @@ class Outcome:
 
 
 def _legal_entity_for(identifier: Identifier | None) -> LegalEntity | None:
-    """The structure an identity belongs to: by the FINESS of its IPP authority, else the only one."""
-    finess = identifier.authority if identifier else ""
-    entity = LegalEntity.objects.filter(Q(finess_ej=finess) | Q(sites__finess_eg=finess)).first() if finess else None
-    if entity is None and LegalEntity.objects.count() == 1:
-        entity = LegalEntity.objects.first()
-    return entity
+    return legal_entity_for(identifier.authority if identifier else "")
 
 
 def _ins_problem(ins: Identifier, ipp: Identifier | None) -> str:

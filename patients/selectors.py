@@ -18,7 +18,7 @@ from datetime import date
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
-from dpi.models import CareUnit, Role, User
+from dpi.models import CareUnit, LegalEntity, Role, User
 from dpi.selectors import active_memberships
 from patients.models import EmergencyAccess, Episode, Patient
 
@@ -164,3 +164,16 @@ def episodes_with_movements(patient: Patient) -> list[Episode]:
         .prefetch_related("movements__medical_unit", "movements__nursing_unit")
         .order_by("-admitted_at", "-pk")
     )
+
+
+def legal_entity_for(authority: str) -> LegalEntity | None:
+    """The structure an identity belongs to: by the FINESS of its IPP authority, else the only one there is."""
+    entity = (
+        LegalEntity.objects.filter(Q(finess_ej=authority) | Q(sites__finess_eg=authority)).first()
+        if authority
+        else None
+    )
+    if entity is None:
+        entities = list(LegalEntity.objects.all()[:2])
+        entity = entities[0] if len(entities) == 1 else None
+    return entity

@@ -189,12 +189,6 @@ def mdm_for(identity: PatientIdentity, cda: bytes, id_root: str, **options: obje
     )
 
 
-def sample_messages() -> list[Path]:
-    """The national samples of the volet (MDM only)."""
-    folder = Path(settings.SAMPLES_DIR) / "hl7v2"
-    return sorted(folder.glob("lpsmss_MDM_*full-b64.er7"))
-
-
 def sample_text(path: Path, control_id: str = "") -> str:
     """A sample message, CR-terminated; with ``control_id``, MSH-10 replaced (the samples all use 015)."""
     text = "\r".join(line for line in path.read_text(encoding="utf-8").splitlines() if line.strip()) + "\r"

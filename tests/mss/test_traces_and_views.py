@@ -164,6 +164,17 @@ def test_the_mailbox_route_is_editable_in_the_admin(unit):
     assert MailboxRoute.objects.get().address == "cardio@hopital.mssante.fr"
 
 
+def test_a_second_route_for_the_same_mailbox_in_other_case_is_refused_by_the_form(unit):
+    from mss.models import MailboxRoute
+
+    MailboxRoute.objects.create(address="cardio@hopital.mssante.fr", care_unit=unit)
+    admin = UserFactory(is_staff=True, is_superuser=True)
+    response = client_for(admin).post(
+        "/admin/mss/mailboxroute/add/", {"address": "CARDIO@Hopital.mssante.fr", "care_unit": unit.pk}
+    )
+    assert response.status_code == 200 and MailboxRoute.objects.count() == 1  # a form error, not a 500
+
+
 def test_opening_a_document_of_a_file_the_user_may_not_open_marks_nothing_read(route, patient, document_for):
     send(document_for(patient))
     outsider = MembershipFactory(role=RoleFactory()).user

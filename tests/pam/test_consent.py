@@ -220,4 +220,5 @@ def test_api_episode_list_query_count_does_not_grow_with_visits(client, adt, dja
         send(adt.but(control_id=str(number), visit=f"V2{number}", nda=f"N{number}", movement_id=f"M{number}"))
     _peer, token = create_peer(name="sih", scopes=[Peer.Scope.PATIENTS_READ])
     with django_assert_max_num_queries(6):
-        client.get("/api/episodes/", HTTP_AUTHORIZATION=f"Token {token}")
+        response = client.get("/api/episodes/", HTTP_AUTHORIZATION=f"Token {token}")
+    assert response.status_code == 200 and len(response.json()["results"]) == 5
