@@ -12,6 +12,8 @@ import traceback
 from collections.abc import Sequence
 
 from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from dpi.hl7.ack import build_ack, encode_ack
@@ -22,8 +24,9 @@ from dpi.hl7.registry import HandlerResult, InboundMessage, get_handler
 
 logger = logging.getLogger(__name__)
 
-# How long a duplicate waits for its original, still being processed on another
-# connection, to get its ACK before being answered AR.
+# How long after its reception an original without ACK is taken as still being processed on another
+# connection (a duplicate waits for it); older, it was interrupted (database down, listener killed) and
+# the duplicate processes it.
 DUPLICATE_WAIT_SECONDS = 30.0
 _DUPLICATE_POLL_SECONDS = 0.05
 
@@ -44,7 +47,7 @@ def replay(message: Message) -> bytes:
     No duplicate check: the caller (:func:`dpi.hl7.services.replay_message`) checks the
     row can be replayed and audits it.
     """
-    return _process(message, read_envelope(bytes(message.raw)))
+    return _process(message, read_envelope(bytes(message.raw)), again=True)
 
 
 def _receive(raw: bytes, *, peer: str, size: int) -> bytes:
@@ -52,7 +55,7 @@ def _receive(raw: bytes, *, peer: str, size: int) -> bytes:
     try:
         message, original = _journal(envelope, peer=peer, size=size)
         if original is not None:
-            return _answer_duplicate(message, original, envelope.header)
+            return _answer_duplicate(message, original)
         return _process(message, envelope)
     except Exception:
         # The journal itself failed (database down...): still answer, so the peer resends later.
@@ -87,7 +90,11 @@ def _inbound_row(envelope: Envelope, *, peer: str, size: int, **fields: object) 
     return Message.from_envelope(envelope, direction=Message.Direction.INBOUND, peer=peer, size=size, **fields)
 
 
-def _process(message: Message, envelope: Envelope) -> bytes:
+def _process(message: Message, envelope: Envelope, *, again: bool = False) -> bytes:
+    """Run the handler on the journal row, under its lock, unless the row already got a final ACK.
+
+    ``again`` (a replay) runs it whatever the row holds.
+    """
     header = envelope.header
     problem = _oversize_problem(message) or envelope.problem
     if problem is not None:
@@ -99,6 +106,9 @@ def _process(message: Message, envelope: Envelope) -> bytes:
         # Leaving the block commits the handler's writes with the row: only then is AA returned.
         with transaction.atomic():
             _lock(message)
+            done = None if again else _final_ack(Message.objects.filter(pk=message.pk))
+            if done is not None:  # concluded meanwhile by another connection: no second effect
+                return done
             result = handler(inbound) or HandlerResult()
             return _conclude(message, header, code=result.ack_code, errors=result.warnings, note=result.note)
     except HL7ProcessingError as exc:
@@ -154,27 +164,36 @@ def _conclude(
     return ack
 
 
-def _answer_duplicate(duplicate: Message, original: Message, header: Header) -> bytes:
-    """The same ACK as the original, once the original has one; no second effect."""
-    ack_code, ack = _wait_for_ack(original)
-    if ack:
-        duplicate.record_outcome(status=Message.Status.DUPLICATE, ack_code=ack_code, ack=ack)
-        return ack
-    problem = ErrorDetail(
-        str(ErrorCode.APPLICATION_ERROR),
-        _("Doublon du message n° %(id)d, toujours en cours de traitement") % {"id": original.pk},
-    )
-    ack = encode_ack(build_ack(header, code="AR", errors=[problem]), header)
-    duplicate.record_outcome(status=Message.Status.DUPLICATE, ack_code="AR", ack=ack, error=problem.text)
+def _answer_duplicate(duplicate: Message, original: Message) -> bytes:
+    """The original's ACK, no second effect; an original that never concluded, or asked for a resend (AR),
+    is processed now (its journaled bytes), so that the resend the sender was told to make succeeds."""
+    ack = _wait_for_final_ack(original)
+    if ack is None:
+        ack = _process(original, read_envelope(bytes(original.raw)))
+        original.refresh_from_db(fields=["ack_code"])
+    duplicate.record_outcome(status=Message.Status.DUPLICATE, ack_code=original.ack_code[:2], ack=ack)
     return ack
 
 
-def _wait_for_ack(original: Message) -> tuple[str, bytes]:
-    deadline = time.monotonic() + DUPLICATE_WAIT_SECONDS
+def _wait_for_final_ack(original: Message) -> bytes | None:
+    """The original's final ACK; ``None`` when it was answered AR, or has no ACK and is no longer being
+    processed (received more than ``DUPLICATE_WAIT_SECONDS`` ago)."""
+    deadline = time.monotonic() + max(
+        DUPLICATE_WAIT_SECONDS - (timezone.now() - original.received_at).total_seconds(), 0
+    )
     while True:
-        with transaction.atomic():
-            rows = Message.objects.select_for_update(no_key=True).filter(pk=original.pk)
-            ack_code, ack = rows.values_list("ack_code", "ack").get()
+        with transaction.atomic():  # blocks while another connection processes the original
+            row = Message.objects.select_for_update(no_key=True).filter(pk=original.pk)
+            ack_code, ack = row.values_list("ack_code", "ack").get()
         if ack or time.monotonic() >= deadline:
-            return ack_code, bytes(ack)
+            return _final(ack_code, ack)
         time.sleep(_DUPLICATE_POLL_SECONDS)
+
+
+def _final_ack(row: QuerySet[Message]) -> bytes | None:
+    return _final(*row.values_list("ack_code", "ack").get())
+
+
+def _final(ack_code: str, ack: bytes) -> bytes | None:
+    """The ACK unless there is none or it is AR (the sender was told to resend: process again)."""
+    return bytes(ack) if ack and not ack_code.startswith("AR") else None

@@ -185,3 +185,48 @@ def test_replaying_many_selected_messages_enqueues_the_task(
     assert "2 messages mis en file" in response.content.decode()
     eventually(lambda: not Message.objects.exclude(status=Message.Status.PROCESSED).exists())
     assert Group.objects.count() == 2
+
+
+# --- a resend recovers an original that never concluded, or that asked for the resend (AR) ---------------
+
+
+def test_resend_of_a_message_interrupted_before_its_ack_processes_it_once(db, adt, adt_handler):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from dpi.hl7.parsing import read_envelope
+
+    raw = adt("9").encode()
+    stuck = Message.from_envelope(  # journaled, then the listener died before the handler's commit
+        read_envelope(raw), direction=Message.Direction.INBOUND, peer="test", size=len(raw),
+        status=Message.Status.RECEIVED, received_at=timezone.now() - timedelta(minutes=5),
+    )  # fmt: skip
+    stuck.save()
+
+    ack = process_inbound(raw, peer="test")
+
+    assert b"MSA|AA|9" in ack
+    stuck.refresh_from_db()
+    assert (stuck.status, stuck.ack_code) == (Message.Status.PROCESSED, "AA")
+    assert Group.objects.count() == 1
+    assert Message.objects.get(status=Message.Status.DUPLICATE).duplicate_of == stuck
+    process_inbound(raw, peer="test")  # a third copy is a plain duplicate
+    assert Group.objects.count() == 1
+
+
+def test_resend_after_an_internal_error_ar_is_processed_again(db, adt):
+    def crash(msg: InboundMessage) -> None:
+        raise RuntimeError("database went away")
+
+    with registry.registered(crash, "ADT^A01"):
+        first = process_inbound(adt("7").encode(), peer="test")
+    assert b"MSA|AR|7" in first
+
+    def admit(msg: InboundMessage) -> None:
+        Group.objects.create(name="admitted")
+
+    with registry.registered(admit, "ADT^A01"):
+        second = process_inbound(adt("7").encode(), peer="test")
+    assert b"MSA|AA|7" in second
+    assert Group.objects.filter(name="admitted").count() == 1
