@@ -14,6 +14,7 @@ from documents.models import Document
 from documents.services import FLAGS, Recipients
 from documents.types import SegurType
 from dpi.xmlsafe import DEFAULT_MAX_BYTES as MAX_IMPORT_BYTES
+from dpi.xmlsafe import InvalidXML, parse_xml
 
 
 class DocumentForm(forms.Form):
@@ -106,7 +107,14 @@ class ImportForm(forms.Form):
 
     def clean_stylesheet(self) -> bytes:
         upload = self.cleaned_data.get("stylesheet")
-        return _read_limited(upload) if upload else b""
+        if not upload:
+            return b""
+        data = _read_limited(upload)
+        try:
+            parse_xml(data)
+        except InvalidXML as exc:
+            raise forms.ValidationError(_("Feuille de style illisible : %(reason)s") % {"reason": exc}) from exc
+        return data
 
 
 def _is_email(address: str) -> bool:

@@ -1,8 +1,9 @@
-"""Human-readable display of any CDA R2 document (SC.CDA/VISU.01): our stylesheet, or the national agency's.
+"""Human-readable display of any CDA R2 document (SC.CDA/VISU.01): ours, the agency's, or the producer's stylesheet.
 
 * :func:`render_cda_html` parses the document with the hardened parser, applies our own XSLT 1.0 stylesheet
   (``documents/xslt/cda.xsl``) with no file or network access at all, or the agency's stylesheet when the hospital
-  installed it (``settings.CDA_AGENCY_STYLESHEET_DIR``), reading only inside that folder. If the agency's
+  installed it (``settings.CDA_AGENCY_STYLESHEET_DIR``), reading only inside that folder, or the stylesheet the
+  producer sent with an imported document (SC.CDA/INT.15), with no file or network access. If the chosen
   stylesheet cannot be loaded or fails on the document, ours is used with a visible note.
 * Whatever the stylesheet, its HTML output is parsed again and sanitised (no script, event attribute, frame,
   object, form, refresh, and no URL other than a page fragment or an embedded raster image).
@@ -31,7 +32,7 @@ logger = logging.getLogger(__name__)
 
 DPI_STYLESHEET = Path(__file__).resolve().parent / "xslt" / "cda.xsl"
 DEFAULT_AGENCY_STYLESHEET_NAME = "cda_asip.xsl"
-STYLESHEETS = ("dpi", "agency")
+STYLESHEETS = ("dpi", "agency", "producer")
 
 # Sent with the rendered page. Nothing is loaded from anywhere (default-src 'none': no script, font, frame,
 # fetch...) except the images embedded in the document (data:); inline CSS is the stylesheet's own (ours never
@@ -68,17 +69,22 @@ def agency_stylesheet_path() -> Path | None:
     return installed[0] if installed else None
 
 
-def render_cda_html(data: bytes, *, stylesheet: str = "dpi") -> str:
+def render_cda_html(data: bytes, *, stylesheet: str = "dpi", producer_xsl: bytes = b"") -> str:
     """A complete, sanitised HTML page showing the CDA document ``data``.
 
-    ``stylesheet`` is ``"dpi"`` (ours) or ``"agency"`` (the national agency's, when installed; otherwise, or
-    when it fails, ours with a note saying so). Raises :class:`~documents.cda.InvalidCda` (French message) for
-    what is not a readable CDA document, DOCTYPE included.
+    ``stylesheet`` is ``"dpi"`` (ours), ``"agency"`` (the national agency's, when installed) or ``"producer"``
+    (``producer_xsl``, the stylesheet that came with the document); when the chosen one is missing or fails,
+    ours with a note saying so. Raises :class:`~documents.cda.InvalidCda` (French message) for what is not a
+    readable CDA document, DOCTYPE included.
     """
     if stylesheet not in STYLESHEETS:
         raise ValueError(f"Unknown CDA stylesheet {stylesheet!r}, expected one of {STYLESHEETS}")
     document = _parse_cda(data)
-    page, note = _agency_page(document) if stylesheet == "agency" else (None, "")
+    page, note = None, ""
+    if stylesheet == "agency":
+        page, note = _agency_page(document)
+    elif stylesheet == "producer":
+        page, note = _producer_page(document, producer_xsl)
     if page is None:
         page = _html_tree(str(_dpi_transform()(document)))
     if note:
@@ -105,6 +111,24 @@ def _parse_cda(data: bytes) -> etree._Element:
 def _dpi_transform() -> etree.XSLT:
     """Our stylesheet, compiled once: it reads no file and no network (DENY_ALL), its input is the document only."""
     return etree.XSLT(parse_xml(DPI_STYLESHEET.read_bytes()), access_control=etree.XSLTAccessControl.DENY_ALL)
+
+
+# --- The producer's stylesheet -----------------------------------------------------------------------------
+
+
+def _producer_page(document: etree._Element, xsl: bytes) -> tuple[lxml_html.HtmlElement | None, str]:
+    """The producer's rendering, or (None, note): it reads nothing (DENY_ALL), so an import or include fails."""
+    try:
+        output = str(etree.XSLT(parse_xml(xsl), access_control=etree.XSLTAccessControl.DENY_ALL)(document))
+        if not output.strip():
+            raise ValueError("the producer's stylesheet produced no output")
+        return _html_tree(output), ""
+    except (etree.LxmlError, InvalidXML, ValueError) as exc:
+        logger.warning("CDA producer stylesheet failed, falling back to ours: %s", exc)
+        return None, _(
+            "La feuille de style du producteur n'a pas pu être appliquée à ce document : "
+            "il est affiché avec la feuille de style du DPI."
+        )
 
 
 # --- The national agency's stylesheet ---------------------------------------------------------------------

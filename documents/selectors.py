@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 from django.db.models import Prefetch, QuerySet
+from django.db.models.functions import Length
 from django.utils import timezone
 
 from documents.models import Document, DocumentVersion, ExportStatus
@@ -65,5 +66,9 @@ def document_types(patient_id: int) -> list[tuple[str, str]]:
 
 
 def versions_of(document: Document) -> QuerySet[DocumentVersion]:
-    """Every version, newest first, without their bytes."""
-    return document.versions.defer("cda", "pdf", "stylesheet").select_related("validated_by")
+    """Every version, newest first, without their bytes (``has_stylesheet``: the producer sent one)."""
+    return (
+        document.versions.defer("cda", "pdf", "stylesheet")
+        .annotate(has_stylesheet=Length("stylesheet"))
+        .select_related("validated_by")
+    )

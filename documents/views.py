@@ -223,7 +223,8 @@ def version_cda_rendering(request: HttpRequest, pk: int, number: int) -> HttpRes
     version = _version(request, pk, number)
     stylesheet = request.GET.get("stylesheet", "dpi")
     stylesheet = stylesheet if stylesheet in STYLESHEETS else "dpi"
-    response = HttpResponse(render_cda_html(bytes(version.cda), stylesheet=stylesheet))
+    html = render_cda_html(bytes(version.cda), stylesheet=stylesheet, producer_xsl=bytes(version.stylesheet))
+    response = HttpResponse(html)
     response["Content-Security-Policy"] = CSP_FOR_RENDERED_CDA  # django-csp keeps a header already set
     return response
 

@@ -138,3 +138,49 @@ def test_document_without_pdf_opens_on_its_cda_rendering(client, care_unit, doct
     client.force_login(doctor)
     page = client.get(reverse("documents:detail", args=[result.document.pk])).content.decode()
     assert 'data-testid="cda-frame"' in page and 'data-testid="pdf-frame"' not in page
+
+
+PRODUCER_XSL = b"""<xsl:stylesheet version="1.0" xmlns:xsl="http://www.w3.org/1999/XSL/Transform"
+ xmlns:h="urn:hl7-org:v3"><xsl:template match="/"><html><body><p class="producer">Rendu du producteur :
+ <xsl:value-of select="h:ClinicalDocument/h:title"/></p><script>alert(1)</script></body></html>
+</xsl:template></xsl:stylesheet>"""
+
+
+def test_the_producer_stylesheet_sent_with_an_import_renders_the_document_sanitised(client, patient, doctor):
+    client.force_login(doctor)
+    response = client.post(
+        reverse("documents:import", args=[patient.pk]),
+        {
+            "cda": SimpleUploadedFile("d.xml", _cda(make_content())),
+            "stylesheet": SimpleUploadedFile("p.xsl", PRODUCER_XSL),
+        },
+    )
+    document = Document.objects.get()
+    assert response.status_code == 302
+    page = client.get(reverse("documents:detail", args=[document.pk])).content.decode()
+    assert 'data-testid="tab-producer"' in page
+    rendered = client.get(reverse("documents:cda", args=[document.pk, 1]), {"stylesheet": "producer"})
+    html = rendered.content.decode()
+    assert "Rendu du producteur" in html and "<script" not in html
+    assert rendered["Content-Security-Policy"].startswith("default-src 'none'")
+
+
+def test_a_producer_stylesheet_that_reads_a_file_falls_back_to_ours_with_a_note(patient, doctor):
+    from documents.rendering import render_cda_html
+
+    reading = PRODUCER_XSL.replace(b"<xsl:template", b'<xsl:import href="file:///etc/passwd"/><xsl:template', 1)
+    html = render_cda_html(_cda(make_content()), stylesheet="producer", producer_xsl=reading)
+    assert "feuille de style du producteur n'a pas pu" in html and "Rendu du producteur" not in html
+
+
+def test_a_stylesheet_that_is_not_xml_is_refused_at_upload_and_nothing_is_stored(client, patient, doctor):
+    client.force_login(doctor)
+    response = client.post(
+        reverse("documents:import", args=[patient.pk]),
+        {
+            "cda": SimpleUploadedFile("d.xml", _cda(make_content())),
+            "stylesheet": SimpleUploadedFile("p.xsl", b"not xml"),
+        },
+    )
+    assert response.status_code == 200 and "Feuille de style illisible" in response.content.decode()
+    assert not Document.objects.exists()
