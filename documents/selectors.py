@@ -66,9 +66,9 @@ def document_types(patient_id: int) -> list[tuple[str, str]]:
 
 
 def versions_of(document: Document) -> QuerySet[DocumentVersion]:
-    """Every version, newest first, without their bytes (``has_stylesheet``: the producer sent one)."""
+    """Every version, newest first, without their bytes (``has_pdf``, ``has_stylesheet``: their sizes)."""
     return (
         document.versions.defer("cda", "pdf", "stylesheet")
-        .annotate(has_stylesheet=Length("stylesheet"))
+        .annotate(has_pdf=Length("pdf"), has_stylesheet=Length("stylesheet"))
         .select_related("validated_by")
     )
