@@ -172,22 +172,29 @@ def apply_dmp_status(patient: Patient, consent: DmpConsent | None) -> None:
 
 
 def remove_ins(*, former: Identifier, identity: Identity, message: Message, outcome: Outcome) -> Patient | None:
-    """A47 with an INS in MRG-1: delete every INS of the identity holding it, status from PID-32."""
+    """A47 with an INS in MRG-1: the identity holding it loses it, or takes the new INS PID-3 carries.
+
+    The PID is applied once (its notes and errors once in the ACK); status from PID-32.
+    """
     patient = Patient.objects.filter(ins=former.value.upper(), merged_into__isnull=True).first()
     if patient is None and identity.ipp is not None:
         patient = find_patient(identity.ipp)
     if patient is None:
         outcome.note(f"INS {former.value} inconnu : rien à supprimer.")
         return None
-    values = _identity_values(identity, outcome, None)
-    values.update(ins="", ins_oid="")
-    if values["identity_status"] == IdentityStatus.QUALIFIEE:
+    values = _identity_values(identity, outcome, None)  # a valid new INS in PID-3 takes the former's place
+    if values["ins"] == former.value.upper():
+        values.update(ins="", ins_oid="")
+    if not values["ins"] and values["identity_status"] == IdentityStatus.QUALIFIEE:
         values["identity_status"] = IdentityStatus.VALIDEE
     changes = _changes(patient, values)
+    if not changes:  # a replay, or a removal already applied
+        return patient
     for name, value in values.items():
         setattr(patient, name, value)
     patient.save()
-    _record_identity_event(patient, IdentityEvent.Kind.INS_REMOVED, message, changes)
+    kind = IdentityEvent.Kind.UPDATED if values["ins"] else IdentityEvent.Kind.INS_REMOVED
+    _record_identity_event(patient, kind, message, changes)
     return patient
 
 

@@ -127,10 +127,7 @@ def identifier_change_message(msg: InboundMessage) -> HandlerResult:
     identity = read_identity(msg)
     for former in read_merge_identifiers(msg):
         if former.type_code == "INS":
-            patient = feed.remove_ins(former=former, identity=identity, message=msg.journal, outcome=outcome)
-            new_ins = identity.ins is not None and not identity.ins.is_null
-            if patient is not None and new_ins:
-                feed.upsert_identity(identity, message=msg.journal, outcome=outcome)
+            feed.remove_ins(former=former, identity=identity, message=msg.journal, outcome=outcome)
         else:
             feed.change_ipp(former=former, identity=identity, message=msg.journal, outcome=outcome)
     return _result(outcome)

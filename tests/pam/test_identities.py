@@ -116,6 +116,32 @@ def test_a47_with_null_ins_removes_the_ins(adt):
     assert patient.identity_events.filter(kind=IdentityEvent.Kind.INS_REMOVED).exists()
 
 
+def test_a47_with_a_new_valid_ins_replaces_the_former_once(adt):
+    from dpi.validators import nir_key
+
+    new_ins = "1790351215189" + nir_key("1790351215189")
+    send(adt)
+    ack = send(
+        adt.but(trigger="A47", control_id="2", visit=None, ins=new_ins,
+                mrg=f"279035121518989^^^ASIP-SANTE-INS-NIR&{INS_NIR_OID}&ISO^INS")
+    )  # fmt: skip
+    patient = Patient.objects.get()
+    assert ack.code == "AA"
+    assert (patient.ins, patient.identity_status) == (new_ins, IdentityStatus.QUALIFIEE)
+    events = patient.identity_events.filter(message=ack.message)
+    assert [event.kind for event in events] == [IdentityEvent.Kind.UPDATED]  # one change, no transient state
+    assert events.get().changes["ins"] == ["279035121518989", new_ins]
+
+
+def test_a47_replayed_after_the_removal_writes_no_second_event(adt):
+    send(adt)
+    a47 = adt.but(trigger="A47", control_id="2", visit=None, ins='""', reliability="PROV",
+                  mrg=f"279035121518989^^^ASIP-SANTE-INS-NIR&{INS_NIR_OID}&ISO^INS")  # fmt: skip
+    send(a47)
+    send(a47.but(control_id="3"))  # the same removal sent again under another control id
+    assert Patient.objects.get().identity_events.filter(kind=IdentityEvent.Kind.INS_REMOVED).count() == 1
+
+
 def test_a47_with_an_ipp_changes_the_ipp(adt):
     send(adt)
     ack = send(adt.but(trigger="A47", control_id="2", visit=None, ipp="000999", mrg="000100^^^CHU&010000016&M^PI"))
