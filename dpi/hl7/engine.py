@@ -11,7 +11,7 @@ import time
 import traceback
 from collections.abc import Sequence
 
-from django.db import IntegrityError, transaction
+from django.db import DataError, IntegrityError, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -113,6 +113,11 @@ def _process(message: Message, envelope: Envelope, *, again: bool = False) -> by
             return _conclude(message, header, code=result.ack_code, errors=result.warnings, note=result.note)
     except HL7ProcessingError as exc:
         return _conclude(message, header, code=exc.ack_code, errors=[exc.detail])
+    except DataError as exc:  # a value the database refuses (too long for its column...): the data, not a failure
+        problem = ErrorDetail(
+            str(ErrorCode.DATA_TYPE), _("Valeur refusée par la base : %(reason)s") % {"reason": str(exc).strip()[:200]}
+        )
+        return _conclude(message, header, code="AE", errors=[problem])
     except Exception:
         logger.exception("HL7 handler failed on message %s", message.pk)
         return _conclude(message, header, code="AR", errors=[_internal_error()], error=traceback.format_exc())

@@ -178,3 +178,10 @@ def test_message_without_pid_is_refused_with_err(adt):
     ack = send_raw(raw)
     assert ack.code == "AE" and "PID" in ack.err[0]
     assert not Patient.objects.exists()
+
+
+def test_a_value_too_long_for_the_file_is_refused_ae_102_and_nothing_is_stored(adt):
+    ack = send(adt.but(birth_name="X" * 120))
+    assert ack.code == "AE" and "102" in ack.err[0]
+    assert not Patient.objects.exists()
+    assert ack.message.status == "error" and "X" * 120 in bytes(ack.message.raw).decode()  # kept, replayable
