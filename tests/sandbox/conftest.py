@@ -3,28 +3,17 @@
 from __future__ import annotations
 
 import socket
-import time
 from collections.abc import Callable, Iterator
-from pathlib import Path
 
 import pytest
-from django.conf import settings
 
 from dpi.hl7.ack import Ack, parse_ack
 from dpi.hl7.mllp import FrameReader, ServerHandle, frame, start_server_in_thread
 from sandbox.models import PfiBehaviour
 from sandbox.pfi import start_pfi_in_thread
+from tests.hl7.conftest import samples_dir, wait_until  # noqa: F401  (shared with the HL7 tests)
 
 SOCKET_TIMEOUT = 30  # a safety net against a hanging test, never an assertion
-
-
-def wait_until(predicate: Callable[[], bool], timeout: float = 30) -> None:
-    """Poll until ``predicate()`` holds: synchronisation with other threads, not a timing assertion."""
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"condition not met within {timeout}s")
-        time.sleep(0.02)
 
 
 class RawPeer:
@@ -91,11 +80,3 @@ def raw_peer(pfi: ServerHandle) -> Iterator[Callable[[], RawPeer]]:
     yield open_
     for peer in peers:
         peer.close()
-
-
-@pytest.fixture
-def samples_dir() -> Path:
-    directory = Path(settings.SAMPLES_DIR) / "hl7v2"
-    if not directory.is_dir():
-        pytest.skip(f"HL7 v2 samples not found in {directory} (set DPI_SAMPLES_DIR)")
-    return directory
