@@ -184,14 +184,16 @@ def _after_save(request: HttpRequest, document: Document) -> HttpResponse:
 @login_required
 def document_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """The viewer: the PDF first, one click to the CDA rendering; every version reachable."""
-    document = _accessible_document(request, pk)
-    open_patient_file(user=request.user, patient=document.patient, request=request)
+    document = get_object_or_404(Document.objects.select_related("patient"), pk=pk)
+    access = open_patient_file(user=request.user, patient=document.patient, request=request)  # audited, refusal too
+    if not access.allowed:
+        raise PermissionDenied
     versions = list(versions_of(document))
     shown = _chosen_version(request, versions)
-    context = _page(
-        request, document.patient, document=document, versions=versions, shown=shown,
-        agency_stylesheet=agency_stylesheet_path() is not None,
-    )  # fmt: skip
+    context = file_context(request, document.patient, access) | {
+        "document": document, "versions": versions, "shown": shown,
+        "agency_stylesheet": agency_stylesheet_path() is not None,
+    }  # fmt: skip
     return render(request, "documents/detail.html", context)
 
 

@@ -10,6 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from documents.models import Channel, Document, ExportState, ExportStatus, Provenance, Status
+from dpi.models import AuditEvent
 from tests.factories import EpisodeFactory
 
 pytestmark = pytest.mark.django_db
@@ -136,6 +137,7 @@ def test_documents_of_a_patient_outside_ones_units_are_refused(client, doctor):
     client.force_login(doctor)
     assert client.get(reverse("documents:list", args=[other.patient.pk])).status_code == 403
     assert client.get(reverse("documents:detail", args=[document.pk])).status_code == 403
+    assert AuditEvent.objects.filter(action=AuditEvent.Action.PATIENT_REFUSED, patient_id=other.patient.pk).exists()
     assert client.get(reverse("documents:new", args=[other.patient.pk, "11490-0"])).status_code == 403
 
 
