@@ -7,8 +7,9 @@ class DmpConfig(AppConfig):
     verbose_name = _("DMP / Mon espace santé")
 
     def ready(self) -> None:
-        from dmp import hl7, services  # noqa: F401  (hl7 registers the ZAM handlers)
+        from dmp import hl7  # noqa: F401  (registers the ZAM handlers)
+        from dmp.services import feeding
         from documents.signals import document_deleted, version_validated
 
-        version_validated.connect(services.order_feeding, dispatch_uid="dmp.order_feeding")
-        document_deleted.connect(services.order_deletion, dispatch_uid="dmp.order_deletion")
+        version_validated.connect(feeding.order_feeding, dispatch_uid="dmp.order_feeding")
+        document_deleted.connect(feeding.order_deletion, dispatch_uid="dmp.order_deletion")

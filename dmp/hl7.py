@@ -10,7 +10,7 @@ from __future__ import annotations
 from django.utils.translation import gettext as _
 
 from dmp.models import BusinessAck, FeedingOrder
-from dmp.services import record_business_ack
+from dmp.services.feeding import record_business_ack
 from dpi.hl7.parsing import Segment, field_values
 from dpi.hl7.registry import ErrorCode, HandlerResult, HL7ProcessingError, InboundMessage, register
 from patients.pam import parse_ts

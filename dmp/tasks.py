@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from dmp import services
 from dmp.selectors import due_order_ids
+from dmp.services import feeding as services
 
 
 @shared_task(name="dmp.run_feeding_order")

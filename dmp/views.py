@@ -10,9 +10,9 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from dmp import services
 from dmp.models import FeedingChannel, FeedingOrder
 from dmp.selectors import historical_candidates
+from dmp.services import feeding as services
 from dmp.templatetags.feeding import feeding_context
 from documents.models import Document
 from patients.file import Panel, section

@@ -6,7 +6,7 @@ from django import template
 
 from dmp.models import FeedingChannel, OrderState, Purpose
 from dmp.selectors import last_sent, latest_orders, orders_of
-from dmp.services import WITHDRAWAL_REASONS, refused_by_recipient
+from dmp.services.feeding import WITHDRAWAL_REASONS, refused_by_recipient
 from documents.models import Document, Provenance, Status
 
 register = template.Library()

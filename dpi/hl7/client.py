@@ -17,6 +17,7 @@ import time
 from django.conf import settings
 from django.utils.translation import gettext as _
 
+from dpi import integrations
 from dpi.hl7.ack import Ack, MalformedAck, parse_ack
 from dpi.hl7.mllp import FrameReader, frame
 from dpi.hl7.models import Message
@@ -25,12 +26,11 @@ from dpi.hl7.parsing import codec_for, declared_charset, read_envelope, split_se
 logger = logging.getLogger(__name__)
 
 
-class TransportError(Exception):
-    """Sending failed; ``permanent`` says whether trying again could help."""
+class TransportError(integrations.TransportError):
+    """Sending over MLLP failed; ``permanent`` says whether trying again could help."""
 
     def __init__(self, text: str, *, permanent: bool, ack: Ack | None = None, message: Message | None = None):
-        super().__init__(text)
-        self.permanent = permanent
+        super().__init__(text, permanent=permanent, code=ack.code if ack else "")
         self.ack = ack
         self.message = message
 

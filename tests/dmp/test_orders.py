@@ -17,7 +17,7 @@ from consent.models import Source, State, Subject
 from consent.services import record_consent
 from dmp.models import BusinessAck, DeletionReason, FeedingDelay, FeedingOrder, OrderKind, OrderState
 from dmp.selectors import feeding_delay
-from dmp.services import cancel_order, release_order, run_order, send_now, withdraw_from_dmp
+from dmp.services.feeding import cancel_order, release_order, run_order, send_now, withdraw_from_dmp
 from documents.models import ExportState
 from documents.services import Recipients, delete_document, start_correction, update_draft, validate_document
 from dpi.models import AuditEvent

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from dmp.models import FeedingOrder, OrderKind, OrderState
 from dmp.selectors import historical_candidates
-from dmp.services import send_history
+from dmp.services.feeding import send_history
 from documents.models import Document
 from dpi.models import AuditEvent
 from patients.models import IdentityStatus

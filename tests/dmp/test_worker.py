@@ -21,7 +21,7 @@ from django.utils import timezone
 from consent.models import Source, State, Subject
 from consent.services import record_consent
 from dmp.models import FeedingOrder, OrderState
-from dmp.services import cancel_order
+from dmp.services.feeding import cancel_order
 from documents.services import Recipients
 from dpi import celery_app
 from sandbox.models import PfiMessage
