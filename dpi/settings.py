@@ -329,6 +329,44 @@ CELERY_BEAT_SCHEDULE["dmp-dispatch-due-orders"] = {
     "schedule": DMP_FEEDING_SWEEP_SECONDS,
 }
 
+# --- DMP consultation (AIR simplifié): SOAP 1.2 over HTTPS with mutual TLS, see docs/dmp-consultation.md ---
+
+DMP_CONSULTATION_ENABLED = env_bool("DMP_CONSULTATION_ENABLED", True)
+# The DMP's endpoints; by default the sandbox DMP on loopback (run_sandbox).
+SANDBOX_DMP_HOST = env("SANDBOX_DMP_HOST", "127.0.0.1")
+SANDBOX_DMP_PORT = env_int("SANDBOX_DMP_PORT", 8443)  # SOAP over HTTPS, client certificate required
+SANDBOX_DMP_WEB_PORT = env_int("SANDBOX_DMP_WEB_PORT", 8444)  # web PS and DRIMbox pages, for the browser
+_DMP_SANDBOX = f"https://{SANDBOX_DMP_HOST}:{SANDBOX_DMP_PORT}/si-dmp-server/v2/services"
+_WEB_SANDBOX = f"http://{SANDBOX_DMP_HOST}:{SANDBOX_DMP_WEB_PORT}"
+DMP_PATIENTS_URL = env("DMP_PATIENTS_URL", f"{_DMP_SANDBOX}/patients")  # TD0.2, TD0.3
+DMP_REGISTRY_URL = env("DMP_REGISTRY_URL", f"{_DMP_SANDBOX}/registry")  # TD3.1 (ITI-18), TD3.3 (ITI-57)
+DMP_REPOSITORY_URL = env("DMP_REPOSITORY_URL", f"{_DMP_SANDBOX}/repository")  # TD3.2 (ITI-43)
+DMP_WEBPS_URL = env("DMP_WEBPS_URL", f"{_WEB_SANDBOX}/webps/contexte")  # TD0.10, opened in the user's browser
+DRIMBOX_URL = env("DRIMBOX_URL", f"{_WEB_SANDBOX}/drimbox/contexte")  # consumer DRIMbox, contextual call
+# The structure's certificates (IGC-Santé in production; the sandbox's test PKI by default, made by
+# `manage.py sandbox_pki` under var/pki/): TLS client authentication, VIHF signature, DMP server trust.
+DMP_PKI_DIR = Path(env("DMP_PKI_DIR", str(VAR_DIR / "pki")))
+DMP_CLIENT_CERT = env("DMP_CLIENT_CERT", str(DMP_PKI_DIR / "structure.crt"))
+DMP_CLIENT_KEY = env("DMP_CLIENT_KEY", str(DMP_PKI_DIR / "structure.key"))
+DMP_SIGNING_CERT = env("DMP_SIGNING_CERT", DMP_CLIENT_CERT)
+DMP_SIGNING_KEY = env("DMP_SIGNING_KEY", DMP_CLIENT_KEY)
+DMP_CA_BUNDLE = env("DMP_CA_BUNDLE", str(DMP_PKI_DIR / "ca.crt"))
+DMP_TIMEOUT_SECONDS = float(env("DMP_TIMEOUT_SECONDS", "8"))
+DMP_CONNECT_TIMEOUT_SECONDS = float(env("DMP_CONNECT_TIMEOUT_SECONDS", "3"))
+DMP_MAX_RESPONSE_BYTES = env_int("DMP_MAX_RESPONSE_BYTES", 64 * 1024 * 1024)  # a larger answer is refused
+# VIHF (the SAML assertion every request carries): version and the software's identity.
+DMP_VIHF_VERSION = env("DMP_VIHF_VERSION", "3.0")
+DMP_SECTEUR_ACTIVITE = env("DMP_SECTEUR_ACTIVITE", "SA01")  # JDV_J61 code of the hospital's activity sector
+DMP_LPS_NAME = env("DMP_LPS_NAME", "DPI Segur open source")
+DMP_LPS_HOMOLOGATION_ID = env("DMP_LPS_HOMOLOGATION_ID", "")
+# How long a patient's DMP answers (existence, authorisation, lists) are reused while the user stays
+# on the file; "Actualiser" asks again at once. The first automatic search spans this many years.
+DMP_CACHE_MINUTES = env_int("DMP_CACHE_MINUTES", 15)
+DMP_FIRST_SEARCH_YEARS = env_int("DMP_FIRST_SEARCH_YEARS", 2)
+CONTENT_SECURITY_POLICY["DIRECTIVES"]["form-action"] += sorted(
+    {"/".join(url.split("/", 3)[:3]) for url in (DMP_WEBPS_URL, DRIMBOX_URL)}
+)  # the contextual accesses are forms posted to these origins
+
 # --- Sample data published by the national agency (tests only) ----------------------------
 
 SAMPLES_DIR = Path(env("DPI_SAMPLES_DIR", str(BASE_DIR.parent / "shared" / "samples")))
