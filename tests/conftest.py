@@ -108,3 +108,11 @@ def browser() -> Iterator[object]:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         yield browser
         browser.close()
+
+
+@pytest.fixture(scope="session")
+def test_pki() -> object:
+    """The sandbox's test PKI (CA, DMP server, structure certificates) where the DMP_* settings point."""
+    from sandbox.pki import ensure_test_pki
+
+    return ensure_test_pki(settings.DMP_PKI_DIR)
