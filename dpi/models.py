@@ -188,6 +188,9 @@ class AuditEvent(models.Model):
         CONSENT_CHANGE = "consent.change", _("modification d'information/opposition")
         DOCUMENT_CHANGE = "document.change", _("modification de document")
         MESSAGE_REPLAY = "hl7.replay", _("rejeu de message HL7")
+        DMP_READ = "dmp.read", _("consultation du DMP")
+        DMP_CHANGE = "dmp.change", _("action sur le DMP (autorisation, visibilité)")
+        NOTICE_ACK = "notice.acknowledge", _("prise de connaissance d'une information obligatoire")
 
     at = models.DateTimeField(_("date"), auto_now_add=True, db_index=True)
     action = models.CharField(_("action"), max_length=40, choices=Action.choices, db_index=True)
