@@ -1,4 +1,5 @@
-"""Django admin: structures, users, roles and memberships (all changes audited), audit trail, peers."""
+"""Django admin: structures, users, roles and memberships (all changes audited), audit trail, peers,
+acknowledged notices."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext_lazy as _
 
 from dpi.csvexport import csv_response
-from dpi.models import AuditEvent, CareUnit, LegalEntity, Membership, Peer, Role, Site, User
+from dpi.models import AuditEvent, CareUnit, LegalEntity, Membership, NoticeAcknowledgement, Peer, Role, Site, User
 from dpi.services import audit
 
 admin.site.site_header = _("Administration du DPI")
@@ -244,6 +245,17 @@ class AuditEventAdmin(ReadOnlyAdmin):
         ]
         rows = ([_cell(event, column) for column in columns] for event in queryset.iterator())
         return csv_response(columns, rows, "audit.csv")
+
+
+@admin.register(NoticeAcknowledgement)
+class NoticeAcknowledgementAdmin(ReadOnlyAdmin):
+    """Who acknowledged which version of the mandatory notice (REM SC.DMP/CONF.11), when, from where."""
+
+    list_display = ["acknowledged_at", "user", "notice", "ip_address"]
+    list_filter = ["notice", ("acknowledged_at", admin.DateFieldListFilter)]
+    search_fields = ["user__username", "user__last_name", "user__rpps", "user__adeli", "notice"]
+    date_hierarchy = "acknowledged_at"
+    list_select_related = ["user"]
 
 
 @admin.register(Peer)

@@ -248,3 +248,32 @@ class Peer(models.Model):
 
     def has_scope(self, scope: str) -> bool:
         return self.active and scope in self.scopes
+
+
+class NoticeAcknowledgement(models.Model):
+    """A user's acknowledgement of a versioned mandatory notice: who, which version, when, from where.
+
+    The notice tells every user how their national identifier is used by the DMP (REM SC.DMP/CONF.11);
+    its text is the template ``dpi/_mandatory_notice.html`` and :attr:`CURRENT` names its version.
+    Change ``CURRENT`` whenever that text changes: every user is then asked again
+    (:class:`dpi.middleware.RequireNoticeAcknowledgementMiddleware`). Rows are only ever inserted, one per
+    user and version (:func:`dpi.services.acknowledge_notice`, which also writes the audit row).
+    """
+
+    CURRENT = "dmp-rpps-2026-12"
+
+    user = models.ForeignKey(
+        User, on_delete=models.CASCADE, related_name="notice_acknowledgements", verbose_name=_("utilisateur")
+    )
+    notice = models.CharField(_("information (version)"), max_length=40)
+    acknowledged_at = models.DateTimeField(_("date"), auto_now_add=True)
+    ip_address = models.GenericIPAddressField(_("adresse"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("prise de connaissance d'une information")
+        verbose_name_plural = _("prises de connaissance des informations")
+        ordering = ["-acknowledged_at", "-id"]
+        constraints = [models.UniqueConstraint(fields=["user", "notice"], name="notice_ack_unique_per_user")]
+
+    def __str__(self) -> str:
+        return f"{self.user} — {self.notice}"

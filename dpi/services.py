@@ -1,4 +1,4 @@
-"""Write use cases of the foundation: the audit trail and API peers.
+"""Write use cases of the foundation: the audit trail, API peers, acknowledged notices.
 
 Every service that changes something the audit trail covers calls :func:`audit` inside its
 own transaction, so the change and its audit row commit or roll back together.
@@ -13,7 +13,7 @@ from django.conf import settings
 from django.db import models, transaction
 from django.http import HttpRequest
 
-from dpi.models import AuditEvent, Peer, User
+from dpi.models import AuditEvent, NoticeAcknowledgement, Peer, User
 
 
 def client_ip(request: HttpRequest | None) -> str | None:
@@ -69,3 +69,26 @@ def create_peer(*, name: str, scopes: list[str], acting_user: User | None = None
     peer = Peer.objects.create(name=name, token_hash=Peer.hash_token(token), token_prefix=token[:8], scopes=scopes)
     audit(action=AuditEvent.Action.PEER_CHANGE, actor=acting_user, obj=peer, detail={"created": True, "scopes": scopes})
     return peer, token
+
+
+@transaction.atomic
+def acknowledge_notice(
+    *, acting_user: User, notice: str, request: HttpRequest | None = None
+) -> NoticeAcknowledgement:
+    """Record that ``acting_user`` has read the mandatory ``notice`` (a version key), with its audit row.
+
+    Once per user and version: acknowledging again (a second tab, a double click) returns the first
+    record and writes nothing.
+    """
+    acknowledgement, created = NoticeAcknowledgement.objects.get_or_create(
+        user=acting_user, notice=notice, defaults={"ip_address": client_ip(request)}
+    )
+    if created:
+        audit(
+            action=AuditEvent.Action.NOTICE_ACK,
+            actor=acting_user,
+            request=request,
+            obj=acknowledgement,
+            detail={"notice": notice},
+        )
+    return acknowledgement

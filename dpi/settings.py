@@ -97,6 +97,7 @@ MIDDLEWARE = [
     "allauth.account.middleware.AccountMiddleware",
     "allauth.usersessions.middleware.UserSessionsMiddleware",
     "dpi.middleware.RequireSecondFactorMiddleware",
+    "dpi.middleware.RequireNoticeAcknowledgementMiddleware",
     "dpi.middleware.IdleExpiryMiddleware",
 ]
 

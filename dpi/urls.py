@@ -7,6 +7,7 @@ from dpi import views
 urlpatterns = [
     path("", views.home, name="home"),
     path("unite/", views.select_care_unit, name="select_care_unit"),
+    path("information/", views.notice, name="notice"),
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
     path("patients/", include("patients.urls")),

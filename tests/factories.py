@@ -8,7 +8,7 @@ from allauth.mfa.totp.internal.auth import TOTP
 from django.utils import timezone
 
 from dpi.codes import NationalIdType, Profession
-from dpi.models import CareUnit, LegalEntity, Membership, Role, Site, User
+from dpi.models import CareUnit, LegalEntity, Membership, NoticeAcknowledgement, Role, Site, User
 from dpi.validators import luhn_check_digit
 from patients.models import Episode, Patient, Sex
 from sandbox.demo import demo_totp_secret
@@ -82,6 +82,16 @@ class UserFactory(factory.django.DjangoModelFactory):
         """Users have their second factor unless created with ``totp=False``."""
         if create and extracted is not False:
             TOTP.activate(self, demo_totp_secret(self.username))
+
+    @factory.post_generation
+    def notice_acknowledged(self, create: bool, extracted: bool | None, **kwargs: object) -> None:
+        """Users have acknowledged the current mandatory notice, as anyone past their first login, unless
+        created with ``notice_acknowledged=False`` (then the DPI sends them to the notice page first).
+
+        The row is inserted directly, like the TOTP above: fixture state, with no audit row of its own.
+        """
+        if create and extracted is not False:
+            NoticeAcknowledgement.objects.create(user=self, notice=NoticeAcknowledgement.CURRENT)
 
 
 class MembershipFactory(factory.django.DjangoModelFactory):

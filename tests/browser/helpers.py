@@ -2,9 +2,20 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from dpi.models import User
 from sandbox.demo import current_totp_code
+from tests.browser.conftest import Screenshots
 from tests.factories import PASSWORD
+
+
+def rem_shots(requirement_id: str) -> Screenshots:
+    """Numbered screenshots kept as the evidence of a REM requirement, under var/artefacts/rem/<id>/.
+
+    ``rem_shots("SC.DMP/CONF.11")`` saves under ``var/artefacts/rem/SC.DMP/CONF.11/`` (emptied first).
+    """
+    return Screenshots(str(Path("rem") / requirement_id))
 
 
 def log_in(page, live_server, user: User, shots=None) -> None:
