@@ -13,6 +13,7 @@ from datetime import date, timedelta
 from allauth.mfa.adapter import get_adapter
 from allauth.mfa.models import Authenticator
 from allauth.mfa.totp.internal.auth import TOTP, format_hotp_value, hotp_value, yield_hotp_counters_from_time
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -21,6 +22,8 @@ from dpi.codes import NationalIdType, Profession, Specialty
 from dpi.models import CareUnit, LegalEntity, Membership, Role, Site, User
 from dpi.validators import luhn_check_digit, nir_key
 from patients.models import Episode, IdentityStatus, Patient, Sex
+from sandbox.dmp.seed import seed_demo_dmps
+from sandbox.pki import ensure_test_pki
 
 DEMO_PASSWORD = "Demo-DPI-2026!"  # noqa: S105 (public demo password, demo data only)
 INS_NIR_TEST_OID = "1.2.250.1.213.1.4.10"
@@ -229,6 +232,8 @@ def load_demo() -> list[User]:
     users = _users(units)
     _patients(units)
     _feeding_delay()
+    ensure_test_pki(settings.DMP_PKI_DIR)  # the DPI's DMP certificates and the sandbox DMP's
+    seed_demo_dmps()
     return users
 
 

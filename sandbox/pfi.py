@@ -4,13 +4,15 @@ It receives MDM^T02/T10/T04 (CI-SIS volet *Transmission de document(s) CDA en HL
 checks them against the rules of the volet, answers a technical ACK, records what it understood
 (:class:`sandbox.models.PfiMessage`), then sends the business acknowledgements the message asked
 for (ZAM^Z01 DMP receipt, ZAM^Z02 MSSanté delivery, ZAM^Z03 MSSanté read, one per recipient) to
-the DPI's own listener, correlated by OBX-4 = MSH-10 of the MDM. How it answers is set in the
+the DPI's own listener, correlated by OBX-4 = MSH-10 of the MDM. A document accepted for the DMP
+(DESTDMP=Y) is filed in the sandbox DMP (:mod:`sandbox.dmp.feeding`). How it answers is set in the
 admin (:class:`sandbox.models.PfiBehaviour`), so a demo user can make it fail.
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import logging
 import threading
@@ -30,6 +32,7 @@ from dpi.hl7.errors import ErrorCode, HL7ProcessingError
 from dpi.hl7.mllp import READ_SIZE, Frame, FrameReader, ServerHandle, frame, serve_in_thread
 from dpi.hl7.models import db_text
 from dpi.hl7.parsing import Envelope, Header, Segment, escape, field_values, read_envelope, read_segments
+from sandbox.dmp.feeding import feed_from_pfi
 from sandbox.models import PfiBehaviour, PfiMessage, PfiZam
 
 logger = logging.getLogger(__name__)
@@ -105,6 +108,7 @@ class Mdm:
     sender: str = ""
     recipients: list[Recipient] = field(default_factory=list)
     flags: dict[str, str] = field(default_factory=dict)
+    cda: bytes = b""
     problems: list[Problem] = field(default_factory=list)
 
     @property
@@ -201,6 +205,9 @@ def _read_content(mdm: Mdm, segments: list[Segment]) -> None:
         elif role == "RCT" and (address := first(prt, "15.4")):
             identifier = first(prt, "5.1") or first(prt, "10.1") or first(prt, "8.10")
             mdm.recipients.append(Recipient(address, identifier))
+    document = next((segment for segment in segments if segment.name == "OBX"), None)
+    with contextlib.suppress(ValueError):  # not base64: the document cannot go to the DMP, nothing more
+        mdm.cda = base64.b64decode(first(document, "5.5"), validate=True)
     for obx in _metadata_obx(segments):
         code = first(obx, "3.1")
         mdm.flags[code] = "text" if code in TEXT_METADATA else first(obx, "5.1")
@@ -685,6 +692,15 @@ class PfiSimulator:
         if behaviour.mode == PfiBehaviour.Mode.SLOW:
             await asyncio.sleep(behaviour.slow_seconds)
         if message.ack_code == "AA" and not message.duplicate:
+            if mdm.to_dmp and behaviour.mode != PfiBehaviour.Mode.DMP_REJECT:
+                await self._call(
+                    feed_from_pfi,
+                    trigger=mdm.trigger,
+                    ins=mdm.ins,
+                    document_id=mdm.document_id,
+                    cda=mdm.cda,
+                    flags=mdm.flags,
+                )
             planned = plan_zams(mdm, behaviour.mode)
             if planned:
                 delay = behaviour.zam_delay_seconds if behaviour.zam_delay_seconds is not None else self.zam_delay

@@ -140,9 +140,7 @@ def _usage(*, cert_sign: bool) -> x509.KeyUsage:
 def _write(pki: Pki, stem: str, key: rsa.RSAPrivateKey, cert: x509.Certificate) -> None:
     key_path = pki.path(f"{stem}.key")
     key_path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-        )
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
     )
     key_path.chmod(0o600)
     pki.path(f"{stem}.crt").write_bytes(cert.public_bytes(serialization.Encoding.PEM))

@@ -2,7 +2,7 @@
 
 A simulator is an object with a ``name`` and an ``async def serve(stop: asyncio.Event)``
 that speaks the real protocol on loopback until ``stop`` is set. Each integration issue adds
-its simulator here (the PFI over MLLP: ``sandbox.pfi``).
+its simulator here (the PFI over MLLP: ``sandbox.pfi``; the DMP over HTTPS: ``sandbox.dmp.server``).
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 from typing import Protocol
 
+from sandbox.dmp.server import DmpSimulator
 from sandbox.pfi import PfiSimulator
 
 
@@ -21,6 +22,7 @@ class Simulator(Protocol):
 
 SIMULATORS: list[Simulator] = []
 SIMULATORS.append(PfiSimulator())  # PFI_HOST:PFI_PORT, ZAM to MLLP_HOST:MLLP_PORT
+SIMULATORS.append(DmpSimulator())  # SANDBOX_DMP_HOST:SANDBOX_DMP_PORT (HTTPS), SANDBOX_DMP_WEB_PORT (pages)
 
 
 async def run_all(stop: asyncio.Event, simulators: list[Simulator] | None = None) -> None:

@@ -1,4 +1,4 @@
-"""What the sandbox simulators remember: the PFI's behaviour, the messages it received, the ZAMs it sent."""
+"""What the simulated PFI remembers: its behaviour, the messages it received, the ZAMs it sent."""
 
 from __future__ import annotations
 
