@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from dmp.selectors import due_order_ids
+from dmp.selectors.feeding import due_order_ids
 from dmp.services import feeding as services
 
 

@@ -421,6 +421,7 @@ class CdaHeader:
     level: Level
     pdf: bytes | None  # N1 body, or the PDF-copy section of an N3
     stylesheet_href: str
+    study_uids: tuple[str, ...] = ()  # imaging: DICOM study instance UIDs (documentationOf/serviceEvent/id)
 
     def known_version(self) -> KnownVersion:
         """This document as a stored version (its own id as set when it has no setId)."""
@@ -472,7 +473,15 @@ def parse_cda_header(data: bytes) -> CdaHeader:
         level=level,
         pdf=_embedded_pdf(root, level),
         stylesheet_href=_stylesheet_href(root),
+        study_uids=_study_uids(root),
     )
+
+
+def _study_uids(root: etree._Element) -> tuple[str, ...]:
+    """The examinations an imaging report documents: their study instance UIDs open the images
+    in the DRIMbox (SC.DB/TRA.04)."""
+    ids = root.findall("h:documentationOf/h:serviceEvent/h:id", _NSMAP)
+    return tuple(dict.fromkeys(uid for element in ids if (uid := element.get("root", "")) and _OID.match(uid)))
 
 
 def _patient(root: etree._Element) -> CdaPatient:

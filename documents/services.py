@@ -375,6 +375,7 @@ def integrate_cda(
     provenance: str,
     acting_user: User | None = None,
     episode: Episode | None = None,
+    care_unit: CareUnit | None = None,
     stylesheet: bytes = b"",
     accept_identity_differences: bool = False,
     request: HttpRequest | None = None,
@@ -385,7 +386,8 @@ def integrate_cda(
     versionNumber + 1 and relatedDocument); the DMP and MSSanté integrations call it too.
     Raises :class:`documents.cda.InvalidCda` for what is not a readable CDA and ``ValidationError``
     for a duplicate, an outdated version, or (unless accepted) a patient identity that differs from
-    the file's: nothing is stored then.
+    the file's: nothing is stored then. A new document is filed in ``care_unit`` (the unit of the
+    user who integrates it) and its site's FINESS.
     """
     if acting_user is not None:
         _check_access(acting_user, patient)
@@ -402,7 +404,7 @@ def integrate_cda(
     warnings = tuple(identity_differences(patient, header.patient))
     if warnings and not accept_identity_differences:
         raise ValidationError(list(warnings), code="identity_mismatch")
-    document, previous = _document_for(patient, header, verdict, provenance, episode)
+    document, previous = _document_for(patient, header, verdict, provenance, episode, care_unit)
     version = DocumentVersion.objects.create(
         document=document,
         version_number=header.version_number or 1,
@@ -423,7 +425,12 @@ def integrate_cda(
 
 
 def _document_for(
-    patient: Patient, header: CdaHeader, verdict: VersionVerdict, provenance: str, episode: Episode | None
+    patient: Patient,
+    header: CdaHeader,
+    verdict: VersionVerdict,
+    provenance: str,
+    episode: Episode | None,
+    care_unit: CareUnit | None,
 ) -> tuple[Document, DocumentVersion | None]:
     """The document a new version belongs to (with the version it replaces), or a new document."""
     if verdict.status == VersionStatus.NEW_VERSION:
@@ -444,5 +451,35 @@ def _document_for(
         author_name=author,
         author_national_id=header.author_id.extension if header.author_id else "",
         author_organization=header.custodian_name,
+        care_unit=care_unit,
+        finess_eg=care_unit.site.finess_eg if care_unit else "",
     )
     return document, None
+
+
+@transaction.atomic
+def record_dmp_visibility(
+    *,
+    document: Document,
+    invisible_to_patient: bool | None = None,
+    invisible_to_legal_representatives: bool | None = None,
+    acting_user: User,
+    request: HttpRequest | None = None,
+) -> Document:
+    """The document was made visible (or invisible) in the DMP: its flags follow, so that a later
+    version is sent the same way and the work list of invisible documents forgets it."""
+    changes = {
+        name: value
+        for name, value in (
+            ("invisible_to_patient", invisible_to_patient),
+            ("invisible_to_legal_representatives", invisible_to_legal_representatives),
+        )
+        if value is not None and getattr(document, name) != value
+    }
+    if changes:
+        before = {name: getattr(document, name) for name in changes}
+        Document.objects.filter(pk=document.pk).update(**changes)
+        for name, value in changes.items():
+            setattr(document, name, value)
+        _audit(document, acting_user, "dmp_visibility", request, before=before, after=changes)
+    return document

@@ -39,7 +39,7 @@ from dmp.models import (
     Purpose,
     Trigger,
 )
-from dmp.selectors import feeding_delay, historical_candidates, last_sent
+from dmp.selectors.feeding import feeding_delay, historical_candidates, last_sent
 from dmp.transmission import Plan, transmission_for
 from documents.cda import CdaHeader, InvalidCda, parse_cda_header
 from documents.models import Channel, Document, DocumentVersion, ExportState, ExportStatus, Provenance, Status

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django import template
 
 from dmp.models import FeedingChannel, OrderState, Purpose
-from dmp.selectors import last_sent, latest_orders, orders_of
+from dmp.selectors.feeding import last_sent, latest_orders, orders_of
 from dmp.services.feeding import WITHDRAWAL_REASONS, refused_by_recipient
 from documents.models import Document, Provenance, Status
 

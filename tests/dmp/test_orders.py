@@ -16,7 +16,7 @@ from django.utils import timezone
 from consent.models import Source, State, Subject
 from consent.services import record_consent
 from dmp.models import BusinessAck, DeletionReason, FeedingDelay, FeedingOrder, OrderKind, OrderState
-from dmp.selectors import feeding_delay
+from dmp.selectors.feeding import feeding_delay
 from dmp.services.feeding import cancel_order, release_order, run_order, send_now, withdraw_from_dmp
 from documents.models import ExportState
 from documents.services import Recipients, delete_document, start_correction, update_draft, validate_document

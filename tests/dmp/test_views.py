@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from dmp.models import FeedingOrder, OrderKind, OrderState
-from dmp.selectors import historical_candidates
+from dmp.selectors.feeding import historical_candidates
 from dmp.services.feeding import send_history
 from documents.models import Document
 from dpi.models import AuditEvent

@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from dmp.models import FeedingChannel, FeedingOrder
-from dmp.selectors import historical_candidates
+from dmp.selectors.feeding import historical_candidates
 from dmp.services import feeding as services
 from dmp.templatetags.feeding import feeding_context
 from documents.models import Document

@@ -1,0 +1,1 @@
+"""Read queries of the DMP app, one module per use case: ``feeding`` and ``consultation``."""

@@ -1,0 +1,1 @@
+"""Pages and htmx fragments of the DMP app, one module per use case: ``feeding`` and ``consultation``."""
