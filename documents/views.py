@@ -17,6 +17,7 @@ from django.views.decorators.http import require_POST
 from documents import services
 from documents.cda import InvalidCda
 from documents.forms import DocumentForm, ImportForm
+from documents.links import viewer_links
 from documents.models import Document, DocumentVersion, Provenance
 from documents.rendering import CSP_FOR_RENDERED_CDA, STYLESHEETS, agency_stylesheet_path, render_cda_html
 from documents.selectors import SORTS, DocumentFilters, document_types, patient_documents, versions_of
@@ -193,6 +194,7 @@ def document_detail(request: HttpRequest, pk: int) -> HttpResponse:
     context = file_context(request, document.patient, access) | {
         "document": document, "versions": versions, "shown": shown,
         "agency_stylesheet": agency_stylesheet_path() is not None,
+        "viewer_links": viewer_links(request, document, shown),
     }  # fmt: skip
     return render(request, "documents/detail.html", context)
 

@@ -8,7 +8,7 @@ from django.http import HttpRequest
 
 from dmp.access import Context
 from dmp.clients import browser, registry
-from dmp.clients.types import BrowserForm, DocumentEntry, VisibilityChange
+from dmp.clients.types import APPROVED, BrowserForm, DocumentEntry, VisibilityChange
 from dmp.models import DmpTransaction
 from dmp.services.consultation import cache_key
 from dmp.services.tracing import traced
@@ -114,3 +114,19 @@ def _audit_opening(request: HttpRequest, context: Context, target: str) -> None:
         patient_id=context.patient.pk,
         detail={"view": target},
     )
+
+
+def entry_of_produced(context: Context, document: Document) -> DocumentEntry | None:
+    """The DMP entry of the current version of a document this hospital sent (GetDocuments by uniqueId)."""
+    version = document.current_version
+    if version is None:
+        return None
+    unique_id = f"{version.cda_id_root}^{version.cda_id_extension}" if version.cda_id_extension else version.cda_id_root
+    found = traced(
+        context,
+        Kind.SEARCH,
+        lambda: registry.get_documents(context.actor, context.patient_ref, unique_ids=[unique_id]),
+        detail="GetDocuments",
+        documents=[unique_id],
+    ).documents
+    return next((entry for entry in found if entry.status == APPROVED), None)
