@@ -17,7 +17,10 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from dmp.models import FeedingDelay
+from consent.models import ConsentDecision, Source, State, Subject
+from consent.services import record_consent
+from dmp.models import FeedingDelay, NewDocumentsRule
+from dmp.models.consultation import Reference
 from dpi.codes import NationalIdType, Profession, Specialty
 from dpi.models import CareUnit, LegalEntity, Membership, Role, Site, User
 from dpi.validators import luhn_check_digit, nir_key
@@ -234,7 +237,39 @@ def load_demo() -> list[User]:
     _feeding_delay()
     ensure_test_pki(settings.DMP_PKI_DIR)  # the DPI's DMP certificates and the sandbox DMP's
     seed_demo_dmps()
+    _dmp_consultation()
     return users
+
+
+# The patients' choices on the DMP for their current visit, recorded once (a reload keeps later changes):
+# DUPONT consents to both, GARCIA opposes consultation (the DPI then never asks her DMP), ROBERT was not
+# informed yet (the user records it in the file, then the DMP appears).
+DEMO_CONSENTS = {
+    "100001": {Subject.FEEDING: State.INFORMED_NOT_OPPOSED, Subject.CONSULTATION: State.INFORMED_NOT_OPPOSED},
+    "100003": {Subject.FEEDING: State.INFORMED_NOT_OPPOSED, Subject.CONSULTATION: State.INFORMED_OPPOSED},
+}
+
+
+def _dmp_consultation() -> None:
+    """Consents of the demo patients, and a new-documents counter shown for every kind of care over the
+    last 30 days (the default shows it for consultations and emergencies since the last visit)."""
+    for ipp, choices in DEMO_CONSENTS.items():
+        episode = Episode.objects.get(visit_authority="CHU-DEMO", visit_number=f"V{ipp}")
+        if ConsentDecision.objects.filter(episode=episode).exists():
+            continue
+        for subject, state in choices.items():
+            record_consent(episode=episode, subject=subject, state=state, source=Source.UI)
+    NewDocumentsRule.objects.update_or_create(
+        legal_entity=LegalEntity.objects.get(finess_ej="000897414"),
+        site=None,
+        care_unit=None,
+        specialty="",
+        defaults={
+            "episode_kinds": [kind for kind, _label in Episode.Kind.choices],
+            "reference": Reference.DAYS,
+            "days": 30,
+        },
+    )
 
 
 DEMO_FEEDING_DELAY_MINUTES = 2
