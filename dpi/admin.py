@@ -4,6 +4,7 @@ acknowledged notices."""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from django.contrib import admin, messages
@@ -202,6 +203,28 @@ def _delete_sessions(users: QuerySet[User]) -> int:
     return deleted
 
 
+def audited_csv_export(
+    request: HttpRequest,
+    *,
+    header: Sequence[str],
+    rows: Iterable[Sequence[object]],
+    filename: str,
+    count: int,
+    patient_id: int | None = None,
+    detail: dict[str, Any] | None = None,
+) -> HttpResponse:
+    """A streamed, formula-safe CSV export of traces, itself audited: who extracted which file, how
+    many rows, with which filters (the admin's query string), so that reading the traces leaves a trace."""
+    filters = {key: request.GET.getlist(key) for key in request.GET}
+    audit(
+        action=AuditEvent.Action.TRACE_EXPORT,
+        request=request,
+        patient_id=patient_id,
+        detail={"file": filename, "rows": count, "filters": filters, **(detail or {})},
+    )
+    return csv_response(header, rows, filename)
+
+
 def _cell(event: AuditEvent, column: str) -> object:
     value = getattr(event, column)
     return json.dumps(value, ensure_ascii=False) if column == "detail" else value
@@ -243,8 +266,10 @@ class AuditEventAdmin(ReadOnlyAdmin):
             "emergency",
             "detail",
         ]
+        last = AuditEvent.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+        queryset = queryset.filter(pk__lte=last)  # not the export's own audit row, written before streaming
         rows = ([_cell(event, column) for column in columns] for event in queryset.iterator())
-        return csv_response(columns, rows, "audit.csv")
+        return audited_csv_export(request, header=columns, rows=rows, filename="audit.csv", count=queryset.count())
 
 
 @admin.register(NoticeAcknowledgement)

@@ -110,3 +110,15 @@ def test_audit_trail_cannot_be_edited_or_deleted_in_the_admin(admin_client):
     assert admin_client.get(reverse("admin:dpi_auditevent_change", args=[event.pk])).status_code == 200
     admin_client.post(reverse("admin:dpi_auditevent_delete", args=[event.pk]), {"post": "yes"})
     assert AuditEvent.objects.filter(pk=event.pk).exists()
+
+
+def test_exporting_the_audit_trail_is_itself_audited(admin_client):
+    AuditEvent.objects.create(action=AuditEvent.Action.LOGIN_FAILURE, actor_username="intrus")
+    ids = list(AuditEvent.objects.values_list("pk", flat=True))
+    response = admin_client.post(
+        reverse("admin:dpi_auditevent_changelist"),
+        {"action": "export_csv", "select_across": "1", "index": "0", "_selected_action": ids},
+    )
+    assert len(b"".join(response.streaming_content).decode().splitlines()) == 2  # without the export's own row
+    event = AuditEvent.objects.get(action=AuditEvent.Action.TRACE_EXPORT)
+    assert event.actor.is_superuser and event.detail["file"] == "audit.csv" and event.detail["rows"] == 1
