@@ -4,6 +4,14 @@ from django.core.management.base import BaseCommand
 
 from sandbox.demo import DEMO_PASSWORD, demo_totp_secret, load_demo
 
+TRY = (
+    "dr.martin   dossier DUPONT : DMP consultable (état, nouveaux documents, recherche, intégration, web PS) ;",
+    "            LEFEBVRE (urgences) : non informé, identité non qualifiée : le DMP n'est pas interrogé",
+    "sf.petit    dossier GARCIA : opposition à la consultation du DMP, aucune requête envoyée",
+    "dr.dim      dossier ROBERT : patient non informé ; enregistrez l'information, le DMP apparaît",
+    "admin       administration : habilitations, traces DMP (export CSV), bac à sable (PFI, DMP simulé)",
+)
+
 
 class Command(BaseCommand):
     help = "Load (or refresh) the demo data and print the logins."
@@ -22,3 +30,6 @@ class Command(BaseCommand):
             self.stdout.write(
                 f"  {user.username:<12} {role:<26} {rpps:<17} secret TOTP {demo_totp_secret(user.username)}"
             )
+        self.stdout.write("À essayer :")
+        for line in TRY:
+            self.stdout.write(f"  {line}")
