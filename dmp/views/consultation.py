@@ -42,10 +42,18 @@ MAX_INTEGRATED_AT_ONCE = 50
 # --- the two placeholders of the file page ---------------------------------------------------------
 
 
+def _file_gate(request: HttpRequest, patient: Patient, episode: Episode | None) -> Context | Blocked:
+    """The gate of the file page, decided once per request (the banner and the section both show it)."""
+    gates = request.__dict__.setdefault("_dmp_gates", {})
+    if patient.pk not in gates:
+        gates[patient.pk] = consultation_context(request, patient, episode)
+    return gates[patient.pk]
+
+
 @banner_item(order=12)
 def access_item(request: HttpRequest, patient: Patient, episode: Episode | None) -> Panel | None:
     """The DMP state beside the identity: known at once when no call may be made, else loaded."""
-    context = consultation_context(request, patient, episode)
+    context = _file_gate(request, patient, episode)
     if isinstance(context, Blocked) and context.reason == "disabled":
         return None
     return Panel("dmp/_access_item.html", {"patient": patient, "blocked": context if not context.allowed else None})
@@ -53,7 +61,7 @@ def access_item(request: HttpRequest, patient: Patient, episode: Episode | None)
 
 @section(order=21)
 def consultation_section(request: HttpRequest, patient: Patient, episode: Episode | None) -> Panel | None:
-    context = consultation_context(request, patient, episode)
+    context = _file_gate(request, patient, episode)
     if isinstance(context, Blocked) and context.reason == "disabled":
         return None
     return Panel("dmp/_section.html", {"patient": patient, "blocked": context if not context.allowed else None})
