@@ -92,12 +92,14 @@ def _consultable(request: HttpRequest, pk: int) -> Context:
     return context
 
 
-def _dmp_call(request: HttpRequest, template: str, call: Callable[[], dict]) -> HttpResponse:
-    """Render ``template`` with what ``call`` returns, or the DMP's error said in French."""
+def _dmp_call(
+    request: HttpRequest, template: str, call: Callable[[], dict], *, error_template: str = "dmp/_error.html"
+) -> HttpResponse:
+    """Render ``template`` with what ``call`` returns, or the DMP's error said in French (``error_template``)."""
     try:
         values = call()
     except DmpError as error:
-        return render(request, "dmp/_error.html", {"error": error})
+        return render(request, error_template, {"error": error})
     return render(request, template, values)
 
 
@@ -113,7 +115,10 @@ def access_state(request: HttpRequest, pk: int) -> HttpResponse:
         response = render(request, "dmp/_access_state.html", {"blocked": context})
     else:
         response = _dmp_call(
-            request, "dmp/_access_state.html", lambda: {"access": services.check_access(request, context)}
+            request,
+            "dmp/_access_state.html",
+            lambda: {"access": services.check_access(request, context)},
+            error_template="dmp/_access_state.html",  # the state beside the identity says the DMP did not answer
         )
     response["HX-Trigger"] = "dmp-access"
     return response

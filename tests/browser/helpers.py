@@ -21,7 +21,7 @@ def rem_shots(requirement_id: str) -> Screenshots:
 def log_in(page, live_server, user: User, shots=None) -> None:
     """Password, then the current TOTP code, as a person would type them."""
     page.goto(f"{live_server.url}/accounts/login/")
-    page.get_by_label("Identifiant").fill(user.username)
+    page.get_by_label("Identifiant", exact=True).fill(user.username)
     page.get_by_label("Mot de passe").fill(PASSWORD)
     if shots:
         shots(page, "login")
