@@ -27,7 +27,7 @@ def test_first_login_shows_the_notice_requires_the_box_then_opens_the_file_asked
     assert "Traçabilité nationale" in notice.inner_text() and "Contrôle d'accès" in notice.inner_text()
     shots(page, "login-page-with-notice")
 
-    page.get_by_label("Identifiant").fill(user.username)
+    page.get_by_label("Identifiant", exact=True).fill(user.username)
     page.get_by_label("Mot de passe").fill(PASSWORD)
     page.get_by_role("button", name="Se connecter").click()
     page.wait_for_url("**/accounts/2fa/authenticate/**")
