@@ -18,3 +18,9 @@ def get_item(mapping: dict, key: str) -> object:
 @register.simple_tag
 def status_label(status: str) -> str:
     return STATUS_LABELS.get(status, status.rsplit(":", 1)[-1])
+
+
+@register.filter
+def uuid_key(entry_uuid: str) -> str:
+    """An entryUUID as an HTML id part (hex digits and hyphens only)."""
+    return entry_uuid.removeprefix("urn:uuid:")

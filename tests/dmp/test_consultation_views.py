@@ -209,6 +209,7 @@ def test_several_documents_integrate_in_one_action_and_never_twice(live_dmp: Liv
     integrated = Document.objects.filter(patient=consultation.patient, provenance=Provenance.DMP)
     assert integrated.count() == 2
     assert first.count('data-ok="1"') == 2
+    assert all(f'id="local-{uuid.removeprefix("urn:uuid:")}" hx-swap-oob="true"' in first for uuid in uuids)
     assert again.count('data-ok="0"') == 2 and "déjà dans le dossier" in again
     assert all(document.care_unit == consultation.user.memberships.first().care_unit for document in integrated)
     assert 'data-testid="dmp-already-integrated"' in _panel(client, consultation)
