@@ -403,7 +403,8 @@ def integrate_cda(
         )
     warnings = tuple(identity_differences(patient, header.patient))
     if warnings and not accept_identity_differences:
-        raise ValidationError(list(warnings), code="identity_mismatch")
+        # one error per difference, each with the code (a list given to ValidationError keeps no code of its own)
+        raise ValidationError([ValidationError(warning, code="identity_mismatch") for warning in warnings])
     document, previous = _document_for(patient, header, verdict, provenance, episode, care_unit)
     version = DocumentVersion.objects.create(
         document=document,

@@ -49,12 +49,17 @@ def first_search_start() -> datetime:
     return timezone.now() - timedelta(days=365 * settings.DMP_FIRST_SEARCH_YEARS)
 
 
-def new_documents_since(rule: NewDocumentsRule, *, user: User, patient: Patient, episode: Episode) -> datetime:
-    """Since when a document submitted to the DMP counts as new for this user on this patient."""
+def new_documents_since(
+    rule: NewDocumentsRule, *, user: User, patient: Patient, episode: Episode, stay_started: datetime | None = None
+) -> datetime:
+    """Since when a document submitted to the DMP counts as new for this user on this patient.
+
+    ``stay_started``: when the user's current stay on the file began; their consultations from then on
+    are the current one, not the last one."""
     if rule.reference == Reference.DAYS:
         reference = timezone.now() - timedelta(days=rule.days)
     elif rule.reference == Reference.LAST_CONSULTATION:
-        reference = _last_consultation(user, patient)
+        reference = _last_consultation(user, patient, before=stay_started)
     else:
         reference = _last_visit(patient, episode)
     acknowledged = (
@@ -77,14 +82,13 @@ def _last_visit(patient: Patient, episode: Episode) -> datetime | None:
     return (previous[0] or previous[1]) if previous else None
 
 
-def _last_consultation(user: User, patient: Patient) -> datetime | None:
-    return (
-        DmpTransaction.objects.filter(
-            user=user, patient=patient, kind=DmpTransaction.Kind.SEARCH, outcome=DmpTransaction.Outcome.SUCCESS
-        )
-        .values_list("at", flat=True)
-        .first()
+def _last_consultation(user: User, patient: Patient, *, before: datetime | None) -> datetime | None:
+    searches = DmpTransaction.objects.filter(
+        user=user, patient=patient, kind=DmpTransaction.Kind.SEARCH, outcome=DmpTransaction.Outcome.SUCCESS
     )
+    if before is not None:
+        searches = searches.filter(at__lt=before)
+    return searches.values_list("at", flat=True).first()
 
 
 def our_structure_ids() -> frozenset[str]:

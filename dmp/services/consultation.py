@@ -37,7 +37,7 @@ from dmp.access import Context
 from dmp.categories import BY_KEY, category_of
 from dmp.clients import patients as td0
 from dmp.clients import registry, repository
-from dmp.clients.errors import DmpRefused
+from dmp.clients.errors import DmpRefused, message_for
 from dmp.clients.types import (
     APPROVED,
     ARCHIVED,
@@ -47,6 +47,7 @@ from dmp.clients.types import (
     DmpStatus,
     DocumentEntry,
     DocumentQuery,
+    RegistryError,
     RetrievedDocument,
 )
 from dmp.models import DmpTransaction, IntegratedDmpDocument, NewDocumentsAcknowledgement
@@ -190,12 +191,20 @@ def load_panel(request: HttpRequest, context: Context) -> Panel:
     panel = cache.get(key)
     if panel is None:
         query = default_query()
+        started = _stay_started(request, context)  # before this stay's own searches are traced
         entries = _find(context, query, detail="FindDocuments (2 ans)")
-        panel = Panel(entries=entries, new=_new_documents(context, entries), updates=_updates(context), query=query)
+        new = _new_documents(context, entries, stay_started=started)
+        panel = Panel(entries=entries, new=new, updates=_updates(context), query=query)
         cache.set(key, panel, settings.DMP_CACHE_MINUTES * 60)
     audit(action=AuditEvent.Action.DMP_READ, actor=context.user, request=request, patient_id=context.patient.pk,
           detail={"view": "dmp_panel", "documents": len(panel.entries)})  # fmt: skip
     return panel
+
+
+def _stay_started(request: HttpRequest, context: Context) -> datetime:
+    """When the user's stay on this file began in this session ("Actualiser" does not start a new one):
+    the user's last consultation, for the "new documents" count, is one made before it."""
+    return cache.get_or_set(cache_key(request, context, "stay"), timezone.now, SESSION_HOURS * 3600)
 
 
 def _find(context: Context, query: DocumentQuery, *, detail: str) -> tuple[DocumentEntry, ...]:
@@ -214,9 +223,11 @@ def _newest_first(entries: Iterable[DocumentEntry]) -> tuple[DocumentEntry, ...]
     return tuple(sorted(entries, key=lambda e: e.service_start or e.creation_time or epoch, reverse=True))
 
 
-def _new_documents(context: Context, listed: Sequence[DocumentEntry]) -> NewDocuments:
+def _new_documents(context: Context, listed: Sequence[DocumentEntry], *, stay_started: datetime) -> NewDocuments:
     rule = new_documents_rule(context.user, context.care_unit)
-    since = new_documents_since(rule, user=context.user, patient=context.patient, episode=context.episode)
+    since = new_documents_since(
+        rule, user=context.user, patient=context.patient, episode=context.episode, stay_started=stay_started
+    )
     if context.episode.kind not in rule.episode_kinds:
         return NewDocuments(since=since, shown=False)
     submitted = _submitted_since(context, since)
@@ -230,13 +241,16 @@ def _new_documents(context: Context, listed: Sequence[DocumentEntry]) -> NewDocu
             detail="GetDocuments (nouveaux)",
         )
         known.update({entry.entry_uuid: entry for entry in fetched.documents})
+    entries = [entry for uuid in submitted if (entry := known.get(uuid)) is not None]
+    # A visibility change adds a version of an entry: a document is new when its first version came since,
+    # and is counted once, as its current version.
+    came_since = {_logical(entry) for entry in entries if entry.version == "1"}
     structures = our_structure_ids()
     new = [
         entry
-        for uuid in submitted
-        if (entry := known.get(uuid)) is not None
-        and entry.status in (APPROVED, ARCHIVED)
-        and entry.version == "1"  # a visibility change is a new version of an entry, not a new document
+        for entry in entries
+        if entry.status in (APPROVED, ARCHIVED)
+        and _logical(entry) in came_since
         and not authored_here(entry, structures)
         and category_of(entry.type_code.code if entry.type_code else "") in rule.categories
     ]
@@ -246,6 +260,10 @@ def _new_documents(context: Context, listed: Sequence[DocumentEntry]) -> NewDocu
         counts=_per_category(new),
         invisible=sum(1 for entry in new if entry.invisible_to_patient),
     )
+
+
+def _logical(entry: DocumentEntry) -> str:
+    return entry.logical_id or entry.entry_uuid
 
 
 def _submitted_since(context: Context, since: datetime) -> set[str]:
@@ -366,8 +384,9 @@ def acknowledge_new_documents(request: HttpRequest, context: Context) -> None:
     )
     key = cache_key(request, context, "panel")
     panel = cache.get(key)
-    if panel is not None:
-        cache.set(key, replace(panel, new=NewDocuments(since=timezone.now())), settings.DMP_CACHE_MINUTES * 60)
+    if panel is not None:  # the count empties; where the rule does not show it, it stays hidden
+        seen = NewDocuments(since=timezone.now(), shown=panel.new.shown)
+        cache.set(key, replace(panel, new=seen), settings.DMP_CACHE_MINUTES * 60)
 
 
 # --- search, view, integrate ------------------------------------------------------------------------
@@ -415,13 +434,20 @@ def retrieve_document(request: HttpRequest, context: Context, entry: DocumentEnt
     document = cache.get(key)
     if document is None:
         document = _retrieve(context, [entry])[entry.unique_id]
+        if isinstance(document, NotRetrieved):
+            raise document
         if len(document.content) <= MAX_CACHED_DOCUMENT:
             cache.set(key, document, settings.DMP_CACHE_MINUTES * 60)
     return document
 
 
-class NotRetrieved(Exception):
-    """The DMP did not give this document (deleted, masked, outside the user's habilitation)."""
+class NotRetrieved(DmpRefused):
+    """The DMP gave the other documents of a TD3.2 but not this one (deleted, masked, outside the user's
+    habilitation): a refusal for this document, said in the DPI's words; the DMP's own text is the detail."""
+
+    def __init__(self, errors: Sequence[RegistryError]) -> None:
+        code = errors[0].code if errors else "XDSDocumentUniqueIdError"
+        super().__init__(message_for(code), code=code, detail="; ".join(error.message for error in errors))
 
 
 def _retrieve(context: Context, entries: Sequence[DocumentEntry]) -> dict[str, RetrievedDocument | NotRetrieved]:
@@ -433,9 +459,10 @@ def _retrieve(context: Context, entries: Sequence[DocumentEntry]) -> dict[str, R
         documents=[unique_id for _repository, unique_id in wanted],
     )
     documents: dict[str, RetrievedDocument | NotRetrieved] = {doc.unique_id: doc for doc in result.documents}
-    reasons = "; ".join(error.message for error in result.errors) or "document non transmis par le DMP"
     for entry in entries:
-        documents.setdefault(entry.unique_id, NotRetrieved(reasons))
+        if entry.unique_id not in documents:
+            errors = [error for error in result.errors if error.location == entry.unique_id] or result.errors
+            documents[entry.unique_id] = NotRetrieved(errors)
     return documents
 
 
@@ -459,7 +486,9 @@ def integrate_documents(
 ) -> list[Integrated]:
     """Integrate the chosen DMP documents in the file in one action (UX.31): one TD3.2 for all, then
     each through :func:`documents.services.integrate_cda` (duplicates and versions recognised on
-    id / setId / versionNumber), filed in the user's unit, provenance "DMP"."""
+    id / setId / versionNumber), filed in the user's unit, provenance "DMP". No entry: nothing is asked."""
+    if not entries:  # e.g. identifiers the DMP no longer knows (entries_by_uuid found none of them)
+        return []
     retrieved = _retrieve(context, entries)
     outcomes = []
     for entry in entries:
@@ -501,7 +530,8 @@ def _integrate_one(
                 },
             )
     except ValidationError as error:
-        return Integrated(entry, False, " ".join(error.messages), identity_mismatch=error.code == "identity_mismatch")
+        mismatch = any(item.code == "identity_mismatch" for item in error.error_list)
+        return Integrated(entry, False, " ".join(error.messages), identity_mismatch=mismatch)
     except InvalidCda as error:
         return Integrated(entry, False, str(error))
     label = "nouvelle version intégrée" if result.status == VersionStatus.NEW_VERSION else "intégré"
