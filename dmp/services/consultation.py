@@ -120,9 +120,10 @@ def check_access(request: HttpRequest, context: Context) -> AccessState:
     TD0.3 sets it at once, with no action of theirs (the DSR's step 3)."""
     key = cache_key(request, context, "access")
     state = cache.get(key)
-    if state is None:
-        state = _ask_access(context)
-        cache.set(key, state, SESSION_HOURS * 3600)
+    if state is not None:
+        return replace(state, authorisation_set_now=False)  # set earlier in the session, not "just now"
+    state = _ask_access(context)
+    cache.set(key, state, SESSION_HOURS * 3600)
     return state
 
 
@@ -186,7 +187,8 @@ def default_query() -> DocumentQuery:
 
 
 def load_panel(request: HttpRequest, context: Context) -> Panel:
-    """What the DMP section of the file shows, asked once per stay on the file."""
+    """What the DMP section of the file shows: the list and counts asked once per stay on the file
+    (``DMP_CACHE_MINUTES``), what became of the integrated documents at every opening (DD.05)."""
     key = cache_key(request, context, "panel")
     panel = cache.get(key)
     if panel is None:
@@ -194,8 +196,9 @@ def load_panel(request: HttpRequest, context: Context) -> Panel:
         started = _stay_started(request, context)  # before this stay's own searches are traced
         entries = _find(context, query, detail="FindDocuments (2 ans)")
         new = _new_documents(context, entries, stay_started=started)
-        panel = Panel(entries=entries, new=new, updates=_updates(context), query=query)
-        cache.set(key, panel, settings.DMP_CACHE_MINUTES * 60)
+        panel = Panel(entries=entries, new=new, query=query)
+    panel = replace(panel, updates=_updates(context))
+    cache.set(key, panel, settings.DMP_CACHE_MINUTES * 60)
     audit(action=AuditEvent.Action.DMP_READ, actor=context.user, request=request, patient_id=context.patient.pk,
           detail={"view": "dmp_panel", "documents": len(panel.entries)})  # fmt: skip
     return panel
