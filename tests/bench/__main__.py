@@ -1,10 +1,11 @@
 """Every benchmark in one process, on one bench database, printed as one table (``make bench``).
 
-    .venv/bin/python -m tests.bench [--messages 1000] [--only mllp|pam|mss|feeding|documents]
+    .venv/bin/python -m tests.bench [--messages 1000] [--only mllp|pam|mss|feeding|dmp|documents]
 
 First the MLLP round trip of a minimal ADT (tests/bench/mllp.py), then the PAM.fr mix
 (tests/bench/pam.py), then MSSanté documents integrated over MLLP (tests/bench/mss.py), then feeding
-orders drained through the sandbox PFI by a real worker (tests/bench/feeding.py), then the
+orders drained through the sandbox PFI by a real worker (tests/bench/feeding.py), then the patient's
+DMP consulted from the file against the sandbox DMP over mutual TLS (tests/bench/dmp.py), then the
 documents list of a patient among a million documents (tests/bench/documents.py). Each figure stands
 beside a baseline measured in the same run, named in brackets and explained under the table; see
 docs/benchmarks.md for how to read them.
@@ -15,7 +16,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sequence
 
-from tests.bench import documents, feeding, mllp, mss, pam
+from tests.bench import dmp, documents, feeding, mllp, mss, pam
 from tests.bench.common import Row, bench_database, listeners, print_table, setup_django
 
 DEFAULT_MESSAGES = 1000
@@ -26,8 +27,13 @@ BASELINES = {
     "[echo 1 conn.]": "the same MDM messages to the bare MLLP echo server, one connection, one after the other",
     "[echo 4 conn.]": "the same MDM messages to the bare MLLP echo server over four connections",
     "[no documents]": "the same request for a patient of the same unit without documents, alternating with it",
+    "[DMP disabled]": "the same page with DMP_CONSULTATION_ENABLED = False (no DMP placeholders), alternating with it",
+    "[bare HTTPS round trip]": "an httpx POST without body, same client certificate, to the sandbox DMP on a "
+    "kept-alive connection, answered at once (404), 0.1 s apart, measured before each run",
+    "[none integrated]": "the same list for a patient with a DMP of as many documents, none integrated from it, "
+    "alternating with it",
 }
-BENCHMARKS = ("mllp", "pam", "mss", "feeding", "documents")
+BENCHMARKS = ("mllp", "pam", "mss", "feeding", "dmp", "documents")
 
 
 def run(only: str | None, messages: int) -> list[Row]:
@@ -44,6 +50,8 @@ def run(only: str | None, messages: int) -> list[Row]:
                     rows += mss.compare(ports, messages)
                 if only in (None, "feeding"):
                     rows += feeding.compare(ports, messages)
+        if only in (None, "dmp"):  # before the million documents: the file page is measured on a small database
+            rows += dmp.compare()
         if only in (None, "documents"):  # last: its million rows leave the MLLP figures alone
             rows += documents.compare()
     return rows
