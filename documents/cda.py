@@ -26,6 +26,8 @@ from django.utils.timezone import get_default_timezone
 from django.utils.translation import gettext as _
 from lxml import etree
 
+from documents import codes
+from documents.codes import Concept
 from documents.content import INS_OIDS, Author, DocumentContent, Encounter, Organization, PatientIdentity, Section
 from dpi.xmlsafe import InvalidXML, parse_xml
 
@@ -49,23 +51,19 @@ TEMPLATES_ATTACHED_DOCUMENT_TYPE = (
 )
 PROFESSIONAL_ID_ROOT = "1.2.250.1.71.4.2.1"  # national id of a professional (8 + RPPS...)
 STRUCTURE_ID_ROOT = "1.2.250.1.71.4.2.2"  # national id of a structure: "1" + FINESS
-AUTHOR_SPECIALTY_SYSTEM = "1.2.250.1.213.1.1.4.5"
-CONFIDENTIALITY_SYSTEM = "2.16.840.1.113883.5.25"
-GENDER_SYSTEM = "2.16.840.1.113883.5.1"
-PRACTICE_SETTING_SYSTEM = "1.2.250.1.213.1.1.4.9"
-FACILITY_TYPE_SYSTEM = "1.2.250.1.71.4.2.4"
-ACT_CODE_SYSTEM = "2.16.840.1.113883.5.4"
-CISIS_ENCOUNTER_SYSTEM = "1.2.250.1.213.1.1.4.2.291"
+AUTHOR_SPECIALTY_SYSTEM = codes.AUTHOR_SPECIALTY_SYSTEM
+PRACTICE_SETTING_SYSTEM = codes.PRACTICE_SETTING_SYSTEM
+FACILITY_TYPE_SYSTEM = codes.FACILITY_TYPE_SYSTEM
+ACT_CODE_SYSTEM = codes.ACT_CODE_SYSTEM
+CISIS_ENCOUNTER_SYSTEM = codes.CISIS_ENCOUNTER_SYSTEM
 
+_SEX_OF_GENDER = {gender: sex for sex, gender in codes.GENDER_CODES.items()}  # UN (HL7) is the DPI's U
 MAX_PDF_BYTES = 7_000_000  # base64 text stays under libxml2's 10 MB text node limit (huge_tree stays off)
 PDF_COPY_MEDIA_ID = "doc-1"
 _XML_DECLARATION = b'<?xml version="1.0" encoding="UTF-8"?>\n'
 
 _N3_TEMPLATES = (TEMPLATE_HL7_FRANCE, TEMPLATE_CISIS)
 _N1_TEMPLATES = (*_N3_TEMPLATES, TEMPLATE_XDS_SD)
-_CONFIDENTIALITY_LABELS = {"N": "Normal", "R": "Restreint", "V": "Très restreint"}
-_GENDER_LABELS = {"M": "Masculin", "F": "Féminin", "U": "Inconnu"}
-_CISIS_ENCOUNTER_CODES = {"EXTERNE", "SEANCE"}
 _OID = re.compile(r"^[0-2](\.(0|[1-9][0-9]*))+$")
 _TS = re.compile(r"^(\d{4})(\d{2})(\d{2})(\d{2})?(\d{2})?(\d{2})?(?:\.\d+)?([+-]\d{4})?$")
 
@@ -125,10 +123,16 @@ def _check_identifiers(content: DocumentContent) -> None:
 
 
 def _check_codes(content: DocumentContent) -> None:
-    if content.confidentiality not in _CONFIDENTIALITY_LABELS:
+    if content.confidentiality not in codes.CONFIDENTIALITIES:
         raise ValueError(_("Code de confidentialité inconnu : %(code)s.") % {"code": content.confidentiality})
-    if content.patient.sex not in _GENDER_LABELS:
+    if content.patient.sex not in codes.GENDER_CODES:
         raise ValueError(_("Sexe inconnu : %(sex)s (M, F ou U).") % {"sex": content.patient.sex})
+    for professional in filter(None, (content.author, content.legal_authenticator)):
+        if _author_code(professional) is None:
+            raise ValueError(
+                _("Profession de %(name)s absente ou inconnue (%(code)s) : le document ne peut pas nommer son auteur.")
+                % {"name": f"{professional.given_name} {professional.family_name}", "code": professional.role_code}
+            )
 
 
 def _check_oid(label: str, value: str) -> None:
@@ -153,13 +157,7 @@ def _add_header(root: etree._Element, content: DocumentContent, level: str) -> N
     )
     _sub(root, "title", content.title)
     _sub(root, "effectiveTime", value=_ts(content.created_at))
-    _sub(
-        root,
-        "confidentialityCode",
-        code=content.confidentiality,
-        displayName=_CONFIDENTIALITY_LABELS[content.confidentiality],
-        codeSystem=CONFIDENTIALITY_SYSTEM,
-    )
+    _add_code(root, "confidentialityCode", codes.CONFIDENTIALITIES[content.confidentiality])
     _sub(root, "languageCode", code="fr-FR")
     _sub(root, "setId", root=content.set_id)
     _sub(root, "versionNumber", value=str(content.version_number))
@@ -190,13 +188,7 @@ def _add_record_target(root: etree._Element, patient: PatientIdentity) -> None:
         _sub(name, "family", patient.used_name, qualifier="CL")
     if patient.used_first_name:
         _sub(name, "given", patient.used_first_name, qualifier="CL")
-    _sub(
-        person,
-        "administrativeGenderCode",
-        code=patient.sex,
-        displayName=_GENDER_LABELS[patient.sex],
-        codeSystem=GENDER_SYSTEM,
-    )
+    _add_code(person, "administrativeGenderCode", codes.GENDERS[codes.GENDER_CODES[patient.sex]])
     if patient.birth_date:
         _sub(person, "birthTime", value=patient.birth_date.strftime("%Y%m%d"))
     else:
@@ -232,12 +224,11 @@ def _add_service_event(root: etree._Element, content: DocumentContent) -> None:
 
 def _add_encounter(root: etree._Element, encounter: Encounter, custodian: Organization) -> None:
     visit = _sub(_sub(root, "componentOf"), "encompassingEncounter")
-    code_system = CISIS_ENCOUNTER_SYSTEM if encounter.kind_code in _CISIS_ENCOUNTER_CODES else ACT_CODE_SYSTEM
-    _sub(visit, "code", code=encounter.kind_code, codeSystem=code_system)
+    _add_code(visit, "code", _concept(codes.ENCOUNTER_KINDS, encounter.kind_code, ACT_CODE_SYSTEM))
     _add_interval(visit, encounter.start, encounter.end)
     facility = _sub(_sub(visit, "location"), "healthCareFacility")
     _sub(facility, "id", root=STRUCTURE_ID_ROOT, extension=_structure_id(custodian))
-    _sub(facility, "code", code=encounter.facility_type_code, codeSystem=FACILITY_TYPE_SYSTEM)
+    _add_code(facility, "code", _concept(codes.FACILITY_TYPES, encounter.facility_type_code, FACILITY_TYPE_SYSTEM))
     if encounter.care_unit:
         _sub(_sub(facility, "location"), "name", encounter.care_unit)
 
@@ -253,7 +244,8 @@ def _add_assigned_professional(
     """A professional with their organization (the custodian when the professional has none)."""
     assigned = _sub(parent, tag)
     _sub(assigned, "id", root=PROFESSIONAL_ID_ROOT, extension=professional.national_id)
-    _sub(assigned, "code", code=professional.role_code, codeSystem=AUTHOR_SPECIALTY_SYSTEM)
+    unknown = Concept(professional.role_code, AUTHOR_SPECIALTY_SYSTEM, "")  # refused by _check_content
+    _add_code(assigned, "code", _author_code(professional) or unknown)
     name = _sub(_sub(assigned, "assignedPerson"), "name")
     _sub(name, "given", professional.given_name)
     _sub(name, "family", professional.family_name)
@@ -268,9 +260,22 @@ def _add_organization(
     _sub(element, "id", root=STRUCTURE_ID_ROOT, extension=_structure_id(organization))
     _sub(element, "name", organization.name)
     if with_practice_setting:
-        _sub(
-            element, "standardIndustryClassCode", code=organization.practice_setting, codeSystem=PRACTICE_SETTING_SYSTEM
-        )
+        practice = _concept(codes.PRACTICE_SETTINGS, organization.practice_setting, PRACTICE_SETTING_SYSTEM)
+        _add_code(element, "standardIndustryClassCode", practice)
+
+
+def _author_code(professional: Author) -> Concept | None:
+    return codes.author_specialty(professional.profession_code, professional.specialty_code)
+
+
+def _concept(table: dict[str, Concept], code: str, code_system: str) -> Concept:
+    """The code with its national label; a code the table lacks keeps no label (the validators then say so)."""
+    return table.get(code) or Concept(code, code_system, "")
+
+
+def _add_code(parent: etree._Element, tag: str, concept: Concept, **extra: str) -> etree._Element:
+    """A coded element with the label of its value set (``displayName``)."""
+    return _sub(parent, tag, code=concept.code, displayName=concept.label, codeSystem=concept.code_system, **extra)
 
 
 def _structure_id(organization: Organization) -> str:
@@ -500,7 +505,7 @@ def _patient(root: etree._Element) -> CdaPatient:
         first_names=tuple(all_first_names.split()),
         first_name=_name_part(names, "given", qualifier="BR") or next(iter(all_first_names.split()), ""),
         birth_date=birth_date.date() if birth_date else None,
-        sex=_attr(person, "h:administrativeGenderCode", "code"),
+        sex=_SEX_OF_GENDER.get(sex := _attr(person, "h:administrativeGenderCode", "code"), sex),
         birth_place_insee=_text(person, "h:birthplace/h:place/h:addr/h:county"),
         used_name=_name_part(names, "family", qualifier="CL"),
         used_first_name=_name_part(names, "given", qualifier="CL"),

@@ -14,6 +14,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from documents import codes
 from documents.cda import (
     CdaHeader,
     CdaPatient,
@@ -37,9 +38,10 @@ from patients.selectors import patient_access
 
 logger = logging.getLogger(__name__)
 
+# JDV_EncompassingEncounterCode-CISIS: AMB is care outside the establishment; a day-hospital stay is SS.
 ENCOUNTER_CODES = {
     Episode.Kind.INPATIENT: "IMP",
-    Episode.Kind.AMBULATORY: "AMB",
+    Episode.Kind.AMBULATORY: "SS",
     Episode.Kind.OUTPATIENT: "EXTERNE",
     Episode.Kind.EMERGENCY: "EMER",
 }
@@ -182,7 +184,10 @@ def validate_document(*, document: Document, acting_user: User, request: HttpReq
     )
     content = document_content(document, version, acting_user)
     version.pdf = render_pdf(content)
-    version.cda = build_cda(content, pdf=version.pdf, level="N1")
+    try:
+        version.cda = build_cda(content, pdf=version.pdf, level="N1")
+    except ValueError as exc:  # content the CDA cannot say (an author without profession...): the user can act
+        raise ValidationError(str(exc)) from exc
     _check_schema(version.cda)
     version.save()
     document.current_version = version
@@ -269,7 +274,7 @@ def document_content(document: Document, version: DocumentVersion, author: User)
         id_root=version.cda_id_root,
         set_id=document.set_id,
         version_number=version.version_number,
-        type=DocumentType(document.type_code, document.type_label),
+        type=_document_type(document),
         title=document.title,
         created_at=version.validated_at or timezone.now(),
         act_start=document.act_date,
@@ -282,6 +287,12 @@ def document_content(document: Document, version: DocumentVersion, author: User)
         replaces_id=version.replaces.cda_id_root if version.replaces else "",
         legal_authenticator=writer,
     )
+
+
+def _document_type(document: Document) -> DocumentType:
+    """The type with the label of JDV_J07 (the CDA code's displayName), the document's own label otherwise."""
+    national = codes.DOCUMENT_TYPES.get(document.type_code)
+    return DocumentType(document.type_code, national.label if national else document.type_label)
 
 
 def _identity(patient: Patient) -> PatientIdentity:
@@ -325,6 +336,7 @@ def _encounter(episode: Episode | None) -> Encounter | None:
         start=episode.admitted_at,
         end=episode.discharged_at,
         care_unit=episode.care_unit.name,
+        facility_type_code=settings.DMP_SECTEUR_ACTIVITE,
     )
 
 

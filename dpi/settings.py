@@ -371,6 +371,9 @@ CONTENT_SECURITY_POLICY["DIRECTIVES"]["form-action"] += sorted(
 # --- Sample data published by the national agency (tests only) ----------------------------
 
 SAMPLES_DIR = Path(env("DPI_SAMPLES_DIR", str(BASE_DIR.parent / "shared" / "samples")))
+# The national CDA validation chain (ANS TestContenuCDA 3.0 kit with validate_cda.py) the conformance tests
+# run on every document the DPI produces; beside the samples by default.
+CDA_VALIDATORS_DIR = Path(env("DPI_CDA_VALIDATORS_DIR", str(SAMPLES_DIR.parent / "validators" / "cda-ans")))
 
 # --- Documents ----------------------------------------------------------------------------
 

@@ -201,10 +201,10 @@ def test_the_header_of_a_document_we_build_carries_every_item():
         ("cda-legal-authenticator", "Validé le"): "15/03/2024 à 14:30",
         ("cda-custodian", "Nom"): "Centre hospitalier de Test",
         ("cda-custodian", "Identifiant"): "1750000001 (OID 1.2.250.1.71.4.2.2)",
-        ("cda-encounter", "Type"): "IMP",
+        ("cda-encounter", "Type"): "Hospitalisation (établissement, y compris HAD) (IMP)",
         ("cda-encounter", "Période"): "du 10/03/2024 à 08:00 au 15/03/2024 à 12:00",
         ("cda-encounter", "Lieu"): "Cardiologie",
-        ("cda-encounter", "Type de structure"): "SA01",
+        ("cda-encounter", "Type de structure"): "Etablissement public de santé (SA01)",
     }
     assert {key: card_value(html, *key) for key in expected} == expected
 
