@@ -309,29 +309,39 @@ def _updates(context: Context) -> tuple[Update, ...]:
     ).documents
     by_unique_id = {entry.unique_id: entry for entry in found}
     local = integrated_unique_ids(context.patient)
+    before = {link.pk: _link_values(link) for link in links}
     updates = []
     for link in links:
         update = _follow(context, link, by_unique_id.get(link.unique_id), local)
         if update is not None:
             updates.append(update)
+    changed = [link for link in links if _link_values(link) != before[link.pk]]
+    IntegratedDmpDocument.objects.bulk_update(changed, LINK_FIELDS)  # one statement, only what changed
+    IntegratedDmpDocument.objects.filter(pk__in=before).update(checked_at=timezone.now())
     return tuple(updates)
+
+
+LINK_FIELDS = ["state", "entry_uuid", "newer_unique_id", "newer_entry_uuid", "newer_title"]
+
+
+def _link_values(link: IntegratedDmpDocument) -> tuple[str, ...]:
+    return tuple(getattr(link, name) for name in LINK_FIELDS)
 
 
 def _follow(
     context: Context, link: IntegratedDmpDocument, entry: DocumentEntry | None, local: dict[str, int]
 ) -> Update | None:
-    now = timezone.now()
     if entry is None or entry.status not in (APPROVED, ARCHIVED, DEPRECATED):
-        _set_link(link, IntegratedDmpDocument.State.UNAVAILABLE, now)
+        _set_link(link, IntegratedDmpDocument.State.UNAVAILABLE)
         return Update(link, None)
     if entry.status != DEPRECATED:
-        _set_link(link, IntegratedDmpDocument.State.PRESENT, now, entry=entry)
+        _set_link(link, IntegratedDmpDocument.State.PRESENT, entry=entry)
         return None
     newest = _newest_version(context, entry)
     if newest is None or newest.unique_id in local:
-        _set_link(link, IntegratedDmpDocument.State.PRESENT, now)
+        _set_link(link, IntegratedDmpDocument.State.PRESENT)
         return None
-    _set_link(link, IntegratedDmpDocument.State.NEWER_VERSION, now, newer=newest)
+    _set_link(link, IntegratedDmpDocument.State.NEWER_VERSION, newer=newest)
     return Update(link, newest)
 
 
@@ -363,21 +373,15 @@ def _newest_version(context: Context, entry: DocumentEntry) -> DocumentEntry | N
 
 
 def _set_link(
-    link: IntegratedDmpDocument,
-    state: str,
-    now: datetime,
-    *,
-    entry: DocumentEntry | None = None,
-    newer: DocumentEntry | None = None,
+    link: IntegratedDmpDocument, state: str, *, entry: DocumentEntry | None = None, newer: DocumentEntry | None = None
 ) -> None:
+    """What the DMP says of the link now (saved by :func:`_updates`, all changed links at once)."""
     link.state = state
-    link.checked_at = now
     if entry is not None:  # the entryUUID changes at every metadata update
         link.entry_uuid = entry.entry_uuid
     link.newer_unique_id = newer.unique_id if newer else ""
     link.newer_entry_uuid = newer.entry_uuid if newer else ""
     link.newer_title = (newer.title if newer else "")[:250]
-    link.save(update_fields=["state", "checked_at", "entry_uuid", "newer_unique_id", "newer_entry_uuid", "newer_title"])
 
 
 def acknowledge_new_documents(request: HttpRequest, context: Context) -> None:
