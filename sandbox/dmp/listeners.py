@@ -98,6 +98,7 @@ class DatabaseHandler(BaseHTTPRequestHandler):
     """Requests use the ORM from the connection's thread: fresh connections around each, closed at the end."""
 
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body leave at once, not after the client's delayed ACK
     server: HttpServer
 
     def handle_one_request(self) -> None:

@@ -35,10 +35,12 @@ class SoapHandler(DatabaseHandler):
     def do_POST(self) -> None:
         endpoint = self.path.removeprefix(PATH_PREFIX) if self.path.startswith(PATH_PREFIX) else ""
         if endpoint not in ENDPOINTS:
+            self.close_connection = True  # the body is not read: the connection cannot carry another request
             self.send_body(404, "text/plain; charset=utf-8", b"Service inconnu.")
             return
         length = int(self.headers.get("Content-Length") or -1)
         if length < 0:
+            self.close_connection = True
             self.send_body(411, "text/plain; charset=utf-8", b"Content-Length obligatoire.")
             return
         too_large = length > MAX_REQUEST_BYTES
