@@ -1,5 +1,7 @@
 """Validators of national identifiers."""
 
+import re
+
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
@@ -36,3 +38,24 @@ def nir_key(nir13: str) -> str:
     """The two-digit key of a 13-character NIR (Corsica's 2A/2B count as 19/18)."""
     number = int(nir13.upper().replace("2A", "19").replace("2B", "18"))
     return f"{97 - number % 97:02d}"
+
+
+# An INS matricule: the NIR or NIA, 13 characters (Corsica's department 2A or 2B) and its two-digit key.
+INS_MATRICULE = re.compile(r"[0-9]{5}(?:[0-9]{2}|2A|2B)[0-9]{8}")
+
+
+def clean_ins_matricule(value: str) -> str:
+    """The INS matricule as typed (spaces ignored, capitals), once it has its 15 characters and its key
+    matches (REM INS/va1.41: no search on an incomplete or mistyped matricule)."""
+    matricule = "".join(value.split()).upper()
+    if not INS_MATRICULE.fullmatch(matricule):
+        raise ValidationError(
+            _("Le matricule INS compte 15 caractères (clé comprise) : 13 chiffres (2A ou 2B pour la Corse) et la clé."),
+            code="ins_format",
+        )
+    if nir_key(matricule[:13]) != matricule[13:]:
+        raise ValidationError(
+            _("La clé du matricule INS ne correspond pas aux 13 premiers caractères : vérifiez la saisie."),
+            code="ins_key",
+        )
+    return matricule

@@ -11,11 +11,16 @@ from rest_framework.response import Response
 from dpi.api import PeerScopeOrUser, calling_peer
 from dpi.models import AuditEvent, Peer
 from dpi.services import audit
+from dpi.validators import clean_ins_matricule
 from patients.models import Patient
-from patients.selectors import accessible_patients
+from patients.selectors import accessible_patients, filter_identities
 
 
 class PatientSerializer(serializers.ModelSerializer):
+    possible_duplicate = serializers.BooleanField(
+        read_only=True, help_text="Une autre identité a le même nom de naissance, premier prénom et date de naissance."
+    )
+
     class Meta:
         model = Patient
         fields = [
@@ -31,15 +36,33 @@ class PatientSerializer(serializers.ModelSerializer):
             "birth_date",
             "sex",
             "birth_place_insee",
+            "possible_duplicate",
         ]
+
+
+class SearchParameters(serializers.Serializer):
+    """The search criteria of the list, checked as the search page checks them (400 otherwise)."""
+
+    name = serializers.CharField(required=False, default="", max_length=100)
+    birth_date = serializers.DateField(required=False, default=None, input_formats=["iso-8601"])
+    ipp = serializers.CharField(required=False, default="", max_length=64)
+    ins = serializers.CharField(required=False, default="", max_length=25)
+
+    def validate_ins(self, value: str) -> str:
+        return clean_ins_matricule(value) if value.strip() else ""
 
 
 @extend_schema_view(
     list=extend_schema(
         parameters=[
-            OpenApiParameter("ins", str, description="Matricule INS"),
+            OpenApiParameter("ins", str, description="Matricule INS : 15 caractères, clé vérifiée (400 sinon)"),
             OpenApiParameter("ipp", str, description="IPP"),
-            OpenApiParameter("name", str, description="Début du nom de naissance ou utilisé"),
+            OpenApiParameter(
+                "name",
+                str,
+                description="Début du nom de naissance ou utilisé, puis du prénom (accents, apostrophes, tirets "
+                "et casse indifférents)",
+            ),
             OpenApiParameter("birth_date", str, description="Date de naissance AAAA-MM-JJ"),
         ]
     )
@@ -51,17 +74,11 @@ class PatientViewSet(viewsets.ReadOnlyModelViewSet):
 
     def get_queryset(self) -> QuerySet[Patient]:
         base = Patient.objects.all() if calling_peer(self.request) else accessible_patients(self.request.user)
-        params = self.request.query_params
-        if ins := params.get("ins"):
-            base = base.filter(ins=ins)
-        if ipp := params.get("ipp"):
-            base = base.filter(ipp=ipp)
-        if name := params.get("name"):
-            base = base.filter(birth_name__istartswith=name) | base.filter(used_name__istartswith=name)
-        if birth_date := params.get("birth_date"):
-            serializers.DateField().run_validation(birth_date)
-            base = base.filter(birth_date=birth_date)
-        return base.order_by("birth_name", "pk")
+        if self.action != "list":
+            return filter_identities(base)
+        criteria = SearchParameters(data=self.request.query_params)
+        criteria.is_valid(raise_exception=True)
+        return filter_identities(base, **criteria.validated_data)
 
     def retrieve(self, request: Request, *args: object, **kwargs: object) -> Response:
         patient = self.get_object()

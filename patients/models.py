@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
+from typing import Any
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from dpi.models import CareUnit
+from patients.names import name_key
 
 
 class IdentityStatus(models.TextChoices):
@@ -31,8 +36,57 @@ class DmpStatus(models.TextChoices):
     NONE = "INEXISTANT", _("pas de DMP")
 
 
+# The names a search reads (REM INS/va1.25) and the key columns kept beside them (patients/names.py).
+NAME_FIELDS = frozenset({"birth_name", "used_name", "first_names"})
+NAME_KEY_FIELDS = ("birth_name_key", "used_name_key", "first_names_key", "first_name_key")
+
+
+def name_keys(**names: str) -> dict[str, str]:
+    """The key columns of the names given (``birth_name``, ``used_name``, ``first_names``);
+    ``first_name_key`` is the key of the first birth first name, that homonyms share."""
+    keys = {}
+    if "birth_name" in names:
+        keys["birth_name_key"] = name_key(names["birth_name"], 100)
+    if "used_name" in names:
+        keys["used_name_key"] = name_key(names["used_name"], 100)
+    if "first_names" in names:
+        keys["first_names_key"] = name_key(names["first_names"], 200)
+        keys["first_name_key"] = name_key(names["first_names"].split(" ")[0], 100)
+    return keys
+
+
+class PatientQuerySet(models.QuerySet["Patient"]):
+    """Writes that bypass :meth:`Patient.save` keep the name keys too, or refuse."""
+
+    def bulk_create(self, objs: Iterable[Patient], *args: Any, **kwargs: Any) -> list[Patient]:
+        objs = list(objs)
+        for patient in objs:
+            patient.refresh_name_keys()
+        return super().bulk_create(objs, *args, **kwargs)
+
+    def bulk_update(self, objs: Iterable[Patient], fields: Sequence[str], *args: Any, **kwargs: Any) -> int:
+        objs = list(objs)
+        if NAME_FIELDS.intersection(fields):
+            for patient in objs:
+                patient.refresh_name_keys()
+            fields = [*fields, *(key for key in NAME_KEY_FIELDS if key not in fields)]
+        return super().bulk_update(objs, fields, *args, **kwargs)
+
+    def update(self, **kwargs: Any) -> int:
+        names = {name: kwargs[name] for name in NAME_FIELDS.intersection(kwargs)}
+        if names and not kwargs.keys() >= name_keys(**dict.fromkeys(names, "")).keys():  # bulk_update gives both
+            if not all(isinstance(value, str) for value in names.values()):
+                raise TypeError("Patient names are updated with text values or by save(), so that their keys follow.")
+            kwargs.update(name_keys(**names))
+        return super().update(**kwargs)
+
+
 class Patient(models.Model):
-    """A patient identity, known locally by its IPP and, once qualified, by its INS."""
+    """A patient identity, known locally by its IPP and, once qualified, by its INS.
+
+    Beside each name a search reads, a key column (:func:`patients.names.name_key`) kept by
+    :meth:`save` and :class:`PatientQuerySet`: searches compare keys, by prefix, through an index.
+    """
 
     ipp = models.CharField(_("IPP"), max_length=64)
     ipp_authority = models.CharField(_("autorité d'affectation de l'IPP"), max_length=100, blank=True)
@@ -61,8 +115,20 @@ class Patient(models.Model):
     dmp_status_at = models.DateTimeField(_("statut du DMP relevé le (ZFA-2)"), null=True, blank=True)
     dmp_closed_at = models.DateTimeField(_("DMP fermé le (ZFA-3)"), null=True, blank=True)
     merged_into = models.ForeignKey("self", on_delete=models.PROTECT, null=True, blank=True, related_name="absorbed")
+    birth_name_key = models.CharField(
+        _("clé de recherche du nom de naissance"), max_length=100, blank=True, editable=False
+    )
+    used_name_key = models.CharField(_("clé de recherche du nom utilisé"), max_length=100, blank=True, editable=False)
+    first_names_key = models.CharField(
+        _("clé de recherche des prénoms de naissance"), max_length=200, blank=True, editable=False
+    )
+    first_name_key = models.CharField(
+        _("clé de recherche du premier prénom de naissance"), max_length=100, blank=True, editable=False
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    objects = PatientQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("patient")
@@ -78,10 +144,52 @@ class Patient(models.Model):
         indexes = [
             models.Index(fields=["birth_name", "birth_date"], name="patient_name_birth"),
             models.Index(fields=["used_name"], name="patient_used_name"),
+            # Prefix searches on the keys: LIKE 'KEY%' needs the pattern operator class on PostgreSQL
+            # (whatever the database's collation); other databases ignore it.
+            models.Index(fields=["birth_name_key"], name="patient_birth_name_key", opclasses=["varchar_pattern_ops"]),
+            models.Index(fields=["used_name_key"], name="patient_used_name_key", opclasses=["varchar_pattern_ops"]),
+            models.Index(fields=["first_names_key"], name="patient_first_names_key", opclasses=["varchar_pattern_ops"]),
+            # Birth date alone or with initials (REM INS/va1.02), and the homonyms of an identity.
+            models.Index(fields=["birth_date", "birth_name_key", "first_name_key"], name="patient_homonyms"),
         ]
 
     def __str__(self) -> str:
         return f"{self.display_name} ({self.ipp})"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        self.refresh_name_keys()
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and NAME_FIELDS.intersection(update_fields):
+            kwargs["update_fields"] = {*update_fields, *NAME_KEY_FIELDS}
+        super().save(*args, **kwargs)
+
+    def refresh_name_keys(self) -> None:
+        keys = name_keys(birth_name=self.birth_name, used_name=self.used_name, first_names=self.first_names)
+        for field, key in keys.items():
+            setattr(self, field, key)
+
+    @property
+    def age(self) -> int | None:
+        """Age in full years today (Europe/Paris), or None without a birth date."""
+        if self.birth_date is None:
+            return None
+        today, born = timezone.localdate(), self.birth_date
+        return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
+
+    @property
+    def age_label(self) -> str:
+        """The age as a clinician says it: years, or months then days for a baby."""
+        if self.birth_date is None:
+            return ""
+        today = timezone.localdate()
+        if self.age:
+            return f"{self.age} an{'s' if self.age > 1 else ''}"
+        months = (today.year - self.birth_date.year) * 12 + today.month - self.birth_date.month
+        months -= today.day < self.birth_date.day
+        if months >= 1:
+            return f"{months} mois"
+        days = (today - self.birth_date).days
+        return f"{days} jour{'s' if days > 1 else ''}"
 
     @property
     def first_name(self) -> str:

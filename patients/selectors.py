@@ -21,6 +21,7 @@ from django.utils import timezone
 from dpi.models import CareUnit, LegalEntity, Role, User
 from dpi.selectors import active_memberships
 from patients.models import EmergencyAccess, Episode, Patient
+from patients.names import name_key
 
 
 class AccessReason(enum.Enum):
@@ -109,6 +110,69 @@ def accessible_patients(user: User) -> QuerySet[Patient]:
     return Patient.objects.filter(through_care | through_emergency)
 
 
+MAX_NAME_WORDS = 6  # a name and first names typed in one field: 2 x 6 alternatives at most
+
+
+def _names_start_with(key: str) -> Q:
+    return Q(birth_name_key__startswith=key) | Q(used_name_key__startswith=key)
+
+
+def _name_query(text: str) -> Q:
+    """What "Nom, prénom" means: the words typed, in either order, split once into the start of the birth
+    or used name and the start of the birth first names (either part may be absent); each part compared
+    as a key (patients/names.py), so accents, apostrophes, hyphens, spaces and case make no difference.
+
+    ``d'arc jeanne``, ``DARC Jeanne``, ``Jeanne d'Arc`` and ``jeanne`` all find D'ARC JEANNE; ``le goff
+    marie`` finds LE GOFF Marie; ``martin jean pierre`` finds MARTIN Jean-Pierre. Every alternative is a
+    prefix comparison an index serves (``patient_*_key``), so the search never reads the whole table.
+    """
+    words = [key for word in text.split()[:MAX_NAME_WORDS] if (key := name_key(word))]
+    if not words:
+        return Q(pk__in=[])
+    query = Q(pk__in=[])
+    splits = {("".join(words[:cut]), "".join(words[cut:])) for cut in range(len(words) + 1)}
+    for name, first in splits | {(first, name) for name, first in splits}:
+        condition = _names_start_with(name) if name else Q()
+        if first:
+            condition &= Q(first_names_key__startswith=first)
+        query |= condition
+    return query
+
+
+def filter_identities(
+    queryset: QuerySet[Patient],
+    *,
+    name: str = "",
+    birth_date: date | None = None,
+    ipp: str = "",
+    ins: str = "",
+) -> QuerySet[Patient]:
+    """The identities of ``queryset`` matching every criterion given, ordered by birth name and first names,
+    each with ``possible_duplicate``: another identity (not merged) has the same birth name, first birth
+    first name and birth date, compared as keys (so HÉLÈNE and HELENE are homonyms).
+
+    Criteria: the start of the names (see :func:`_name_query`), the birth date (alone or with the first
+    letters of a name, REM INS/va1.02), the IPP, the INS matricule (checked by the caller, va1.41).
+    """
+    if name:
+        queryset = queryset.filter(_name_query(name))
+    if birth_date:
+        queryset = queryset.filter(birth_date=birth_date)
+    if ipp:
+        queryset = queryset.filter(ipp=ipp)
+    if ins:
+        queryset = queryset.filter(ins=ins)
+    homonyms = Patient.objects.filter(
+        merged_into__isnull=True,
+        birth_date=OuterRef("birth_date"),
+        birth_name_key=OuterRef("birth_name_key"),
+        first_name_key=OuterRef("first_name_key"),
+    ).exclude(pk=OuterRef("pk"))
+    return queryset.annotate(possible_duplicate=Exists(homonyms)).order_by(
+        "birth_name_key", "first_names_key", "birth_date", "pk"
+    )
+
+
 def search_patients(
     *,
     name: str = "",
@@ -117,24 +181,13 @@ def search_patients(
     ins: str = "",
     limit: int = 50,
 ) -> QuerySet[Patient]:
-    """Identity search (name prefix on birth or used name, birth date, IPP, INS).
+    """Identity search of the page: identities not merged into another, :func:`filter_identities`.
 
     The search shows identities so that a user can find a patient; opening the file goes
     through :func:`patient_access`.
     """
-    queryset = Patient.objects.filter(merged_into__isnull=True)
-    if name:
-        for word in name.split():
-            queryset = queryset.filter(
-                Q(birth_name__istartswith=word) | Q(used_name__istartswith=word) | Q(first_names__icontains=word)
-            )
-    if birth_date:
-        queryset = queryset.filter(birth_date=birth_date)
-    if ipp:
-        queryset = queryset.filter(ipp=ipp)
-    if ins:
-        queryset = queryset.filter(ins=ins)
-    return queryset.order_by("birth_name", "first_names", "birth_date")[:limit]
+    identities = Patient.objects.filter(merged_into__isnull=True)
+    return filter_identities(identities, name=name, birth_date=birth_date, ipp=ipp, ins=ins)[:limit]
 
 
 def current_episode(patient: Patient) -> Episode | None:
