@@ -15,7 +15,6 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
@@ -26,16 +25,20 @@ from django.utils.timezone import get_default_timezone
 from django.utils.translation import gettext as _
 from lxml import etree
 
-from documents import codes
+from documents import codes, ldl_ses
+from documents.cdaxml import NS, XSI, H
+from documents.cdaxml import add_code as _add_code
+from documents.cdaxml import b64 as _b64
+from documents.cdaxml import derived_uuid as _derived_uuid
+from documents.cdaxml import sub as _sub
+from documents.cdaxml import ts as _ts
 from documents.codes import Concept
 from documents.content import INS_OIDS, Author, DocumentContent, Encounter, Organization, PatientIdentity, Section
 from dpi.xmlsafe import InvalidXML, parse_xml
 
 Level = Literal["N1", "N3"]
 
-NS = "urn:hl7-org:v3"
-XSI = "http://www.w3.org/2001/XMLSchema-instance"
-_H = f"{{{NS}}}"
+_H = H
 _NSMAP = {"h": NS}
 
 LOINC = "2.16.840.1.113883.6.1"
@@ -85,8 +88,11 @@ def build_cda(content: DocumentContent, *, pdf: bytes, level: Level) -> bytes:
         _sub(_sub(body, "nonXMLBody"), "text", _b64(pdf), mediaType="application/pdf", representation="B64")
     else:
         structured = _sub(body, "structuredBody")
-        for section in content.sections:
-            _add_section(structured, section)
+        if content.discharge is not None:
+            ldl_ses.add_sections(structured, content)
+        else:
+            for section in content.sections:
+                _add_section(structured, section)
         _add_pdf_copy_section(structured, content.id_root, pdf)
     return _XML_DECLARATION + etree.tostring(root, encoding="UTF-8", pretty_print=True)
 
@@ -145,6 +151,9 @@ def _add_header(root: etree._Element, content: DocumentContent, level: str) -> N
     _sub(root, "typeId", root="2.16.840.1.113883.1.3", extension="POCD_HD000040")
     for template in _N1_TEMPLATES if level == "N1" else _N3_TEMPLATES:
         _sub(root, "templateId", root=template)
+    if level == "N3" and content.discharge is not None:
+        template, version = ldl_ses.TEMPLATE
+        _sub(root, "templateId", root=template, extension=version)
     _sub(root, "id", root=content.id_root)
     doc_type = content.type
     _sub(
@@ -273,11 +282,6 @@ def _concept(table: dict[str, Concept], code: str, code_system: str) -> Concept:
     return table.get(code) or Concept(code, code_system, "")
 
 
-def _add_code(parent: etree._Element, tag: str, concept: Concept, **extra: str) -> etree._Element:
-    """A coded element with the label of its value set (``displayName``)."""
-    return _sub(parent, tag, code=concept.code, displayName=concept.label, codeSystem=concept.code_system, **extra)
-
-
 def _structure_id(organization: Organization) -> str:
     """National structure id for a FINESS: "1" + geographic FINESS (as in every national example)."""
     return f"1{organization.finess_eg}"
@@ -335,6 +339,7 @@ def _add_pdf_copy_section(structured: etree._Element, document_id: str, pdf: byt
         _sub(observation, "templateId", root=template)
     _sub(observation, "id", root=_derived_uuid(document_id, "observation"))
     _sub(observation, "code", code="69764-9", displayName="Type de document", codeSystem=LOINC, codeSystemName="LOINC")
+    _sub(_sub(observation, "text"), "reference", value=f"#{PDF_COPY_MEDIA_ID}")
     _sub(observation, "statusCode", code="completed")
     _sub(observation, "effectiveTime", nullFlavor="NA")
     value = _sub(observation, "value", code="55108-5", displayName="Copie du document", codeSystem=LOINC)
@@ -343,30 +348,6 @@ def _add_pdf_copy_section(structured: etree._Element, document_id: str, pdf: byt
         _sub(organizer, "component"), "observationMedia", classCode="OBS", moodCode="EVN", ID=PDF_COPY_MEDIA_ID
     )
     _sub(media, "value", _b64(pdf), mediaType="application/pdf", representation="B64")
-
-
-def _derived_uuid(document_id: str, part: str) -> str:
-    """A stable UUID for an inner element, so that building twice gives the same bytes."""
-    return str(uuid.uuid5(uuid.NAMESPACE_OID, f"{document_id}/{part}")).upper()
-
-
-def _sub(parent: etree._Element, tag: str, text: str = "", /, **attributes: str) -> etree._Element:
-    """A child in the CDA namespace; empty attributes are left out."""
-    element = etree.SubElement(parent, _H + tag, {name: value for name, value in attributes.items() if value})
-    if text:
-        element.text = text
-    return element
-
-
-def _ts(moment: datetime) -> str:
-    """CDA TS with the offset of the local time zone (Europe/Paris): ``20240315143000+0100``."""
-    if moment.utcoffset() is None:
-        raise ValueError(_("Date sans fuseau horaire : %(moment)s.") % {"moment": moment.isoformat()})
-    return moment.astimezone(get_default_timezone()).strftime("%Y%m%d%H%M%S%z")
-
-
-def _b64(data: bytes) -> str:
-    return base64.b64encode(data).decode("ascii")
 
 
 # --- Reading the header ---------------------------------------------------------------------------

@@ -142,8 +142,41 @@ CONFIDENTIALITIES = _concepts(CONFIDENTIALITY_SYSTEM, {"N": "Normal", "R": "Rest
 
 # --- LDL-SES (CI-SIS volet "Lettre de liaison à la sortie d'un établissement de santé" 2022.01) ------
 
-# JDV_StatutDoc-CISIS (1.2.250.1.213.1.1.5.93), revision 2023-01-31: a validated letter is "réalisé".
-DOCUMENT_STATUS_DONE = Concept("398166005", SNOMED_CT, "réalisé")
+# JDV_StatutDoc-CISIS (1.2.250.1.213.1.1.5.93), revision 2023-01-31. The section's three statuses are
+# "en cours", "complété", "validé" (S_statutDoc_ANS): a letter the DPI produces is validated, "approuvé".
+DOCUMENT_STATUS_VALIDATED = Concept("9571008", SNOMED_CT, "approuvé")
+
+# TA_ASIP (1.2.250.1.213.1.1.4.322): the codes of the volet's entries, with the labels of the volet's
+# national example (ExemplesCDA/LDL-SES_2022.01.xml; the kit ships no TA_ASIP file).
+DOCUMENT_STATUS = Concept("GEN-065", TA_ASIP, "Statut du document")
+ENTRY_MODE = Concept("ORG-070", TA_ASIP, "Modalité d'entrée")
+EXIT_MODE = Concept("ORG-074", TA_ASIP, "Modalité de sortie")
+STAY_SYNTHESIS = Concept("MED-142", TA_ASIP, "Synthèse médicale")
+ADVERSE_EVENTS = Concept("MED-143", TA_ASIP, "Evènements indésirables survenus pendant l'hospitalisation")
+MDRO_SEARCH = Concept("MED-309", TA_ASIP, "Recherche de microorganismes multi-résistants ou émergents effectuée")
+MDRO_FOUND = Concept("MED-144", TA_ASIP, "Identification de micro-organismes multirésistants")
+TRANSFUSION = Concept("MED-145", TA_ASIP, "Transfusion de produits sanguins")
+TRANSFUSION_INCIDENTS = Concept("MED-146", TA_ASIP, "Accidents transfusionnels")
+BLOOD_DERIVATIVES = Concept("MED-147", TA_ASIP, "Administration de dérivés du sang")
+DERIVATIVE_INCIDENTS = Concept(
+    "MED-148", TA_ASIP, "Evènements indésirables suite à l'administration de dérivés du sang"
+)
+
+# HL7 ActCode of a FR-Traitement entry, as in the volet's national example.
+DRUG = Concept("DRUG", ACT_CODE_SYSTEM, "Médicament")
+# JDV_AbsentOrUnknownMedication-CISIS (1.2.250.1.213.1.1.5.664), revision 2021-12-22: what a letter
+# says when its author listed no discharge treatment (the entry's product is then nullFlavor NI: a
+# health product is coded in CIS or not at all).
+NO_MEDICATION_INFO = Concept(
+    "no-medication-info", "2.16.840.1.113883.5.1150.1", "Pas d'information sur les traitements médicamenteux"
+)
+
+# LOINC codes of the volet's sections, with the labels of the volet's national example.
+SECTION_DOCUMENT_STATUS = Concept("33557-0", LOINC, "Etat d'achèvement")
+SECTION_REASON_FOR_REFERRAL = Concept("42349-1", LOINC, "Raison de la recommandation")
+SECTION_EVENT_OUTCOMES = Concept("42545-4", LOINC, "Evènements observés")
+SECTION_DISCHARGE_MEDICATIONS = Concept("10183-2", LOINC, "Traitements à la sortie")
+SECTION_CARE_PLAN = Concept("18776-5", LOINC, "Plan de soins")
 
 # JDV_ModaliteEntree-CISIS (1.2.250.1.213.1.1.5.73), revision 2024-09-10.
 ENTRY_MODES = {

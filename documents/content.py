@@ -9,6 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
+from django.utils import timezone
+
+from documents.codes import Concept
+
 INS_OIDS = {
     "1.2.250.1.213.1.4.8": "INS-NIR",
     "1.2.250.1.213.1.4.9": "INS-NIA",
@@ -101,6 +105,51 @@ class Encounter:
 
 
 @dataclass(frozen=True)
+class DischargeFacts:
+    """What a discharge letter states about the stay, that the LDL-SES volet codes as entries.
+
+    :meth:`rows` is how these facts read (label, text): the PDF prints them in the stay's section and the
+    CDA N3 writes the same words in its narrative, each entry pointing at its row (SC.CDA/DD.02).
+    """
+
+    entry_mode: Concept
+    exit_mode: Concept
+    synthesis: tuple[str, ...]  # paragraphs
+    mdro_search: bool  # search for multi-resistant or emerging micro-organisms done
+    transfusion: bool
+    blood_derivatives: bool
+    entry_time: datetime | None = None
+    exit_time: datetime | None = None
+    adverse_events: str = ""
+    mdro: str = ""  # micro-organisms identified
+    transfusion_incidents: str = ""
+    derivative_incidents: str = ""
+
+    def rows(self) -> tuple[tuple[str, str, str], ...]:
+        """``(key, label, text)`` for each fact stated, in the order printed (the synthesis is the section's text)."""
+        rows = [
+            ("entry_mode", "Modalité et date d'entrée", _dated(self.entry_mode.label, self.entry_time)),
+            ("exit_mode", "Modalité et date de sortie", _dated(self.exit_mode.label, self.exit_time)),
+            ("adverse_events", "Événements indésirables pendant l'hospitalisation", self.adverse_events),
+            ("mdro_search", "Recherche de micro-organismes multirésistants ou émergents", _yes_no(self.mdro_search)),
+            ("mdro", "Micro-organismes multirésistants identifiés", self.mdro),
+            ("transfusion", "Transfusion de produits sanguins", _yes_no(self.transfusion)),
+            ("transfusion_incidents", "Accidents transfusionnels", self.transfusion_incidents),
+            ("blood_derivatives", "Administration de dérivés du sang", _yes_no(self.blood_derivatives)),
+            ("derivative_incidents", "Événements indésirables des dérivés du sang", self.derivative_incidents),
+        ]
+        return tuple(row for row in rows if row[2])
+
+
+def _dated(label: str, moment: datetime | None) -> str:
+    return f"{timezone.localtime(moment):%d/%m/%Y}, {label}" if moment else label
+
+
+def _yes_no(value: bool) -> str:
+    return "Oui" if value else "Non"
+
+
+@dataclass(frozen=True)
 class DocumentContent:
     """Everything a rendering needs. ``id_root``/``set_id`` are OIDs (root-only ids: the DMP prefers them)."""
 
@@ -120,4 +169,5 @@ class DocumentContent:
     confidentiality: str = "N"  # N, R, V (HL7); DMP visibility goes in the HL7v2 metadata, not here
     replaces_id: str = ""  # relatedDocument RPLC parentDocument id
     legal_authenticator: Author | None = None
+    discharge: DischargeFacts | None = None  # a discharge letter's coded facts (LDL-SES N3)
     extra: dict[str, str] = field(default_factory=dict)

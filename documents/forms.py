@@ -55,6 +55,13 @@ class DocumentForm(forms.Form):
                 else ""
             )
             # Required fields are checked at validation: a draft can be saved incomplete.
+            if spec.is_choice:
+                self.fields[spec.name] = forms.ChoiceField(
+                    label=spec.label + (" *" if spec.required else ""),
+                    required=False,
+                    choices=[("", "—"), *spec.choices],
+                )
+                continue
             self.fields[spec.name] = forms.CharField(
                 label=spec.label + (" *" if spec.required else ""),
                 required=False,

@@ -25,12 +25,21 @@ from documents.cda import (
     detect_version,
     parse_cda_header,
 )
-from documents.content import Author, DocumentContent, DocumentType, Encounter, Organization, PatientIdentity, Section
+from documents.content import (
+    Author,
+    DischargeFacts,
+    DocumentContent,
+    DocumentType,
+    Encounter,
+    Organization,
+    PatientIdentity,
+    Section,
+)
 from documents.models import Document, DocumentVersion, Provenance, Status
 from documents.pdf import render_pdf
 from documents.schema import cda_schema_errors
 from documents.signals import document_deleted, version_validated
-from documents.types import SEGUR_TYPES, SegurType, parse_table
+from documents.types import SEGUR_TYPES, STAY, STAY_TITLE, FieldSpec, SegurType, parse_table
 from dpi.models import AuditEvent, CareUnit, User
 from dpi.services import audit
 from patients.models import Episode, IdentityStatus, Patient
@@ -173,19 +182,20 @@ def validate_document(*, document: Document, acting_user: User, request: HttpReq
     _check_required_fields(document)
     previous = document.current_version
     number = previous.version_number + 1 if previous else 1
+    level = produced_level(document.type_code)
     version = DocumentVersion(
         document=document,
         version_number=number,
         cda_id_root=f"{settings.DPI_OID_ROOT}.2.{document.pk}.{number}",
         replaces=previous,
-        level=DocumentVersion.Level.N1,
+        level=level,
         validated_at=timezone.now(),
         validated_by=acting_user,
     )
     content = document_content(document, version, acting_user)
     version.pdf = render_pdf(content)
     try:
-        version.cda = build_cda(content, pdf=version.pdf, level="N1")
+        version.cda = build_cda(content, pdf=version.pdf, level=level)
     except ValueError as exc:  # content the CDA cannot say (an author without profession...): the user can act
         raise ValidationError(str(exc)) from exc
     _check_schema(version.cda)
@@ -235,12 +245,23 @@ def _author_snapshot(user: User, unit: CareUnit | None) -> dict[str, str]:
     }
 
 
+def produced_level(type_code: str) -> str:
+    """N3 of its volet for a type that has one (the discharge letter, LDL-SES), N1 otherwise (docs/cda.md)."""
+    return "N3" if _segur_type(type_code).volet else "N1"
+
+
 def _check_required_fields(document: Document) -> None:
-    missing = [
-        f.label for f in _segur_type(document.type_code).fields if f.required and not document.fields.get(f.name)
-    ]
+    specs = _segur_type(document.type_code).fields
+    missing = [f.label for f in specs if f.required and not document.fields.get(f.name)]
     if missing:
         raise ValidationError(_("Champs obligatoires manquants : %(fields)s") % {"fields": ", ".join(missing)})
+    unknown = [f.label for f in specs if f.is_choice and document.fields.get(f.name) and not _choice(document, f)]
+    if unknown:
+        raise ValidationError(_("Valeur hors liste : %(fields)s") % {"fields": ", ".join(unknown)})
+
+
+def _choice(document: Document, spec: FieldSpec) -> str:
+    return spec.choice_label(document.fields.get(spec.name) or "")
 
 
 def _check_schema(cda: bytes) -> None:
@@ -270,6 +291,7 @@ def document_content(document: Document, version: DocumentVersion, author: User)
         specialty_code=author.specialty,
         organization=organization,
     )
+    discharge = _discharge_facts(document) if _segur_type(document.type_code).volet == "LDL-SES" else None
     return DocumentContent(
         id_root=version.cda_id_root,
         set_id=document.set_id,
@@ -282,10 +304,11 @@ def document_content(document: Document, version: DocumentVersion, author: User)
         patient=_identity(document.patient),
         author=writer,
         custodian=organization,
-        sections=_sections(document),
+        sections=_sections(document, discharge),
         encounter=_encounter(document.episode),
         replaces_id=version.replaces.cda_id_root if version.replaces else "",
         legal_authenticator=writer,
+        discharge=discharge,
     )
 
 
@@ -312,19 +335,49 @@ def _identity(patient: Patient) -> PatientIdentity:
     )
 
 
-def _sections(document: Document) -> tuple[Section, ...]:
-    sections = []
+def _sections(document: Document, discharge: DischargeFacts | None) -> tuple[Section, ...]:
+    """One section per field with a value, in the type's order; the discharge letter's stay facts make one
+    section ("Synthèse médicale du séjour": the synthesis, then a row per fact stated)."""
+    sections: list[Section] = []
     for spec in _segur_type(document.type_code).fields:
         text = (document.fields.get(spec.name) or "").strip()
-        if not text:
-            continue
-        if spec.is_table:
+        if discharge is not None and spec.section_code == STAY:
+            if not any(section.code == STAY for section in sections):
+                rows = tuple((label, value) for _key, label, value in discharge.rows())
+                sections.append(Section(STAY, STAY_TITLE, paragraphs=discharge.synthesis, table_rows=rows))
+        elif spec.is_table and (text or discharge is not None):
             rows = parse_table(text, len(spec.columns))
-            sections.append(Section(spec.section_code, spec.label, table_header=spec.columns, table_rows=rows))
-        else:
-            paragraphs = tuple(p.strip() for p in text.split("\n\n") if p.strip())
-            sections.append(Section(spec.section_code, spec.label, paragraphs=paragraphs))
+            # the letter always says what its treatments are, in the words of JDV_AbsentOrUnknownMedication
+            empty = () if rows else (codes.NO_MEDICATION_INFO.label,)
+            sections.append(
+                Section(spec.section_code, spec.label, paragraphs=empty, table_header=spec.columns, table_rows=rows)
+            )
+        elif text:
+            sections.append(Section(spec.section_code, spec.label, paragraphs=_paragraphs(text)))
     return tuple(sections)
+
+
+def _paragraphs(text: str) -> tuple[str, ...]:
+    return tuple(p.strip() for p in text.split("\n\n") if p.strip())
+
+
+def _discharge_facts(document: Document) -> DischargeFacts:
+    """The discharge letter's coded facts, from its fields (checked at validation) and its stay's dates."""
+    fields, episode = document.fields, document.episode
+    return DischargeFacts(
+        entry_mode=codes.ENTRY_MODES[fields["modalite_entree"]],
+        exit_mode=codes.EXIT_MODES[fields["modalite_sortie"]],
+        synthesis=_paragraphs(fields.get("synthese") or ""),
+        mdro_search=fields.get("recherche_bmr") == "oui",
+        transfusion=fields.get("transfusion") == "oui",
+        blood_derivatives=fields.get("derives_sang") == "oui",
+        entry_time=episode.admitted_at if episode else None,
+        exit_time=(episode.discharged_at if episode else None) or document.act_end,
+        adverse_events=(fields.get("evenements_indesirables") or "").strip(),
+        mdro=(fields.get("bmr") or "").strip(),
+        transfusion_incidents=(fields.get("accidents_transfusionnels") or "").strip(),
+        derivative_incidents=(fields.get("ei_derives_sang") or "").strip(),
+    )
 
 
 def _encounter(episode: Episode | None) -> Encounter | None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from documents import codes
+
 
 @dataclass(frozen=True)
 class FieldSpec:
@@ -14,10 +16,18 @@ class FieldSpec:
     section_code: str  # LOINC code of the section
     columns: tuple[str, ...] = ()  # a table when set
     required: bool = False
+    choices: tuple[tuple[str, str], ...] = ()  # (value, label): one of them, when set
 
     @property
     def is_table(self) -> bool:
         return bool(self.columns)
+
+    @property
+    def is_choice(self) -> bool:
+        return bool(self.choices)
+
+    def choice_label(self, value: str) -> str:
+        return dict(self.choices).get(value, "")
 
 
 @dataclass(frozen=True)
@@ -26,9 +36,19 @@ class SegurType:
     label: str
     short_label: str
     fields: tuple[FieldSpec, ...]
+    volet: str = ""  # the CI-SIS volet of its structured (N3) rendering; none: produced as N1 only
 
 
 MEDICATION_COLUMNS = ("Médicament", "Posologie", "Durée")
+YES_NO = (("oui", "Oui"), ("non", "Non"))
+STAY = "42545-4"  # the LDL-SES section "Synthèse médicale du séjour" (coded event outcomes)
+STAY_TITLE = "Synthèse médicale du séjour"
+
+
+def _choices(concepts: dict[str, codes.Concept]) -> tuple[tuple[str, str], ...]:
+    """Form choices from a national value set: the key stored in the draft, the value set's label."""
+    return tuple((key, concept.label[:1].upper() + concept.label[1:]) for key, concept in concepts.items())
+
 
 SEGUR_TYPES: dict[str, SegurType] = {
     t.code: t
@@ -38,11 +58,31 @@ SEGUR_TYPES: dict[str, SegurType] = {
             "Lettre de liaison à la sortie d'un établissement de soins",
             "Lettre de liaison",
             (
-                FieldSpec("motif", "Motif d'hospitalisation", "29299-5", required=True),
-                FieldSpec("synthese", "Synthèse du séjour", "8648-8", required=True),
+                FieldSpec("motif", "Motif d'hospitalisation", "42349-1", required=True),
+                FieldSpec(
+                    "modalite_entree", "Modalité d'entrée", STAY, required=True, choices=_choices(codes.ENTRY_MODES)
+                ),
+                FieldSpec("synthese", "Synthèse du séjour", STAY, required=True),
+                FieldSpec(
+                    "modalite_sortie", "Modalité de sortie", STAY, required=True, choices=_choices(codes.EXIT_MODES)
+                ),
+                FieldSpec("evenements_indesirables", "Événements indésirables pendant l'hospitalisation", STAY),
+                FieldSpec(
+                    "recherche_bmr",
+                    "Recherche de micro-organismes multirésistants ou émergents effectuée",
+                    STAY,
+                    required=True,
+                    choices=YES_NO,
+                ),
+                FieldSpec("bmr", "Micro-organismes multirésistants identifiés", STAY),
+                FieldSpec("transfusion", "Transfusion de produits sanguins", STAY, required=True, choices=YES_NO),
+                FieldSpec("accidents_transfusionnels", "Accidents transfusionnels", STAY),
+                FieldSpec("derives_sang", "Administration de dérivés du sang", STAY, required=True, choices=YES_NO),
+                FieldSpec("ei_derives_sang", "Événements indésirables des dérivés du sang", STAY),
                 FieldSpec("traitements", "Traitements à la sortie", "10183-2", columns=MEDICATION_COLUMNS),
                 FieldSpec("suites", "Suites à donner", "18776-5"),
             ),
+            volet="LDL-SES",
         ),
         SegurType(
             "34874-8",

@@ -27,7 +27,7 @@ def create_documents(count: int) -> list[object]:
 
     from documents.cda import build_cda
     from documents.models import Document, DocumentVersion, Status
-    from documents.services import create_draft, document_content, validate_document
+    from documents.services import create_draft, document_content, produced_level, validate_document
     from dpi.models import CareUnit, LegalEntity, Membership, Role, Site, User
     from patients.models import Episode, Patient
 
@@ -44,7 +44,8 @@ def create_documents(count: int) -> list[object]:
         birth_name="BENCH", first_names="ALICE", sex="F", birth_date=timezone.now().date().replace(year=1980),
     )  # fmt: skip
     episode = Episode.objects.create(patient=patient, visit_number="VFEED", kind="hospitalisation", care_unit=unit)
-    fields = {"motif": "Bench", "synthese": "Bench."}
+    fields = {"motif": "Bench", "synthese": "Bench.", "modalite_entree": "programmee", "modalite_sortie": "domicile"}
+    fields |= {"recherche_bmr": "non", "transfusion": "non", "derives_sang": "non"}
     model = create_draft(
         patient=patient, episode=episode, type_code="11490-0", title="Lettre 0", fields=fields,
         act_date=timezone.now(), acting_user=doctor, flags={"hold_sending": True},
@@ -58,9 +59,9 @@ def create_documents(count: int) -> list[object]:
         )  # fmt: skip
         version = DocumentVersion(
             document=document, version_number=1, cda_id_root=f"1.2.250.1.999.8.{document.pk}", validated_by=doctor,
-            validated_at=timezone.now(), pdf=pdf,
+            validated_at=timezone.now(), pdf=pdf, level=produced_level("11490-0"),
         )  # fmt: skip
-        version.cda = build_cda(document_content(document, version, doctor), pdf=pdf, level="N1")
+        version.cda = build_cda(document_content(document, version, doctor), pdf=pdf, level=version.level)
         version.save()
         Document.objects.filter(pk=document.pk).update(current_version=version, status=Status.VALIDATED)
         documents.append(version)

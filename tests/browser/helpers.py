@@ -48,8 +48,13 @@ def qualified_patient_in(care_unit) -> tuple[User, object]:
 
 
 def start_discharge_letter(page, live_server, patient) -> None:
-    """From the patient file, a new discharge letter with its two required sections filled."""
+    """From the patient file, a new discharge letter with its required items filled (LDL-SES facts included)."""
     page.goto(f"{live_server.url}/patients/{patient.pk}/")
     page.get_by_role("link", name="Nouveau : Lettre de liaison").click()
     page.get_by_label("Motif d'hospitalisation *").fill("Cholécystite aiguë")
+    page.get_by_label("Modalité d'entrée *").select_option("urgence")
     page.get_by_label("Synthèse du séjour *").fill("Cholécystectomie cœlioscopique sans complication.")
+    page.get_by_label("Modalité de sortie *").select_option("domicile")
+    page.get_by_label("Recherche de micro-organismes multirésistants ou émergents effectuée *").select_option("non")
+    page.get_by_label("Transfusion de produits sanguins *").select_option("non")
+    page.get_by_label("Administration de dérivés du sang *").select_option("non")

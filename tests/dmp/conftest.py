@@ -39,6 +39,11 @@ from tests.sandbox import conftest as sandbox_fixtures
 LETTER_FIELDS = {
     "motif": "Pneumopathie communautaire",
     "synthese": "Évolution favorable sous antibiothérapie.",
+    "modalite_entree": "urgence",
+    "modalite_sortie": "domicile",
+    "recherche_bmr": "non",
+    "transfusion": "non",
+    "derives_sang": "non",
     "traitements": "Amoxicilline 1 g ; 1 cp 3 fois par jour ; 7 jours",
     "suites": "Consultation de contrôle à 10 jours.",
 }

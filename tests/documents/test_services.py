@@ -7,6 +7,7 @@ from io import BytesIO
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
+from lxml import etree
 from pypdf import PdfReader
 
 from documents.cda import parse_cda_header
@@ -17,10 +18,16 @@ from dpi.models import AuditEvent
 from tests.factories import EpisodeFactory, PatientFactory
 
 pytestmark = pytest.mark.django_db
+H = {"h": "urn:hl7-org:v3"}
 
 LETTER_FIELDS = {
     "motif": "Pneumopathie communautaire",
     "synthese": "Évolution favorable sous antibiothérapie.\n\nApyrexie depuis 48 h.",
+    "modalite_entree": "urgence",
+    "modalite_sortie": "domicile",
+    "recherche_bmr": "non",
+    "transfusion": "non",
+    "derives_sang": "non",
     "traitements": "Amoxicilline 1 g ; 1 cp 3 fois par jour ; 7 jours\nParacétamol 1 g ; si douleur",
     "suites": "Consultation de contrôle à 10 jours.",
 }
@@ -139,3 +146,38 @@ def test_each_segur_type_validates(qualified_episode, doctor):
         assert parse_cda_header(bytes(version.cda)).type_code == type_code
         if cda_schema_path().is_file():  # schema validity itself: test_produced_cda_is_schema_valid and test_cda
             assert cda_schema_errors(bytes(version.cda)) == []
+
+
+def test_the_discharge_letter_is_ldl_ses_n3_saying_what_its_pdf_says(qualified_episode, doctor):
+    """One content, three renditions (SC.CDA/DD.02): the PDF, the N3 narrative and its coded entries."""
+    version = validate_document(document=_letter(qualified_episode, doctor), acting_user=doctor)
+    cda = bytes(version.cda)
+    header = parse_cda_header(cda)
+    assert (version.level, header.level, header.pdf) == ("N3", "N3", bytes(version.pdf))
+    root = etree.fromstring(cda)
+    assert root.xpath("h:templateId[@root='1.2.250.1.213.1.1.1.29']/@extension", namespaces=H) == ["2022.01"]
+    entry = root.xpath("//h:observation[h:code/@code='ORG-070']", namespaces=H)[0]
+    assert entry.xpath("h:value/@code", namespaces=H) == ["183452005"]  # hospitalisation en urgence
+    reference = entry.xpath("h:text/h:reference/@value", namespaces=H)[0]
+    narrative = root.xpath(f"//h:content[@ID='{reference[1:]}']/text()", namespaces=H)[0]
+    medications = root.xpath("//h:substanceAdministration//h:manufacturedMaterial/h:name/text()", namespaces=H)
+    assert medications == ["Amoxicilline 1 g", "Paracétamol 1 g"]
+    text = " ".join(_pdf_text(bytes(version.pdf)).split())
+    for words in (narrative, "Synthèse médicale du séjour", "Transfusion de produits sanguins", "Apyrexie depuis 48 h"):
+        assert words in text
+
+
+def test_a_letter_without_the_volet_facts_or_with_a_value_off_the_list_is_refused(qualified_episode, doctor):
+    incomplete = _letter(qualified_episode, doctor, fields={**LETTER_FIELDS, "transfusion": ""})
+    with pytest.raises(ValidationError, match="Transfusion de produits sanguins"):
+        validate_document(document=incomplete, acting_user=doctor)
+    off_list = _letter(qualified_episode, doctor, fields={**LETTER_FIELDS, "modalite_sortie": "lune"})
+    with pytest.raises(ValidationError, match="Modalité de sortie"):
+        validate_document(document=off_list, acting_user=doctor)
+
+
+def test_an_author_without_profession_cannot_validate_with_a_clear_message(qualified_episode, doctor):
+    doctor.profession = ""
+    doctor.save(update_fields=["profession"])
+    with pytest.raises(ValidationError, match="Profession"):
+        validate_document(document=_letter(qualified_episode, doctor), acting_user=doctor)

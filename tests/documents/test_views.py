@@ -20,6 +20,11 @@ FORM = {
     "act_date": "2026-11-20T10:00",
     "motif": "Cholécystite",
     "synthese": "Cholécystectomie sans complication.",
+    "modalite_entree": "urgence",
+    "modalite_sortie": "domicile",
+    "recherche_bmr": "non",
+    "transfusion": "non",
+    "derives_sang": "non",
     "traitements": "Paracétamol 1 g ; si douleur ; 5 jours",
     "suites": "Consultation à 1 mois",
 }
