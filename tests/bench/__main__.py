@@ -1,12 +1,13 @@
 """Every benchmark in one process, on one bench database, printed as one table (``make bench``).
 
-    .venv/bin/python -m tests.bench [--messages 1000] [--only mllp|pam|mss|feeding|dmp|documents]
+    .venv/bin/python -m tests.bench [--messages 1000] [--only mllp|pam|mss|feeding|dmp|documents|search]
 
 First the MLLP round trip of a minimal ADT (tests/bench/mllp.py), then the PAM.fr mix
 (tests/bench/pam.py), then MSSanté documents integrated over MLLP (tests/bench/mss.py), then feeding
 orders drained through the sandbox PFI by a real worker (tests/bench/feeding.py), then the patient's
 DMP consulted from the file against the sandbox DMP over mutual TLS (tests/bench/dmp.py), then the
-documents list of a patient among a million documents (tests/bench/documents.py). Each figure stands
+documents list of a patient among a million documents (tests/bench/documents.py), then the patient
+search among a million identities (tests/bench/search.py). Each figure stands
 beside a baseline measured in the same run, named in brackets and explained under the table; see
 docs/benchmarks.md for how to read them.
 """
@@ -16,7 +17,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sequence
 
-from tests.bench import dmp, documents, feeding, mllp, mss, pam
+from tests.bench import dmp, documents, feeding, mllp, mss, pam, search
 from tests.bench.common import Row, bench_database, listeners, print_table, setup_django
 
 DEFAULT_MESSAGES = 1000
@@ -32,8 +33,10 @@ BASELINES = {
     "kept-alive connection, answered at once (404), 0.1 s apart, measured before each run",
     "[none integrated]": "the same list for a patient with a DMP of as many documents, none integrated from it, "
     "alternating with it",
+    "[exact name, indexed]": "the birth name as stored, exact and accent-sensitive, through its plain index, "
+    "same order and limit, alternating with it",
 }
-BENCHMARKS = ("mllp", "pam", "mss", "feeding", "dmp", "documents")
+BENCHMARKS = ("mllp", "pam", "mss", "feeding", "dmp", "documents", "search")
 
 
 def run(only: str | None, messages: int) -> list[Row]:
@@ -54,6 +57,8 @@ def run(only: str | None, messages: int) -> list[Row]:
             rows += dmp.compare()
         if only in (None, "documents"):  # last: its million rows leave the MLLP figures alone
             rows += documents.compare()
+        if only in (None, "search"):  # after the documents: its million identities leave the other figures alone
+            rows += search.compare()
     return rows
 
 
