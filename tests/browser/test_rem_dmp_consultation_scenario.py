@@ -198,7 +198,7 @@ def test_ux10_the_file_stays_usable_while_the_dmp_is_slow(page, live_server, liv
     assert "DMP" in page.get_by_test_id("dmp-state").inner_text()
     error = page.locator("#dmp-panel [data-testid=dmp-error]")
     expect(error).to_be_visible(timeout=20_000)
-    assert "continuer à travailler" in error.inner_text()
+    assert "reste utilisable" in error.inner_text()
     shots(page, "dmp-did-not-answer")
 
     live_dmp.set_mode(DmpBehaviour.Mode.NORMAL)
