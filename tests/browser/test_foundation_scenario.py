@@ -26,11 +26,11 @@ def test_doctor_logs_in_with_totp_is_refused_outside_units_then_uses_emergency_a
     page.get_by_role("button", name="Rechercher").click()
     results = page.get_by_test_id("search-results")
     results.wait_for()
-    assert results.get_by_role("link", name=own.display_name).is_visible()
-    assert results.get_by_role("link", name=foreign.display_name).is_visible()
+    assert results.get_by_role("link", name=own.birth_name).is_visible()  # the birth name leads to the file
+    assert results.get_by_role("link", name=foreign.birth_name).is_visible()
     shots(page, "search")
 
-    results.get_by_role("link", name=foreign.display_name).click()
+    results.get_by_role("link", name=foreign.birth_name).click()
     page.get_by_test_id("access-refused").wait_for()
     shots(page, "refused")
 
