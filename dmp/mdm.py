@@ -8,13 +8,17 @@ database, this module only writes ER7. The rules it keeps (digest section 3):
   ``ext^^root^ISO``);
 * a PRT "SB" (sender) right after the document OBX carries what the PFI needs for the VIHF:
   the author's national id and profession (PRT-6), the structure and its FINESS géographique;
-* one PRT "RCT" per MSSanté address, then the metadata OBX in the volet's order, each Y or N.
+* one PRT "RCT" per MSSanté address (PRT-15 ``^NET^X.400^address``), with the recipient in PRT-5 when
+  the DPI knows who it is: a professional's national id, the patient's INS;
+* PID-18 (NDA) and PV1-19 (visit) with their assigning authority (CX-4), as PAM.fr and the national
+  examples write them;
+* then the metadata OBX in the volet's order, each Y or N.
 """
 
 from __future__ import annotations
 
 import base64
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from django.utils import timezone
@@ -65,12 +69,14 @@ class PatientPart:
     birth_place_insee: str
     reliability: str  # PID-32: VALI or PROV
     nda: str = ""
+    nda_authority: str = ""  # HD of PID-18.4: ``&FINESS&M``, ``&OID&ISO`` or a namespace
 
 
 @dataclass(frozen=True)
 class VisitPart:
     patient_class: str  # PV1-2: I, O, E, R or N
     visit_number: str = ""
+    visit_authority: str = ""  # HD of PV1-19.4, as PID-18's
     care_unit: str = ""
     admitted_at: datetime | None = None
     discharged_at: datetime | None = None
@@ -86,6 +92,24 @@ class SenderPart:
     profession_label: str
     organization: str
     finess_eg: str
+
+
+@dataclass(frozen=True)
+class Person:
+    """PRT-5 of a recipient: a professional under ``ASIP-SANTE-PS`` (5.13 ``IDNPS``, ``RPPS``...) or the
+    patient under the authority of their INS (5.13 ``INS``)."""
+
+    identifier: str
+    family_name: str = ""
+    given_name: str = ""
+    id_type: str = "IDNPS"
+    authority: str = PS_AUTHORITY
+    name_type: str = "D"  # table 0200: D (display) for a professional, L (legal) for the patient
+
+    @classmethod
+    def patient(cls, ins: InstanceId, family_name: str, given_name: str) -> Person:
+        authority = f"{INS_AUTHORITIES.get(ins.root, '')}&{ins.root}&ISO"
+        return cls(ins.extension, family_name, given_name, "INS", authority, "L")
 
 
 @dataclass(frozen=True)
@@ -107,6 +131,7 @@ class Transmission:
     metadata: dict[str, bool]
     mss_recipients: tuple[str, ...] = ()
     patient_address: str = ""
+    recipients_known: dict[str, Person] = field(default_factory=dict)  # address (lower case) -> who it is
     mail_body_ps: str = ""
     mail_body_patient: str = ""
     sending_application: str = "DPI"
@@ -135,8 +160,8 @@ def build_mdm(transmission: Transmission) -> str:
         _txa(t),
         f"OBX|1|ED|{type_ce}||^text^XML^Base64^{base64.b64encode(t.cda).decode('ascii')}||||||{result_status}|",
         _sender(t.sender),
-        *(_recipient(address) for address in t.mss_recipients),
-        *([_recipient(t.patient_address)] if t.patient_address else []),
+        *(_recipient(address, t.recipients_known) for address in t.mss_recipients),
+        *([_recipient(t.patient_address, t.recipients_known)] if t.patient_address else []),
         *_metadata(t),
     ]
     return "\r".join(segments) + "\r"
@@ -161,7 +186,7 @@ def _pid(patient: PatientPart) -> str:
     name += f"{escape(' '.join(patient.first_names))}^^^^L"
     birth_date = patient.birth_date.strftime("%Y%m%d") if patient.birth_date else ""
     birth_place = f"^^^^^^BDL^^{escape(patient.birth_place_insee)}" if patient.birth_place_insee else ""
-    nda = f"{escape(patient.nda)}^^^^AN" if patient.nda else ""
+    nda = f"{escape(patient.nda)}^^^{patient.nda_authority}^AN" if patient.nda else ""
     fields = ["PID", "", "", ids, "", name, "", birth_date, patient.sex, "", "", birth_place]
     fields += [""] * 6 + [nda] + [""] * 13 + [patient.reliability]
     return "|".join(fields)
@@ -177,7 +202,7 @@ def _cx(identifier: InstanceId, ipp_oid: str) -> str:
 
 def _pv1(visit: VisitPart) -> str:
     fields = ["PV1", "1", visit.patient_class, escape(visit.care_unit)] + [""] * 15
-    fields.append(f"{escape(visit.visit_number)}^^^^VN" if visit.visit_number else "")
+    fields.append(f"{escape(visit.visit_number)}^^^{visit.visit_authority}^VN" if visit.visit_number else "")
     fields += [""] * 24
     fields += [_ts(visit.admitted_at), _ts(visit.discharged_at)]
     return "|".join(fields).rstrip("|")
@@ -210,8 +235,15 @@ def _sender(sender: SenderPart) -> str:
     return f"PRT||UC||SB^Send by^participation|{person}|{profession}||{organization}"
 
 
-def _recipient(address: str) -> str:
-    return "PRT||UC||RCT^Result Copies To^participation" + "|" * 11 + f"^^X.400^{escape(address)}"
+def _recipient(address: str, known: dict[str, Person]) -> str:
+    person = known.get(address.lower())
+    xcn = (
+        f"{escape(person.identifier)}^{escape(person.family_name)}^{escape(person.given_name)}"
+        f"^^^^^^{person.authority}^{person.name_type}^^^{person.id_type}"
+        if person
+        else ""
+    )
+    return f"PRT||UC||RCT^Result Copies To^participation|{xcn}" + "|" * 10 + f"^NET^X.400^{escape(address)}"
 
 
 def _metadata(t: Transmission) -> list[str]:

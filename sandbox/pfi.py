@@ -46,6 +46,10 @@ PROFILE = "2.1^CISIS_CDA_HL7_V2"
 CHARSET = "UNICODE UTF-8"
 POLL_SECONDS = 0.2
 PATIENT_MAIL_DOMAIN = "patient.mssante.fr"
+PS_OID = "1.2.250.1.71.4.2.1"  # national identifiers of professionals (ASIP-SANTE-PS)
+INS_OIDS = ("1.2.250.1.213.1.4.8", "1.2.250.1.213.1.4.9", "1.2.250.1.213.1.4.10", "1.2.250.1.213.1.4.11")
+VISIT_CLASSES = ("E", "I", "O", "R")  # PV1-2 values whose message must carry the visit (PV1-19)
+ASSIGNING_ID_TYPES = ("ISO", "M", "N", "L")  # HD-3 in PAM.fr: OID, FINESS EJ, FINESS EG, local
 
 # Trigger -> (ORC-1, OBX-11 of the document OBX) the volet requires (section 3.1).
 EVENTS = {"T02": ("NW", "F"), "T10": ("RO", "C"), "T04": ("CA", "D")}
@@ -269,6 +273,8 @@ def conformance_problems(mdm: Mdm, segments: list[Segment]) -> list[Problem]:
     if not mdm.sender:
         problems.append(Problem(_("Segment PRT de l'émetteur (PRT-4 = SB) absent"), "PRT^1^4"))
     problems += _metadata_problems(mdm, segments)
+    problems += _identifier_problems(mdm, segments)
+    problems += _recipient_problems(mdm, segments)
     if mdm.to_dmp and not mdm.ins:
         problems.append(Problem(_("DESTDMP=Y sans INS dans PID-3 : le DMP exige une INS qualifiée"), "PID^1^3"))
     elif mdm.to_dmp and mdm.identity_status != "VALI":
@@ -318,6 +324,71 @@ def _metadata_problems(mdm: Mdm, segments: list[Segment]) -> list[Problem]:
     for code in REQUIRED_METADATA:
         if code not in mdm.flags:
             problems.append(Problem(_("Métadonnée DMP/MSSanté obligatoire absente : %(code)s") % {"code": code}, "OBX"))
+    return problems
+
+
+def _identifier_problems(mdm: Mdm, segments: list[Segment]) -> list[Problem]:
+    """PID-18 (NDA) and PV1-19 (visit) as PAM.fr and the volet ask: the type (AN, VN) and the assigning
+    authority (CX-4: a namespace, or a universal id with its type); PV1-19 required for classes E, I, O, R."""
+    encoding = mdm.header.encoding
+
+    def first(segment: Segment | None, spec: str) -> str:
+        return next(iter(field_values(segment, spec, encoding)), "").strip() if segment is not None else ""
+
+    problems: list[Problem] = []
+    pid, pv1 = _first_segment(segments, "PID"), _first_segment(segments, "PV1")
+    patient_class = first(pv1, "2")
+    if patient_class in VISIT_CLASSES and not first(pv1, "19.1"):
+        text = _("PV1-19 (numéro de venue) obligatoire pour la classe de patient %(cls)s") % {"cls": patient_class}
+        problems.append(Problem(text, "PV1^1^19"))
+    for segment, number, kind, name in ((pid, 18, "AN", "PID"), (pv1, 19, "VN", "PV1")):
+        if not first(segment, f"{number}.1"):
+            continue
+        label = f"{name}-{number}"
+        namespace, universal_id, id_type = (first(segment, f"{number}.4.{part}") for part in (1, 2, 3))
+        if first(segment, f"{number}.5") != kind:
+            text = _("%(field)s : type d'identifiant %(kind)s attendu en %(field)s.5") % {"field": label, "kind": kind}
+            problems.append(Problem(text, f"{name}^1^{number}^5"))
+        if not namespace and not universal_id:
+            text = _("%(field)s sans autorité d'affectation (%(field)s.4)") % {"field": label}
+            problems.append(Problem(text, f"{name}^1^{number}^4"))
+        elif universal_id and id_type not in ASSIGNING_ID_TYPES:
+            text = _("%(field)s.4 : type d'identifiant universel « %(type)s » (ISO, M, N ou L attendu)") % {
+                "field": label,
+                "type": id_type,
+            }
+            problems.append(Problem(text, f"{name}^1^{number}^4^3"))
+    return problems
+
+
+def _recipient_problems(mdm: Mdm, segments: list[Segment]) -> list[Problem]:
+    """PRT-5 of a recipient, when present: an identifier, its authority and its type (5.1, 5.9, 5.13); a
+    professional under ASIP-SANTE-PS, the patient by the INS of their Mon espace santé address."""
+    encoding = mdm.header.encoding
+    problems: list[Problem] = []
+    for position, prt in enumerate((s for s in segments if s.name == "PRT"), start=1):
+
+        def first(spec: str, prt: Segment = prt) -> str:
+            return next(iter(field_values(prt, spec, encoding)), "").strip()
+
+        if first("4.1") != "RCT" or not any(first(f"5.{part}") for part in (1, 2, 3, 9, 13)):
+            continue
+        identifier, authority, id_type, address = first("5.1"), first("5.9.2"), first("5.13"), first("15.4")
+        to_patient = address.lower().endswith("@" + PATIENT_MAIL_DOMAIN)
+        if not (identifier and authority and id_type):
+            text = _("PRT-5 du destinataire incomplet : identifiant (5.1), autorité (5.9) et type (5.13) attendus")
+        elif to_patient and (id_type != "INS" or authority not in INS_OIDS):
+            text = _("PRT-5 du patient destinataire : son INS (5.13 = INS, 5.9 = OID de l'INS) attendu")
+        elif to_patient and identifier != address.split("@")[0]:
+            text = _("PRT-5 : l'INS %(ins)s n'est pas celui de l'adresse %(address)s") % {
+                "ins": identifier,
+                "address": address,
+            }
+        elif not to_patient and (id_type == "INS" or authority != PS_OID):
+            text = _("PRT-5 d'un professionnel : identifiant national sous l'OID %(oid)s attendu") % {"oid": PS_OID}
+        else:
+            continue
+        problems.append(Problem(text, f"PRT^{position}^5"))
     return problems
 
 

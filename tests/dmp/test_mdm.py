@@ -7,9 +7,20 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from dmp.mdm import METADATA, PatientPart, SenderPart, Transmission, VisitPart, build_mdm, patient_mss_address
+from dmp.mdm import (
+    METADATA,
+    PatientPart,
+    Person,
+    SenderPart,
+    Transmission,
+    VisitPart,
+    build_mdm,
+    patient_mss_address,
+)
+from dmp.transmission import assigning_authority
 from documents.cda import InstanceId
 from dpi.hl7.parsing import STANDARD_ENCODING, field_values, read_segments
+from tests.factories import EpisodeFactory
 
 INS = InstanceId("1.2.250.1.213.1.4.10", "279035121518989")
 IPP = InstanceId("1.2.250.1.999.1.3", "000123")
@@ -36,8 +47,9 @@ def _transmission(**changes: object) -> Transmission:
             birth_place_insee="63220",
             reliability="VALI",
             nda="NDA|001",
+            nda_authority="&010000024&M",
         ),
-        "visit": VisitPart(patient_class="I", visit_number="V01", care_unit="UF01"),
+        "visit": VisitPart(patient_class="I", visit_number="V01", visit_authority="&010000024&M", care_unit="UF01"),
         "sender": SenderPart(
             national_id="810001234567",
             family_name="MARTIN",
@@ -144,3 +156,52 @@ def test_recipients_then_metadata_in_the_volet_order_each_y_or_n():
     assert flags["DESTDMP"] == "N" and flags["DESTMSSANTEPAT"] == "Y" and set(flags.values()) == {"Y", "N"}
     names = [s.name for s in segments]
     assert names[names.index("NTE") - 1] == "OBX" and _field(segments[names.index("NTE")], "4") == "FIN"
+
+
+def test_nda_and_visit_carry_their_assigning_authority_like_the_national_examples():
+    segments = {segment.name: segment for segment in _segments(build_mdm(_transmission()))}
+    pid, pv1 = segments["PID"], segments["PV1"]
+    assert [_field(pid, f"18.{n}") for n in ("1", "4.2", "4.3", "5")] == ["NDA|001", "010000024", "M", "AN"]
+    assert [_field(pv1, f"19.{n}") for n in ("1", "4.2", "4.3", "5")] == ["V01", "010000024", "M", "VN"]
+
+
+def test_recipients_carry_prt5_when_the_dpi_knows_who_they_are():
+    hoda, unknown = "adam.hoda@test-ci-sis.mssante.fr", "secretariat@ch-test.mssante.fr"
+    patient = patient_mss_address("279035121518989")
+    transmission = _transmission(
+        metadata={"DESTMSSANTEPS": True, "DESTMSSANTEPAT": True},
+        mss_recipients=(hoda, unknown),
+        patient_address=patient,
+        recipients_known={
+            hoda: Person("801234567897", "HODA", "Adam"),
+            patient: Person.patient(INS, "PAT-TROIS", "DOMINIQUE"),
+        },
+    )
+    segments = _segments(build_mdm(transmission))
+    rct = {_field(s, "15.4"): s for s in segments if s.name == "PRT" and _field(s, "4.1") == "RCT"}
+    professional = rct[hoda]
+    assert [_field(professional, f"5.{n}") for n in (1, 2, 3, 10, 13)] == ["801234567897", "HODA", "Adam", "D", "IDNPS"]
+    assert _field(professional, "5.9") == "ASIP-SANTE-PS&1.2.250.1.71.4.2.1&ISO"
+    assert [_field(rct[patient], f"5.{n}") for n in (1, 2, 10, 13)] == ["279035121518989", "PAT-TROIS", "L", "INS"]
+    assert _field(rct[patient], "5.9") == "ASIP-SANTE-INS-NIR-TEST&1.2.250.1.213.1.4.10&ISO"
+    assert _field(rct[unknown], "5") == ""  # an address the DPI cannot name: PRT-5 stays empty
+    assert {_field(s, "15.2") + "^" + _field(s, "15.3") for s in rct.values()} == {"NET^X.400"}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("authority", "expected"),
+    [
+        ("1.2.250.1.999.1.4", "&1.2.250.1.999.1.4&ISO"),
+        ("ej", "&{ej}&M"),
+        ("eg", "&{eg}&N"),
+        ("", "&{ej}&M"),
+        ("CHU-X", "CHU-X"),
+    ],
+    ids=["oid", "finess-ej", "finess-eg", "none-given", "namespace"],
+)
+def test_the_assigning_authority_of_a_visit_is_written_as_pam_fr_does(care_unit, authority, expected):
+    site = care_unit.site
+    ej, eg = site.legal_entity.finess_ej, site.finess_eg
+    episode = EpisodeFactory(care_unit=care_unit, visit_authority={"ej": ej, "eg": eg}.get(authority, authority))
+    assert assigning_authority(episode) == expected.format(ej=ej, eg=eg)

@@ -20,11 +20,12 @@ from dmp.selectors.feeding import feeding_delay
 from dmp.services.feeding import cancel_order, release_order, run_order, send_now, withdraw_from_dmp
 from documents.models import ExportState
 from documents.services import Recipients, delete_document, start_correction, update_draft, validate_document
+from dpi.hl7.parsing import STANDARD_ENCODING, field_values, read_segments
 from dpi.models import AuditEvent
 from patients.models import IdentityStatus
 from sandbox.models import PfiMessage
 from tests.dmp.conftest import LETTER_FIELDS, PRO_ADDRESS, set_pfi_mode, wait_until
-from tests.factories import CareUnitFactory, EpisodeFactory, PatientFactory
+from tests.factories import CareUnitFactory, EpisodeFactory, PatientFactory, UserFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -125,6 +126,28 @@ def test_due_order_is_sent_to_the_pfi_and_its_zam_acknowledges_the_dmp_line(qual
     ack = BusinessAck.objects.get(order=order)
     assert (ack.event, ack.success) == ("Z01", True)
     assert _export(document).state == ExportState.ACKNOWLEDGED
+
+
+def test_the_mdm_names_its_recipients_and_its_identifiers_authorities(qualified_episode, letter, no_delay, pfi):
+    """PRT-5 for the patient (INS) and for a professional the DPI knows; PID-18/PV1-19 with their CX-4."""
+    colleague = UserFactory(email=PRO_ADDRESS.upper(), last_name="HODA", first_name="Adam")
+    document = letter(qualified_episode, recipients=Recipients((PRO_ADDRESS,), patient=True))
+    assert _run(_order(document, "mss")).state == OrderState.SENT
+    [received] = _accepted(document)  # the sandbox PFI checked PRT-5, PID-18 and PV1-19 (sandbox/pfi.py)
+    segments = read_segments(received.raw, STANDARD_ENCODING)
+    rct = {_value(s, "15.4"): s for s in segments if s.name == "PRT" and _value(s, "4.1") == "RCT"}
+    assert [_value(rct[PRO_ADDRESS], f"5.{n}") for n in (1, 2, 9.2, 13)] == [
+        colleague.national_id, "HODA", "1.2.250.1.71.4.2.1", "IDNPS",
+    ]  # fmt: skip
+    patient = rct["279035121518989@patient.mssante.fr"]
+    assert [_value(patient, f"5.{n}") for n in (1, 9.2, 13)] == ["279035121518989", "1.2.250.1.213.1.4.10", "INS"]
+    pid, pv1 = (next(s for s in segments if s.name == name) for name in ("PID", "PV1"))
+    assert [_value(pid, f"18.{n}") for n in (1, "4.1", 5)] == ["NDA001", "TEST", "AN"]  # the GAM's namespace
+    assert [_value(pv1, f"19.{n}") for n in (1, "4.1", 5)] == [qualified_episode.visit_number, "TEST", "VN"]
+
+
+def _value(segment, spec: str) -> str:
+    return next(iter(field_values(segment, spec, STANDARD_ENCODING)), "")
 
 
 def test_mss_recipients_get_their_own_order_with_delivery_and_read_receipts(qualified_episode, letter, no_delay, pfi):

@@ -45,6 +45,10 @@ class Mdm:
     recipients: list[tuple[str, str]] = field(default_factory=lambda: [("801234567897", DR_HODA)])
     flags: dict[str, str] = field(default_factory=dict)
     metadata_order: list[str] | None = None
+    patient_class: str = "O"
+    pid18: str = ""
+    pv1_19: str = "000897406^^^CHU-TEST&1.2.250.1.999.1.4&ISO^VN"
+    recipient_xcn: dict[str, str] = field(default_factory=dict)  # address -> PRT-5 as written
 
     def text(self) -> str:
         order, status = EVENTS.get(self.trigger, ("NW", "F"))
@@ -55,8 +59,12 @@ class Mdm:
             f"MSH|^~\\&|DPI|CHU-TEST|PFI|CHU-TEST|20260310101500||MDM^{self.trigger}^MDM_T02|{self.control_id}|P|2.6"
             "|||||FRA|UNICODE UTF-8|||2.1^CISIS_CDA_HL7_V2",
             "EVN||20260310101500",
-            f"PID|||{pid3}||LEFÈVRE^ÉLODIE^ÉLODIE^^^^L||19790328|F" + "|" * 24 + self.identity_status,
-            "PV1|1|O|UF01||||||||||||||||000897406^^^CHU-TEST&1.2.250.1.999.1.4&ISO^VN",
+            f"PID|||{pid3}||LEFÈVRE^ÉLODIE^ÉLODIE^^^^L||19790328|F"
+            + "|" * 10
+            + self.pid18
+            + "|" * 14
+            + self.identity_status,
+            f"PV1|1|{self.patient_class}|UF01||||||||||||||||{self.pv1_19}",
             f"ORC|{order if self.orc is None else self.orc}|",
             "OBR|1|||11490-0^Lettre de sortie^LN|",
             f"TXA|1|11490-0|TEXT|20260310101500||||||||{self.document_id}|{self.parent_id}||||AU",
@@ -69,10 +77,8 @@ class Mdm:
                 "^D^^^RPPS|||CHU de test^^^^^ASIP-SANTE-ST&1.2.250.1.71.4.2.2&ISO^FINEG^^^010000024"
             )
         for identifier, address in self.recipients:
-            segments.append(
-                f"PRT||UC||RCT^Result Copies To^participation|{identifier}^^^^^^^^ASIP-SANTE-PS&1.2.250.1.71.4.2.1&ISO"
-                f"^D^^^RPPS||||||||||^^X.400^{address}"
-            )
+            xcn = self.recipient_xcn.get(address, f"{identifier}^^^^^^^^ASIP-SANTE-PS&1.2.250.1.71.4.2.1&ISO^D^^^RPPS")
+            segments.append(f"PRT||UC||RCT^Result Copies To^participation|{xcn}||||||||||^^X.400^{address}")
         values = {"DESTDMP": "Y", "DESTMSSANTEPS": "Y" if self.recipients else "N"} | self.flags
         labels = dict(METADATA)
         codes = self.metadata_order or [code for code, _label in METADATA]
@@ -159,6 +165,22 @@ def test_own_initial_transmission_is_accepted_and_recorded(pfi):
     assert message.mss_recipients == [DR_HODA, DR_MARTIN]
     assert message.sender == "10000000017 / 010000024"
     assert "LEFÈVRE" in message.raw
+
+
+def test_identified_recipients_and_identifiers_with_their_authority_are_accepted(pfi):
+    """PRT-5 of a professional and of the patient (by the INS of their address), PID-18 and PV1-19 with CX-4."""
+    mdm = Mdm(
+        control_id="ids-1",
+        patient_class="I",
+        pid18="405660^^^AUT-AFFECTATION&010000024&M^AN",
+        pv1_19="V01^^^&1.2.250.1.999.1.4&ISO^VN",
+        recipients=[("801234567897", DR_HODA), (INS, PATIENT_ADDRESS)],
+        recipient_xcn={PATIENT_ADDRESS: f"{INS}^LEFÈVRE^ÉLODIE^^^^^^ASIP-SANTE-INS-NIR&{INS_OID}&ISO^L^^^INS"},
+        flags={"DESTMSSANTEPAT": "Y"},
+    )
+
+    assert deliver(pfi, mdm.text()).code == "AA"
+    assert PfiMessage.objects.get(control_id="ids-1").mss_recipients == [DR_HODA, PATIENT_ADDRESS]
 
 
 def test_root_and_extension_document_id_is_kept_whole(pfi):
@@ -423,6 +445,30 @@ def test_zam_delay_set_in_the_behaviour_overrides_the_setting(pfi, behave):
             "OBX^9^5",
         ),
         (Mdm(recipients=[], flags={"DESTMSSANTEPS": "Y"}), "DESTMSSANTEPS=Y sans destinataire", "PRT^1^15"),
+        (Mdm(pv1_19=""), "PV1-19 (numéro de venue) obligatoire pour la classe de patient O", "PV1^1^19"),
+        (Mdm(pv1_19="000897406^^^^VN"), "PV1-19 sans autorité d'affectation (PV1-19.4)", "PV1^1^19^4"),
+        (Mdm(pid18="405660^^^^AN"), "PID-18 sans autorité d'affectation (PID-18.4)", "PID^1^18^4"),
+        (Mdm(pid18="405660^^^&1204567809^AN"), "PID-18.4 : type d'identifiant universel", "PID^1^18^4^3"),
+        (Mdm(pid18="405660^^^&1204567809&M^VN"), "PID-18 : type d'identifiant AN attendu", "PID^1^18^5"),
+        (
+            Mdm(recipient_xcn={DR_HODA: "801234567897^HODA^Adam"}),
+            "PRT-5 du destinataire incomplet",
+            "PRT^2^5",
+        ),
+        (Mdm(recipients=[("801234567897", PATIENT_ADDRESS)]), "PRT-5 du patient destinataire", "PRT^2^5"),
+        (
+            Mdm(
+                recipients=[("", PATIENT_ADDRESS)],
+                recipient_xcn={PATIENT_ADDRESS: f"180012345678901^^^^^^^^ASIP-SANTE-INS-NIR&{INS_OID}&ISO^L^^^INS"},
+            ),
+            f"PRT-5 : l'INS 180012345678901 n'est pas celui de l'adresse {PATIENT_ADDRESS}",
+            "PRT^2^5",
+        ),
+        (
+            Mdm(recipient_xcn={DR_HODA: f"{INS}^^^^^^^^ASIP-SANTE-INS-NIR&{INS_OID}&ISO^L^^^INS"}),
+            "PRT-5 d'un professionnel : identifiant national sous l'OID 1.2.250.1.71.4.2.1 attendu",
+            "PRT^2^5",
+        ),
     ],
     ids=[
         "orc-trigger",
@@ -439,6 +485,15 @@ def test_zam_delay_set_in_the_behaviour_overrides_the_setting(pfi, behave):
         "dmp-without-ins",
         "invisible-patient-mailed",
         "mss-without-recipient",
+        "visit-missing",
+        "visit-without-authority",
+        "nda-without-authority",
+        "nda-universal-id-without-type",
+        "nda-not-an",
+        "recipient-incomplete",
+        "patient-recipient-not-by-ins",
+        "patient-recipient-other-ins",
+        "professional-recipient-by-ins",
     ],
 )
 def test_message_breaking_a_volet_rule_is_refused_with_ae_207_and_a_clear_label(pfi, mdm, label, location):
