@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.db.models import Q, QuerySet
+from django.utils import timezone
 
 from consent.models import ConsentDecision, State, Subject
 from patients.models import Episode
@@ -42,10 +43,17 @@ class EffectiveConsent:
             return "valeur par défaut (patient non informé)"
         origin = {
             "pam": f"flux PAM (message {decision.message.control_id})" if decision.message else "flux PAM",
-            "ui": f"{decision.actor_name} (RPPS {decision.actor_rpps})" if decision.actor_rpps else decision.actor_name,
+            "ui": _ui_origin(decision),
             "api": f"partenaire {decision.peer}",
         }[decision.source]
-        return f"{origin}, venue {decision.episode.visit_number}, le {decision.collected_at:%d/%m/%Y %H:%M}"
+        collected = timezone.localtime(decision.collected_at)  # Europe/Paris, as every time the user reads
+        return f"{origin}, venue {decision.episode.visit_number}, le {collected:%d/%m/%Y %H:%M}"
+
+
+def _ui_origin(decision: ConsentDecision) -> str:
+    if not decision.actor_name:
+        return "saisie dans le DPI"
+    return f"{decision.actor_name} (RPPS {decision.actor_rpps})" if decision.actor_rpps else decision.actor_name
 
 
 def _visits_filter(episode: Episode) -> Q:

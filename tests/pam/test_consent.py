@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 from django.urls import reverse
 
@@ -222,3 +224,16 @@ def test_api_episode_list_query_count_does_not_grow_with_visits(client, adt, dja
     with django_assert_max_num_queries(6):
         response = client.get("/api/episodes/", HTTP_AUTHORIZATION=f"Token {token}")
     assert response.status_code == 200 and len(response.json()["results"]) == 5
+
+
+def test_the_source_line_says_paris_time_and_names_a_choice_recorded_without_a_person(adt):
+    send(adt)
+    winter = datetime(2026, 12, 1, 23, 37, tzinfo=UTC)  # 00:37 in Paris, the next day
+    record_consent(
+        episode=_visit(), subject=CONSULT, state=State.INFORMED_OPPOSED, source=Source.UI, collected_at=winter
+    )
+
+    label = effective_consent(_visit(), CONSULT).source_label
+
+    assert label.startswith("saisie dans le DPI, venue V100")
+    assert label.endswith("le 02/12/2026 00:37")
