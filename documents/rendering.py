@@ -5,6 +5,10 @@
   installed it (``settings.CDA_AGENCY_STYLESHEET_DIR``), reading only inside that folder, or the stylesheet the
   producer sent with an imported document (SC.CDA/INT.15), with no file or network access. If the chosen
   stylesheet cannot be loaded or fails on the document, ours is used with a visible note.
+* Every transformation runs in a child process within time, memory and output limits (settings ``CDA_XSLT_*``,
+  :mod:`documents.xslt_sandbox`); a stylesheet that exceeds them on a document is "trop coûteuse": ours is shown
+  instead with a note, and the verdict is remembered (cache, keyed by the stylesheet, the document and the
+  limits) so that it is never run again on that document.
 * Whatever the stylesheet, its HTML output is parsed again and sanitised (no script, event attribute, frame,
   object, form, refresh, and no URL other than a page fragment or an embedded raster image).
 * The page is meant to be served with :data:`CSP_FOR_RENDERED_CDA` inside a sandboxed frame.
@@ -14,18 +18,21 @@ See ``docs/cda-display.md``.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
 from functools import cache
 from pathlib import Path, PurePosixPath
-from urllib.parse import unquote, urlsplit
+from urllib.parse import urlsplit
 
 from django.conf import settings
+from django.core.cache import cache as django_cache
 from django.utils.translation import gettext as _
 from lxml import etree
 from lxml import html as lxml_html
 
 from documents.cda import NS, InvalidCda
+from documents.xslt_sandbox import COSTLY, OK, Limits, Outcome, run_xslt
 from dpi.xmlsafe import InvalidXML, parse_xml
 
 logger = logging.getLogger(__name__)
@@ -44,9 +51,6 @@ CSP_FOR_RENDERED_CDA = (
     "base-uri 'none'; form-action 'none'; frame-ancestors 'self'; sandbox"
 )
 
-_AGENCY_ACCESS = etree.XSLTAccessControl(
-    read_file=True, write_file=False, create_dir=False, read_network=False, write_network=False
-)
 _DROPPED_ELEMENTS = frozenset(
     {"script", "iframe", "frame", "frameset", "object", "embed", "applet", "form", "base", "link", "portal"}
     | {"animate", "set"}  # SVG animations can rewrite an href
@@ -57,10 +61,6 @@ _URL_ATTRIBUTES = frozenset(
 )
 _DROPPED_ATTRIBUTES = frozenset({"srcset", "srcdoc", "ping"})
 _EMBEDDED_IMAGE = re.compile(r"data:image/(png|jpeg|gif);base64,")
-
-
-class AgencyStylesheetError(ValueError):
-    """The agency's stylesheet tried to read outside its folder, or produced nothing."""
 
 
 def agency_stylesheet_path() -> Path | None:
@@ -79,14 +79,15 @@ def render_cda_html(data: bytes, *, stylesheet: str = "dpi", producer_xsl: bytes
     """
     if stylesheet not in STYLESHEETS:
         raise ValueError(f"Unknown CDA stylesheet {stylesheet!r}, expected one of {STYLESHEETS}")
-    document = _parse_cda(data)
+    _parse_cda(data)  # refused here, with its reason, before any stylesheet runs
     page, note = None, ""
     if stylesheet == "agency":
-        page, note = _agency_page(document)
+        page, note = _agency_page(data)
     elif stylesheet == "producer":
-        page, note = _producer_page(document, producer_xsl)
+        page, note = _producer_page(data, producer_xsl)
     if page is None:
-        page = _html_tree(str(_dpi_transform()(document)))
+        page, own_note = _dpi_page(data)
+        note = " ".join(filter(None, [note, own_note]))
     if note:
         _add_note(page, note)
     _sanitise(page)
@@ -107,28 +108,80 @@ def _parse_cda(data: bytes) -> etree._Element:
     return root
 
 
+# --- Bounded runs ------------------------------------------------------------------------------------------
+
+
+def _limits() -> Limits:
+    return Limits(
+        seconds=float(settings.CDA_XSLT_TIMEOUT_SECONDS),
+        memory_bytes=int(settings.CDA_XSLT_MAX_MEMORY_MB) * 1024 * 1024,
+        output_bytes=int(settings.CDA_XSLT_MAX_OUTPUT_BYTES),
+    )
+
+
+def _bounded(kind: str, identity: bytes, data: bytes, **stylesheet: object) -> Outcome:
+    """Run a stylesheet in the sandbox, unless it is already known to exceed the limits on this document.
+
+    ``identity`` names the stylesheet (its bytes, or its path and version): with the document's bytes and the
+    limits it keys the remembered verdict, so a new stylesheet, another document or raised limits run again.
+    """
+    limits = _limits()
+    digest = hashlib.sha256()
+    for part in (kind.encode(), identity, repr(limits).encode(), data):
+        digest.update(hashlib.sha256(part).digest())
+    key = f"cda-xslt-costly:{digest.hexdigest()}"
+    if django_cache.get(key):
+        logger.info("CDA %s stylesheet already known to exceed the limits on this document: not run again", kind)
+        return Outcome(COSTLY, reason="known")
+    outcome = run_xslt(kind=kind, document=data, limits=limits, **stylesheet)
+    if outcome.status == COSTLY:
+        django_cache.set(key, True, timeout=None)
+        logger.warning("CDA %s stylesheet exceeded the limits (%s), stopped; ours is shown", kind, outcome.reason)
+    return outcome
+
+
 @cache
-def _dpi_transform() -> etree.XSLT:
-    """Our stylesheet, compiled once: it reads no file and no network (DENY_ALL), its input is the document only."""
-    return etree.XSLT(parse_xml(DPI_STYLESHEET.read_bytes()), access_control=etree.XSLTAccessControl.DENY_ALL)
+def _dpi_identity() -> bytes:
+    return DPI_STYLESHEET.read_bytes()
+
+
+def _dpi_page(data: bytes) -> tuple[lxml_html.HtmlElement, str]:
+    """Our rendering; a hostile document that makes even ours exceed the limits gets a page with a note only."""
+    outcome = _bounded("dpi", _dpi_identity(), data, path=str(DPI_STYLESHEET))
+    if outcome.status == OK:
+        return _html_tree(outcome.output), ""
+    if outcome.status != COSTLY:  # ours compiles and runs on any CDA: a failure is a bug, not the document's
+        raise RuntimeError(f"The DPI's CDA stylesheet failed: {outcome.reason}")
+    page = _html_tree("<html><head><title>Document CDA</title></head><body></body></html>")
+    return page, _(
+        "Ce document est trop volumineux ou trop complexe pour être affiché (limites de temps ou de taille "
+        "dépassées) : téléchargez le fichier CDA pour le consulter."
+    )
 
 
 # --- The producer's stylesheet -----------------------------------------------------------------------------
 
 
-def _producer_page(document: etree._Element, xsl: bytes) -> tuple[lxml_html.HtmlElement | None, str]:
+def _producer_page(data: bytes, xsl: bytes) -> tuple[lxml_html.HtmlElement | None, str]:
     """The producer's rendering, or (None, note): it reads nothing (DENY_ALL), so an import or include fails."""
     try:
-        output = str(etree.XSLT(parse_xml(xsl), access_control=etree.XSLTAccessControl.DENY_ALL)(document))
-        if not output.strip():
-            raise ValueError("the producer's stylesheet produced no output")
-        return _html_tree(output), ""
-    except (etree.LxmlError, InvalidXML, ValueError) as exc:
-        logger.warning("CDA producer stylesheet failed, falling back to ours: %s", exc)
+        parse_xml(xsl)
+    except InvalidXML as exc:
+        outcome = Outcome("failed", reason=str(exc))
+    else:
+        outcome = _bounded("producer", xsl, data, xsl=xsl)
+    if outcome.status == OK:
+        return _html_tree(outcome.output), ""
+    if outcome.status == COSTLY:
         return None, _(
-            "La feuille de style du producteur n'a pas pu être appliquée à ce document : "
-            "il est affiché avec la feuille de style du DPI."
+            "La feuille de style du producteur est trop coûteuse pour ce document (limites de temps ou de taille "
+            "dépassées) : il est affiché avec la feuille de style du DPI."
         )
+    logger.warning("CDA producer stylesheet failed, falling back to ours: %s", outcome.reason)
+    return None, _(
+        "La feuille de style du producteur n'a pas pu être appliquée à ce document : "
+        "il est affiché avec la feuille de style du DPI."
+    )
 
 
 # --- The national agency's stylesheet ---------------------------------------------------------------------
@@ -145,69 +198,29 @@ def _agency_stylesheet() -> tuple[Path, Path] | None:
     return (path, folder) if path.is_relative_to(folder) and path.is_file() else None
 
 
-def _agency_page(document: etree._Element) -> tuple[lxml_html.HtmlElement | None, str]:
-    """The agency's rendering, or (None, note) when it is not installed or fails on this document."""
+def _agency_page(data: bytes) -> tuple[lxml_html.HtmlElement | None, str]:
+    """The agency's rendering, or (None, note) when it is not installed, fails or is too costly on this document."""
     installed = _agency_stylesheet()
     if installed is None:
         return None, _("La feuille de style de l'ANS n'est pas installée : le document est affiché avec celle du DPI.")
     path, folder = installed
-    try:
-        output = str(_agency_transform(path, folder)(document))
-        if not output.strip():
-            raise AgencyStylesheetError(f"{path} produced no output")
-        page = _html_tree(output)
-    except (etree.LxmlError, ValueError, OSError) as exc:
-        logger.warning("CDA agency stylesheet %s failed, falling back to ours: %s", path, exc)
+    stat = path.stat()
+    identity = f"{path}:{stat.st_mtime_ns}:{stat.st_size}".encode()
+    outcome = _bounded("agency", identity, data, path=str(path), folder=str(folder))
+    if outcome.status == COSTLY:
+        return None, _(
+            "La feuille de style de l'ANS est trop coûteuse pour ce document (limites de temps ou de taille "
+            "dépassées) : il est affiché avec la feuille de style du DPI."
+        )
+    if outcome.status != OK:
+        logger.warning("CDA agency stylesheet %s failed, falling back to ours: %s", path, outcome.reason)
         return None, _(
             "La feuille de style de l'ANS n'a pas pu être appliquée à ce document : "
             "il est affiché avec la feuille de style du DPI."
         )
+    page = _html_tree(outcome.output)
     _inline_local_css(page, folder)
     return page, ""
-
-
-def _agency_transform(path: Path, folder: Path) -> etree.XSLT:
-    """The agency's stylesheet, compiled for this call; imports and document() read only inside ``folder``."""
-    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
-    parser.resolvers.add(_FolderResolver(folder))
-    stylesheet = etree.fromstring(_checked_xml(path, folder), parser, base_url=str(path))
-    return etree.XSLT(stylesheet, access_control=_AGENCY_ACCESS)
-
-
-class _FolderResolver(etree.Resolver):
-    """Loads xsl:import/xsl:include/document() targets from the stylesheet's folder and nowhere else.
-
-    Raising stops libxslt from falling back to its own loader, so a refused URL fails the compilation or
-    the transformation (and the caller falls back to our stylesheet).
-    """
-
-    def __init__(self, folder: Path) -> None:
-        super().__init__()
-        self.folder = folder
-
-    def resolve(self, system_url: str, public_id: str | None, context: object) -> object:
-        path = _local_path(system_url).resolve()
-        return self.resolve_string(_checked_xml(path, self.folder), context, base_url=str(path))
-
-
-def _local_path(url: str) -> Path:
-    parts = urlsplit(url)
-    if parts.scheme not in ("", "file") or parts.netloc:
-        raise AgencyStylesheetError(f"{url}: only files of the stylesheet folder can be read")
-    return Path(unquote(parts.path if parts.scheme else url))
-
-
-def _checked_xml(path: Path, folder: Path) -> bytes:
-    """The bytes of an XML file of ``folder``, once the hardened parser accepted them (no DOCTYPE, size limit).
-
-    They are then parsed by the caller's parser, which carries the folder resolver that parse_xml cannot take.
-    """
-    resolved = path.resolve()
-    if not resolved.is_relative_to(folder) or not resolved.is_file():
-        raise AgencyStylesheetError(f"{path}: not a file of the stylesheet folder {folder}")
-    data = resolved.read_bytes()
-    parse_xml(data)
-    return data
 
 
 def _inline_local_css(page: lxml_html.HtmlElement, folder: Path) -> None:

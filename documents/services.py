@@ -406,6 +406,25 @@ class Integration:
 
 def identity_differences(patient: Patient, cda_patient: CdaPatient) -> list[str]:
     """How the document's patient differs from the file's: the five INS traits and the INS (French)."""
+    return list(compare_identity(patient, cda_patient).differences)
+
+
+@dataclass(frozen=True)
+class IdentityComparison:
+    """The document's patient against the file's: the differences (French) and whether a user may confirm them.
+
+    A different INS is never confirmable: the document is another person's. Trait differences may be confirmed
+    when the file's identity is not qualified, or when the document carries the file's own INS (the national
+    identifier proves the person; the traits were e.g. corrected in the file since). Traits that differ from a
+    qualified identity in a document without its INS are not confirmable either: nothing proves the person.
+    """
+
+    differences: tuple[str, ...]
+    confirmable: bool
+    ins_differs: bool = False
+
+
+def compare_identity(patient: Patient, cda_patient: CdaPatient) -> IdentityComparison:
     differences = []
     traits = [
         ("nom de naissance", patient.birth_name, cda_patient.birth_name),
@@ -418,11 +437,34 @@ def identity_differences(patient: Patient, cda_patient: CdaPatient) -> list[str]
         if received and str(local).upper() != str(received).upper():
             differences.append(f"{label} : « {received} » dans le document, « {local} » dans le dossier")
     ins = cda_patient.ins
-    if ins and (ins.extension, ins.root) != (patient.ins, patient.ins_oid):
+    same_ins = bool(ins and patient.ins) and (ins.extension, ins.root) == (patient.ins, patient.ins_oid)
+    ins_differs = bool(ins and patient.ins) and not same_ins
+    if ins and not same_ins:
         differences.append(
             f"INS : {ins.extension} ({ins.root}) dans le document, {patient.ins or 'aucun'} dans le dossier"
         )
-    return differences
+    qualified = patient.identity_status == IdentityStatus.QUALIFIEE and bool(patient.ins)
+    confirmable = not ins_differs and (same_ins or not qualified)
+    return IdentityComparison(tuple(differences), confirmable, ins_differs)
+
+
+def _identity_refusal(comparison: IdentityComparison) -> ValidationError:
+    """One error per difference, each with its code (a list given to ValidationError keeps no code of its own):
+    ``identity_mismatch`` when the user may confirm, ``identity_refused`` when no confirmation can file it."""
+    if comparison.confirmable:
+        return ValidationError([ValidationError(text, code="identity_mismatch") for text in comparison.differences])
+    if comparison.ins_differs:
+        reason = _(
+            "L'INS du document n'est pas celui du dossier : ce document concerne un autre patient, "
+            "il ne peut pas y être classé."
+        )
+    else:
+        reason = _(
+            "L'identité du dossier est qualifiée et le document ne porte pas son INS : "
+            "les différences ne peuvent pas être confirmées."
+        )
+    texts = [reason, *comparison.differences]
+    return ValidationError([ValidationError(text, code="identity_refused") for text in texts])
 
 
 def _known_versions(patient: Patient) -> list[KnownVersion]:
@@ -466,10 +508,10 @@ def integrate_cda(
             % {"n": verdict.known.version_number if verdict.known else "?"},
             code="stale",
         )
-    warnings = tuple(identity_differences(patient, header.patient))
-    if warnings and not accept_identity_differences:
-        # one error per difference, each with the code (a list given to ValidationError keeps no code of its own)
-        raise ValidationError([ValidationError(warning, code="identity_mismatch") for warning in warnings])
+    comparison = compare_identity(patient, header.patient)
+    warnings = comparison.differences
+    if warnings and not (accept_identity_differences and comparison.confirmable):
+        raise _identity_refusal(comparison)
     document, previous = _document_for(patient, header, verdict, provenance, episode, care_unit)
     version = DocumentVersion.objects.create(
         document=document,
@@ -487,6 +529,9 @@ def integrate_cda(
     document.save(update_fields=["current_version"])
     detail = {"version": version.version_number, "cda_id": header.id.key, "warnings": list(warnings)}
     _audit(document, acting_user, f"integrated_{verdict.status}", request, provenance=provenance, **detail)
+    if warnings:  # the user confirmed the differences: a row of its own, easy to find and review
+        _audit(document, acting_user, "identity_differences_confirmed", request, provenance=provenance,
+               version=version.version_number, differences=list(warnings))  # fmt: skip
     return Integration(document, version, verdict.status, warnings)
 
 

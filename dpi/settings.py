@@ -391,6 +391,12 @@ CDA_SCHEMA_PATH = Path(env("DPI_CDA_SCHEMA_PATH", str(SAMPLES_DIR / "cda-schema"
 CDA_AGENCY_STYLESHEET_DIR = env("DPI_CDA_AGENCY_STYLESHEET_DIR", "")
 CDA_AGENCY_STYLESHEET_NAME = env("DPI_CDA_AGENCY_STYLESHEET_NAME", "cda_asip.xsl")
 
+# Every CDA rendering (ours, the agency's, a producer's stylesheet) runs in a child process within these limits;
+# a stylesheet that exceeds them on a document is shown as too costly, ours instead, and not run on it again.
+CDA_XSLT_TIMEOUT_SECONDS = float(env("DPI_CDA_XSLT_TIMEOUT_SECONDS", "10"))
+CDA_XSLT_MAX_MEMORY_MB = env_int("DPI_CDA_XSLT_MAX_MEMORY_MB", 1024)
+CDA_XSLT_MAX_OUTPUT_BYTES = env_int("DPI_CDA_XSLT_MAX_OUTPUT_BYTES", 32 * 1024 * 1024)
+
 # --- Logging ------------------------------------------------------------------------------
 
 LOGGING = {
