@@ -31,7 +31,7 @@ from dpi.models import AuditEvent
 from patients.models import Episode
 from patients.services import start_emergency_access
 from sandbox.models import DmpBehaviour, DmpDocument
-from tests.dmp.live import BIOLOGY, IMAGING, LETTER
+from tests.dmp.live import BIOLOGY, IMAGING, LETTER, ins_for
 from tests.factories import EpisodeFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -546,6 +546,24 @@ def test_a_document_whose_identity_differs_is_integrated_only_once_the_user_acce
     assert "prénoms" in refused.message
     assert (accepted.ok, accepted.identity_mismatch) == (True, False)
     assert Document.objects.filter(patient=patient).count() == 1
+
+
+def test_a_document_of_another_ins_is_never_integrated_even_when_the_user_accepts_the_differences(live_dmp):
+    """A document misfiled in the patient's DMP names another person's INS: documents.services.integrate_cda
+    refuses it whatever the user confirms (issue 17), and the outcome offers no confirmation."""
+    consultation = live_dmp.consultation()
+    letter = live_dmp.add_document(consultation.dmp, LETTER, days_ago=10)
+    other_ins = ins_for(999)
+    content = bytes(letter.content).replace(consultation.patient.ins.encode(), other_ins.encode())
+    DmpDocument.objects.filter(pk=letter.pk).update(content=content, size=len(content))
+    context = consultation.context()
+    entry = by_unique_id(load_panel(consultation.request, context).entries, letter)
+
+    (refused,) = integrate_documents(consultation.request, context, [entry], accept_identity_differences=True)
+
+    assert (refused.ok, refused.identity_mismatch) == (False, False)
+    assert "concerne un autre patient" in refused.message and other_ins in refused.message
+    assert not Document.objects.filter(patient=consultation.patient).exists()
 
 
 # --- DD.05: what became of the documents integrated from the DMP ---------------------------------------
