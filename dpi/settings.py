@@ -304,6 +304,10 @@ MLLP_PORT = env_int("MLLP_PORT", 2575)
 MLLP_MAX_MESSAGE_BYTES = env_int("MLLP_MAX_MESSAGE_BYTES", 20 * 1024 * 1024)
 MLLP_IDLE_TIMEOUT_SECONDS = env_int("MLLP_IDLE_TIMEOUT_SECONDS", 600)
 MLLP_WORKERS = env_int("MLLP_WORKERS", 8)
+# Bounds against a flood: connections open at once (one more is closed at once), and bytes of frames
+# held, being received or processed, over all connections (a frame beyond is answered AR, resend later).
+MLLP_MAX_CONNECTIONS = env_int("MLLP_MAX_CONNECTIONS", 64)
+MLLP_MAX_BYTES_IN_FLIGHT = env_int("MLLP_MAX_BYTES_IN_FLIGHT", 64 * 1024 * 1024)
 # The intermediation platform (PFI) the DPI sends its MDM messages to; the sandbox simulator listens
 # there by default and sends its business acknowledgements (ZAM) to MLLP_HOST:MLLP_PORT.
 PFI_HOST = env("PFI_HOST", "127.0.0.1")

@@ -41,6 +41,18 @@ def reject_oversized(raw: bytes, *, peer: str, size: int) -> bytes:
     return _receive(raw, peer=peer, size=size)
 
 
+def reject_overloaded(raw: bytes, *, peer: str, size: int) -> bytes:
+    """Journal the head of a frame of ``size`` bytes the listener had no room for, and answer AR.
+
+    The AR asks for a resend: the resend, whole, is processed (see :func:`_answer_duplicate`).
+    """
+    problem = ErrorDetail(
+        str(ErrorCode.APPLICATION_ERROR),
+        _("Récepteur saturé : message de %(size)d octets refusé, à renvoyer plus tard") % {"size": size},
+    )
+    return _receive(raw, peer=peer, size=size, problem=problem)
+
+
 def replay(message: Message) -> bytes:
     """Run a journal row's raw bytes through its handler again, updating the same row.
 
@@ -50,12 +62,14 @@ def replay(message: Message) -> bytes:
     return _process(message, read_envelope(bytes(message.raw)), again=True)
 
 
-def _receive(raw: bytes, *, peer: str, size: int) -> bytes:
+def _receive(raw: bytes, *, peer: str, size: int, problem: ErrorDetail | None = None) -> bytes:
     envelope = read_envelope(raw)
     try:
         message, original = _journal(envelope, peer=peer, size=size)
         if original is not None:
-            return _answer_duplicate(message, original)
+            return _answer_duplicate(message, original, envelope)
+        if problem is not None:
+            return _conclude(message, envelope.header, code="AR", errors=[problem])
         return _process(message, envelope)
     except Exception:
         # The journal itself failed (database down...): still answer, so the peer resends later.
@@ -169,15 +183,28 @@ def _conclude(
     return ack
 
 
-def _answer_duplicate(duplicate: Message, original: Message) -> bytes:
+def _answer_duplicate(duplicate: Message, original: Message, envelope: Envelope) -> bytes:
     """The original's ACK, no second effect; an original that never concluded, or asked for a resend (AR),
-    is processed now (its journaled bytes), so that the resend the sender was told to make succeeds."""
+    is processed now (its journaled bytes), so that the resend the sender was told to make succeeds.
+
+    An original kept truncated (refused for lack of room in the listener) takes the resend's bytes
+    when the resend is whole: those are processed."""
     ack = _wait_for_final_ack(original)
     if ack is None:
-        ack = _process(original, read_envelope(bytes(original.raw)))
+        if original.truncated and not duplicate.truncated:
+            _complete_truncated(original, duplicate)
+        else:
+            envelope = read_envelope(bytes(original.raw))
+        ack = _process(original, envelope)
         original.refresh_from_db(fields=["ack_code"])
     duplicate.record_outcome(status=Message.Status.DUPLICATE, ack_code=original.ack_code[:2], ack=ack)
     return ack
+
+
+def _complete_truncated(original: Message, resend: Message) -> None:
+    """Store the whole bytes of the resend on the original row kept truncated, before processing it."""
+    original.raw, original.size, original.text = resend.raw, resend.size, resend.text
+    original.save(update_fields=["raw", "size", "text"])
 
 
 def _wait_for_final_ack(original: Message) -> bytes | None:

@@ -3,6 +3,11 @@
 Framing: ``0x0B <message> 0x1C 0x0D``. Bytes outside a frame are discarded. A frame larger
 than ``MLLP_MAX_MESSAGE_BYTES`` is answered AR once its end arrives, and only its beginning
 is kept in the journal. Frames of one connection are processed one at a time, in order.
+
+Resources are bounded: at most ``MLLP_MAX_CONNECTIONS`` connections (one more is closed at
+once), and at most ``MLLP_MAX_BYTES_IN_FLIGHT`` bytes of frames held, being received or
+processed, over all connections. A frame that would go over that budget is not kept: only its
+first ``HEAD_BYTES`` (the MSH) are, and it is answered AR "resend later" once its end arrives.
 """
 
 from __future__ import annotations
@@ -26,6 +31,9 @@ logger = logging.getLogger(__name__)
 START_BLOCK = b"\x0b"
 END_BLOCK = b"\x1c\x0d"
 READ_SIZE = 64 * 1024
+# What is kept of a frame refused for lack of in-flight budget: enough for its MSH, so that the
+# refusal is journaled with its sender and control id and answered with an AR that names it.
+HEAD_BYTES = 4 * 1024
 
 
 def frame(payload: bytes) -> bytes:
@@ -35,24 +43,60 @@ def frame(payload: bytes) -> bytes:
 
 @dataclass(frozen=True)
 class Frame:
-    """A complete frame; ``size`` exceeds ``len(payload)`` when it was over the limit."""
+    """A complete frame; ``size`` exceeds ``len(payload)`` when it was over the limit.
+
+    ``overloaded``: refused because the listener's in-flight budget was spent (only the head is
+    kept); ``reserved``: bytes of that budget the frame holds until it is answered.
+    """
 
     payload: bytes
     size: int
+    overloaded: bool = False
+    reserved: int = 0
 
     @property
     def truncated(self) -> bool:
         return self.size > len(self.payload)
 
 
-class FrameReader:
-    """Incremental MLLP decoder: feed it bytes as they come, get the frames completed so far."""
+class InFlightBudget:
+    """The bytes of frames a listener holds, received or being processed, against ``limit``.
 
-    def __init__(self, max_bytes: int) -> None:
+    Used from the event loop's thread only. ``reserve`` refuses what would go over the limit,
+    except a refused frame's head (``force``): at most ``HEAD_BYTES`` per connection over it.
+    """
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.used = 0
+        self.peak = 0
+
+    def reserve(self, size: int, *, force: bool = False) -> bool:
+        if not force and self.used + size > self.limit:
+            return False
+        self.used += size
+        self.peak = max(self.peak, self.used)
+        return True
+
+    def release(self, size: int) -> None:
+        self.used -= size
+
+
+class FrameReader:
+    """Incremental MLLP decoder: feed it bytes as they come, get the frames completed so far.
+
+    With a ``budget``, the bytes kept are reserved from it as they arrive; a frame the budget
+    cannot hold keeps only its head and comes out ``overloaded``.
+    """
+
+    def __init__(self, max_bytes: int, budget: InFlightBudget | None = None) -> None:
         self.max_bytes = max_bytes
+        self.budget = budget
         self.in_frame = False
         self._payload = bytearray()
         self._size = 0
+        self._overloaded = False
+        self._reserved = 0
         self._carry = b""  # a trailing 0x1C that may start the end block
 
     def feed(self, data: bytes) -> list[Frame]:
@@ -74,27 +118,58 @@ class FrameReader:
                 self._append(data[position:stop])
                 break
             self._append(data[position:end])
-            frames.append(Frame(bytes(self._payload), self._size))
-            self.in_frame = False
+            frames.append(self._complete())
             position = end + len(END_BLOCK)
         return frames
+
+    def release(self) -> None:
+        """Give back the budget of a frame still being received (the connection is gone)."""
+        if self.budget is not None:
+            self.budget.release(self._reserved)
+        self._payload, self._reserved, self.in_frame = bytearray(), 0, False
 
     def _start(self) -> None:
         self.in_frame = True
         self._payload = bytearray()
         self._size = 0
+        self._overloaded = False
+        self._reserved = 0
+
+    def _complete(self) -> Frame:
+        payload, self._payload = bytes(self._payload), bytearray()  # one copy only while it is made
+        self.in_frame = False
+        return Frame(payload, self._size, overloaded=self._overloaded, reserved=self._reserved)
 
     def _append(self, chunk: bytes) -> None:
         self._size += len(chunk)
-        room = self.max_bytes - len(self._payload)
-        if room > 0:
-            self._payload += chunk[:room]
+        keep = (HEAD_BYTES if self._overloaded else self.max_bytes) - len(self._payload)
+        if keep <= 0:
+            return
+        piece = chunk[:keep]
+        if self.budget is not None and not self._overloaded and not self.budget.reserve(len(piece)):
+            self._shed()
+            piece = piece[: HEAD_BYTES - len(self._payload)]
+        if piece and self.budget is not None:
+            if self._overloaded:
+                self.budget.reserve(len(piece), force=True)
+            self._reserved += len(piece)
+        self._payload += piece
+
+    def _shed(self) -> None:
+        """Over the budget: keep the head only, and give the rest back."""
+        self._overloaded = True
+        if self.budget is not None and len(self._payload) > HEAD_BYTES:
+            self.budget.release(len(self._payload) - HEAD_BYTES)
+            self._reserved = HEAD_BYTES
+            self._payload = self._payload[:HEAD_BYTES]
 
 
 def process_frame(received: Frame, peer: str) -> bytes:
     """Run one frame through the engine, in a worker thread, with a healthy database connection."""
     close_old_connections()
     try:
+        if received.overloaded:
+            return engine.reject_overloaded(received.payload, peer=peer, size=received.size)
         if received.truncated:
             return engine.reject_oversized(received.payload, peer=peer, size=received.size)
         return engine.process_inbound(received.payload, peer=peer)
@@ -118,12 +193,24 @@ class MLLPServer:
     workers: int = field(default_factory=lambda: settings.MLLP_WORKERS)
     max_bytes: int = field(default_factory=lambda: settings.MLLP_MAX_MESSAGE_BYTES)
     idle_timeout: float = field(default_factory=lambda: settings.MLLP_IDLE_TIMEOUT_SECONDS)
+    max_connections: int = field(default_factory=lambda: settings.MLLP_MAX_CONNECTIONS)
+    max_bytes_in_flight: int = field(default_factory=lambda: settings.MLLP_MAX_BYTES_IN_FLIGHT)
 
     def __post_init__(self) -> None:
         self._server: asyncio.Server | None = None
         self._pool = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="mllp")
         self._connections: set[_Connection] = set()
         self._stopping = False
+        if self.max_bytes_in_flight < self.max_bytes:
+            logger.warning(
+                "MLLP_MAX_BYTES_IN_FLIGHT (%d) is below MLLP_MAX_MESSAGE_BYTES (%d): "
+                "larger messages are always refused",
+                self.max_bytes_in_flight,
+                self.max_bytes,
+            )
+        self.budget = InFlightBudget(self.max_bytes_in_flight)
+        self.refused_connections = 0  # counters for the operator's log and the tests
+        self.refused_frames = 0
 
     async def start(self) -> None:
         self._server = await asyncio.start_server(self._serve, self.host, self.port)
@@ -153,9 +240,21 @@ class MLLPServer:
         await self.stop()
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        peer = _peer_name(writer)
+        if len(self._connections) >= self.max_connections:
+            self.refused_connections += 1
+            logger.warning(
+                "MLLP connection from %s refused and closed: %d connections open, MLLP_MAX_CONNECTIONS=%d",
+                peer,
+                len(self._connections),
+                self.max_connections,
+            )
+            writer.close()
+            with contextlib.suppress(ConnectionError):
+                await writer.wait_closed()
+            return
         connection = _Connection(writer)
         self._connections.add(connection)
-        peer = _peer_name(writer)
         try:
             await self._converse(connection, reader, writer, peer)
         except TimeoutError:
@@ -172,20 +271,43 @@ class MLLPServer:
     async def _converse(
         self, connection: _Connection, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, peer: str
     ) -> None:
-        frames = FrameReader(self.max_bytes)
-        loop = asyncio.get_running_loop()
-        while not self._stopping:
-            data = await asyncio.wait_for(reader.read(READ_SIZE), self.idle_timeout)
-            if not data:
-                return
-            connection.busy = True
-            for received in frames.feed(data):
-                ack = await loop.run_in_executor(self._pool, process_frame, received, peer)
-                writer.write(frame(ack))
-                await writer.drain()
-                if self._stopping:
+        frames = FrameReader(self.max_bytes, self.budget)
+        pending: list[Frame] = []
+        try:
+            while not self._stopping:
+                data = await asyncio.wait_for(reader.read(READ_SIZE), self.idle_timeout)
+                if not data:
                     return
-            connection.busy = False
+                connection.busy = True
+                pending = frames.feed(data)
+                del data
+                while pending:
+                    if await self._answer(pending[0], writer, peer):
+                        return
+                    self.budget.release(pending.pop(0).reserved)
+                connection.busy = False
+        finally:
+            frames.release()
+            for received in pending:
+                self.budget.release(received.reserved)
+
+    async def _answer(self, received: Frame, writer: asyncio.StreamWriter, peer: str) -> bool:
+        """Process one frame in a worker thread and send its ACK; ``True`` when the listener stops."""
+        if received.overloaded:
+            self.refused_frames += 1
+            logger.warning(
+                "MLLP frame of %d bytes from %s refused (AR, resend later): %d bytes in flight, "
+                "MLLP_MAX_BYTES_IN_FLIGHT=%d",
+                received.size,
+                peer,
+                self.budget.used,
+                self.budget.limit,
+            )
+        loop = asyncio.get_running_loop()
+        ack = await loop.run_in_executor(self._pool, process_frame, received, peer)
+        writer.write(frame(ack))
+        await writer.drain()
+        return self._stopping
 
     def _close_pool(self) -> None:
         """Close the database connection of every worker thread, then join them.

@@ -48,4 +48,7 @@ def test_random_bytes_never_break_the_listener(connect, stream):
     while not acks or acks[-1].control_id != "marker":
         acks.append(peer.receive_ack())
     assert Message.objects.count() == before + len(acks)
-    assert connect().exchange(marker).code == "AR"  # the listener still serves new connections
+    other = connect()
+    assert other.exchange(marker).code == "AR"  # the listener still serves new connections
+    peer.close()  # the examples must not pile up connections against MLLP_MAX_CONNECTIONS
+    other.close()
