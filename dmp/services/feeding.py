@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import InterfaceError, OperationalError, connection, transaction
 from django.db.models import F, Q
 from django.http import HttpRequest
 from django.utils import timezone
@@ -53,6 +53,11 @@ from patients.models import DmpStatus, IdentityStatus
 from patients.selectors import patient_access
 
 logger = logging.getLogger(__name__)
+
+# Database errors that trying again can cure: the connection was lost (a restart, pg_terminate_backend, the
+# network: OperationalError or InterfaceError), or PostgreSQL aborted the transaction (serialization failure,
+# deadlock: OperationalError too). Retried like a transport error; anything else needs a human.
+TRANSIENT_DATABASE_ERRORS = (OperationalError, InterfaceError)
 
 VISIBILITY = {
     "MASQUE_PS": "masked_to_professionals",
@@ -335,6 +340,11 @@ def run_order(order_id: int) -> FeedingOrder | None:
         return _conclude(order, token, OrderState.REFUSED, str(refusal))
     except TransportError as error:
         return _after_failure(order, token, error)
+    except TRANSIENT_DATABASE_ERRORS as error:
+        logger.warning("Feeding order %s: database error, tried again later: %s", order.pk, error)
+        connection.close()  # drop the broken connection: the next query opens a new one
+        text = _("Base de données indisponible : %(error)s") % {"error": str(error).strip()}
+        return _after_failure(order, token, TransportError(text, permanent=False), database=True)
     except Exception as error:  # never leave an order in SENDING: say it, keep the retry button
         logger.exception("Feeding order %s failed", order.pk)
         return _conclude(order, token, OrderState.FAILED, _("Erreur interne : %(error)s") % {"error": error})
@@ -468,13 +478,19 @@ def _metadata(order: FeedingOrder, plan: Plan | None, previous: FeedingOrder | N
     }
 
 
-def _after_failure(order: FeedingOrder, token: str, error: TransportError) -> FeedingOrder | None:
-    """AE: failed at once; AR or a transport failure: try again with backoff, up to a ceiling."""
+def _after_failure(
+    order: FeedingOrder, token: str, error: TransportError, *, database: bool = False
+) -> FeedingOrder | None:
+    """AE: failed at once; AR, a transport failure or a transient database error (``database``): try again
+    with backoff, up to a ceiling."""
     rejected = error.ack is not None and error.ack.code.startswith("AE")
     if rejected or order.attempts >= settings.DMP_FEEDING_MAX_ATTEMPTS:
-        reason = str(error) if rejected else _("PFI injoignable après %(n)d tentatives : %(error)s") % {
-            "n": order.attempts, "error": error,
-        }  # fmt: skip
+        exhausted = (
+            _("Échec après %(n)d tentatives : %(error)s")
+            if database
+            else _("PFI injoignable après %(n)d tentatives : %(error)s")
+        )
+        reason = str(error) if rejected else exhausted % {"n": order.attempts, "error": error}
         return _conclude(order, token, OrderState.FAILED, reason[:300], error.message)
     backoff = settings.DMP_FEEDING_BACKOFF_SECONDS * 2 ** (order.attempts - 1)
     delay = min(backoff, settings.DMP_FEEDING_MAX_BACKOFF_SECONDS)
@@ -483,11 +499,9 @@ def _after_failure(order: FeedingOrder, token: str, error: TransportError) -> Fe
         if order is None:
             return None
         order.state, order.lease_until, order.lease_token = OrderState.SCHEDULED, None, ""
-        order.due_at, order.reason, order.message = (
-            timezone.now() + timedelta(seconds=delay),
-            str(error)[:300],
-            error.message,
-        )
+        order.due_at, order.reason = timezone.now() + timedelta(seconds=delay), str(error)[:300]
+        if error.message is not None:  # a database error has no message of its own: keep the last one
+            order.message = error.message
         order.save()
         _sync_exports(order)
         _enqueue(order)
