@@ -1,4 +1,5 @@
-"""django-allauth adapter: no self sign-up, audit of failed and locked login attempts."""
+"""django-allauth adapter: no self sign-up, audit of failed and locked login attempts, the per-address
+backoff of :mod:`dpi.login` on top of allauth's per-account lock."""
 
 from __future__ import annotations
 
@@ -7,7 +8,9 @@ from typing import Any
 from allauth.account.adapter import DefaultAccountAdapter
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest
+from django.utils.translation import gettext as _
 
+from dpi.login import CODE_FIELD, address_backoff_remaining, record_address_failure, totp_code_matches
 from dpi.models import AuditEvent
 from dpi.services import audit
 
@@ -27,8 +30,26 @@ class AccountAdapter(DefaultAccountAdapter):
                 username=credentials.get("username", ""),
             )
             raise
+        if request.user.is_authenticated or address_backoff_remaining(request) <= 0:
+            return
+        # The address is in backoff: the TOTP code is checked first, the password only if it matches.
+        code = request.POST.get(CODE_FIELD, "")
+        if not code.strip():  # not an attempt yet: nothing counts against the account
+            self._rollback_login_failed_rl_usage()
+        elif not totp_code_matches(credentials.get("username", ""), code):
+            self.authentication_failed(request, **credentials)
+        else:
+            return
+        raise ValidationError(
+            _(
+                "Trop d'échecs de connexion depuis ce poste : saisissez votre identifiant, votre mot de passe "
+                "et le code de votre application d'authentification."
+            ),
+            code="address_backoff",
+        )
 
     def authentication_failed(self, request: HttpRequest, **credentials: Any) -> None:
+        record_address_failure(request)
         audit(
             action=AuditEvent.Action.LOGIN_FAILURE,
             request=request,

@@ -17,13 +17,15 @@ from dpi.models import AuditEvent, NoticeAcknowledgement, Peer, User
 
 
 def client_ip(request: HttpRequest | None) -> str | None:
-    """The caller's address; X-Forwarded-For is trusted only behind a declared proxy."""
+    """The caller's address; X-Forwarded-For is trusted only behind a declared proxy, and only the entry our
+    proxies wrote (``DPI_PROXY_COUNT`` from the right: the client can put anything to its left). The same
+    address as allauth's rate limits and :mod:`dpi.login` use (``ALLAUTH_TRUSTED_PROXY_COUNT``)."""
     if request is None:
         return None
     if settings.TRUST_X_FORWARDED_FOR:
-        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
-        if forwarded:
-            return forwarded.split(",")[0].strip()
+        forwarded = [entry.strip() for entry in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
+        if len(forwarded) >= settings.DPI_PROXY_COUNT > 0 and forwarded[-settings.DPI_PROXY_COUNT]:
+            return forwarded[-settings.DPI_PROXY_COUNT]
     return request.META.get("REMOTE_ADDR") or None
 
 

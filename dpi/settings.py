@@ -174,12 +174,19 @@ ACCOUNT_LOGOUT_ON_GET = False
 ACCOUNT_SESSION_REMEMBER = False
 ACCOUNT_LOGIN_ON_PASSWORD_RESET = False
 # Temporary lock after repeated failures: LOGIN_ATTEMPTS_LIMIT failures per account within
-# LOGIN_LOCK_MINUTES lock that account for the rest of the window; plus a per-address cap.
+# LOGIN_LOCK_MINUTES lock that account for the rest of the window (allauth's "login_failed", per key only:
+# the password step keys it on the login, the second-factor step on the user). Per address, no lock that
+# would shut out everyone behind a NAT or a proxy: after LOGIN_ADDRESS_FREE_FAILURES failures, a backoff of
+# LOGIN_ADDRESS_BACKOFF_SECONDS doubling with each failure, during which the password step also asks for
+# the TOTP code (dpi.login). allauth's "login" limit (every POST per address) is off for the same reason.
 LOGIN_ATTEMPTS_LIMIT = env_int("LOGIN_ATTEMPTS_LIMIT", 5)
 LOGIN_LOCK_MINUTES = env_int("LOGIN_LOCK_MINUTES", 15)
+LOGIN_ADDRESS_FREE_FAILURES = env_int("LOGIN_ADDRESS_FREE_FAILURES", 20)
+LOGIN_ADDRESS_BACKOFF_SECONDS = env_int("LOGIN_ADDRESS_BACKOFF_SECONDS", 30)
+ACCOUNT_FORMS = {"login": "dpi.login.LoginForm"}
 ACCOUNT_RATE_LIMITS = {
-    "login": "30/m/ip",
-    "login_failed": f"20/m/ip,{LOGIN_ATTEMPTS_LIMIT}/{LOGIN_LOCK_MINUTES * 60}s/key",
+    "login": "",
+    "login_failed": f"{LOGIN_ATTEMPTS_LIMIT}/{LOGIN_LOCK_MINUTES * 60}s/key",
     "reset_password": "20/m/ip,5/m/key",
 }
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
@@ -211,6 +218,10 @@ X_FRAME_OPTIONS = "SAMEORIGIN"
 if env_bool("DPI_BEHIND_PROXY"):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 TRUST_X_FORWARDED_FOR = env_bool("DPI_BEHIND_PROXY")
+# Proxies in front of the DPI that append to X-Forwarded-For: the client address is the entry the
+# outermost of them wrote, DPI_PROXY_COUNT from the right (entries further left come from the client).
+DPI_PROXY_COUNT = env_int("DPI_PROXY_COUNT", 1) if TRUST_X_FORWARDED_FOR else 0
+ALLAUTH_TRUSTED_PROXY_COUNT = DPI_PROXY_COUNT
 
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
