@@ -110,13 +110,29 @@ def _transform(request: dict, xsl: bytes, document: bytes) -> tuple[str, bytes]:
     except MemoryError:
         return COSTLY, b"memory limit"
     except (etree.LxmlError, ValueError, OSError) as exc:
-        text = str(exc)
-        return (COSTLY if "memory" in text.lower() else FAILED), text.encode("utf-8", "replace")
+        text = f"{exc} (peak memory {_peak_memory() // 2**20} MiB)"
+        return (COSTLY if _ran_out_of_memory(exc, request["memory"]) else FAILED), text.encode("utf-8", "replace")
     if len(output) > request["output"]:
         return COSTLY, f"output of {len(output)} bytes, {request['output']} at most".encode()
     if not output.strip():
         return FAILED, b"the stylesheet produced no output"
     return OK, output
+
+
+def _ran_out_of_memory(exc: Exception, limit: int) -> bool:
+    """libxml2 and libxslt report a failed allocation in many ways ("copy html failed", an undefined variable...):
+    a failure with the process's peak resident memory close to the cap is taken as the cap reached."""
+    from lxml import etree
+
+    log = getattr(exc, "error_log", None) or []
+    reported = any(entry.type == etree.ErrorTypes.ERR_NO_MEMORY for entry in log)
+    return reported or _peak_memory() >= limit * 0.7
+
+
+def _peak_memory() -> int:
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # kibibytes on Linux
 
 
 def _parser(resolver: object = None):  # noqa: ANN202  (lxml is imported in the child only)
