@@ -14,6 +14,7 @@ from consent.selectors import effective_consents, effective_consents_for
 from consent.services import record_consent
 from dpi.api import PeerScopeOrUser, calling_peer
 from dpi.models import Peer
+from patients.access import AuditedObjectMixin
 from patients.models import Episode
 from patients.selectors import accessible_patients
 
@@ -64,9 +65,12 @@ class ConsentInputSerializer(serializers.Serializer):
         ]
     )
 )
-class EpisodeViewSet(viewsets.ReadOnlyModelViewSet):
+class EpisodeViewSet(AuditedObjectMixin, viewsets.ReadOnlyModelViewSet):
+    """A retrieve is audited; a visit outside the habilitation (404, consent included) audits the refusal."""
+
     serializer_class = EpisodeSerializer
     permission_classes = [PeerScopeOrUser]
+    patient_via = "patient"
 
     @property
     def peer_scope(self) -> str:

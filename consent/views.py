@@ -3,19 +3,19 @@
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from consent.forms import ConsentForm
 from consent.models import Source
 from consent.selectors import consent_history, effective_consents
 from consent.services import record_consent
+from patients.access import Reads, patient_view
 from patients.file import Panel, banner_item, section
 from patients.models import Episode, Patient
-from patients.selectors import current_episode, patient_access
+from patients.selectors import current_episode
 
 
 def _consents(request: HttpRequest, episode: Episode) -> dict:
@@ -50,10 +50,9 @@ def _panel_context(request: HttpRequest, patient: Patient, episode: Episode | No
 
 @login_required
 @require_POST
+@patient_view(reads=Reads.SERVICE)  # record_consent audits the change
 def record(request: HttpRequest, pk: int) -> HttpResponse:
-    patient = get_object_or_404(Patient, pk=pk)
-    if not patient_access(request.user, patient).allowed:
-        raise PermissionDenied
+    patient = request.patient_target
     episode = current_episode(patient)
     form = ConsentForm(request.POST)
     if episode is None or not form.is_valid():

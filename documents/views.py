@@ -6,7 +6,7 @@ from datetime import date
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -22,10 +22,10 @@ from documents.models import Document, DocumentVersion, Provenance
 from documents.rendering import CSP_FOR_RENDERED_CDA, STYLESHEETS, agency_stylesheet_path, render_cda_html
 from documents.selectors import SORTS, DocumentFilters, document_types, patient_documents, versions_of
 from documents.types import SEGUR_TYPES
+from patients.access import Reads, patient_view
 from patients.file import Panel, section
 from patients.models import Episode, Patient
-from patients.selectors import current_episode, patient_access
-from patients.services import open_patient_file
+from patients.selectors import current_episode
 from patients.views import file_context
 
 
@@ -37,21 +37,15 @@ def documents_panel(request: HttpRequest, patient: Patient, episode: Episode | N
 
 def _page(request: HttpRequest, patient: Patient, **context: object) -> dict:
     """A page of the patient file: the banner with its items, plus the page's own context."""
-    return {**file_context(request, patient, patient_access(request.user, patient)), **context}
+    return {**file_context(request, patient, request.patient_access), **context}
 
 
 def _accessible_patient(request: HttpRequest, pk: int) -> Patient:
-    patient = get_object_or_404(Patient, pk=pk)
-    if not patient_access(request.user, patient).allowed:
-        raise PermissionDenied
-    return patient
+    return request.patient_target  # resolved, checked and audited by @patient_view
 
 
 def _accessible_document(request: HttpRequest, pk: int) -> Document:
-    document = get_object_or_404(Document.objects.select_related("patient"), pk=pk)
-    if not patient_access(request.user, document.patient).allowed:
-        raise PermissionDenied
-    return document
+    return request.patient_target  # resolved with its patient, checked and audited by @patient_view
 
 
 def _filters(request: HttpRequest) -> DocumentFilters:
@@ -77,6 +71,7 @@ PAGE_SIZE = 100
 
 
 @login_required
+@patient_view()  # a fragment of the file: not audited again within the file's opening (patients/access.py)
 def document_list(request: HttpRequest, pk: int) -> HttpResponse:
     """The list, PAGE_SIZE lines at a time ("Afficher plus" appends the next ones)."""
     patient = _accessible_patient(request, pk)
@@ -101,6 +96,7 @@ def _positive(value: str) -> int:
 
 
 @login_required
+@patient_view()
 def document_new(request: HttpRequest, pk: int, type_code: str) -> HttpResponse:
     patient = _accessible_patient(request, pk)
     segur = SEGUR_TYPES.get(type_code)
@@ -124,6 +120,7 @@ def document_new(request: HttpRequest, pk: int, type_code: str) -> HttpResponse:
 
 
 @login_required
+@patient_view()
 def document_import(request: HttpRequest, pk: int) -> HttpResponse:
     """Manual import of a CDA file: header read with the hardened parser, duplicates and versions
     recognised, identity compared with the file's (confirmation asked on a difference)."""
@@ -150,6 +147,7 @@ def document_import(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
+@patient_view(Document, via="patient")
 def document_edit(request: HttpRequest, pk: int) -> HttpResponse:
     document = _accessible_document(request, pk)
     if document.is_locked:
@@ -183,12 +181,10 @@ def _after_save(request: HttpRequest, document: Document) -> HttpResponse:
 
 
 @login_required
+@patient_view(Document, via="patient")
 def document_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """The viewer: the PDF first, one click to the CDA rendering; every version reachable."""
-    document = get_object_or_404(Document.objects.select_related("patient"), pk=pk)
-    access = open_patient_file(user=request.user, patient=document.patient, request=request)  # audited, refusal too
-    if not access.allowed:
-        raise PermissionDenied
+    document, access = request.patient_target, request.patient_access
     versions = list(versions_of(document))
     shown = _chosen_version(request, versions)
     context = file_context(request, document.patient, access) | {
@@ -211,6 +207,7 @@ def _version(request: HttpRequest, pk: int, number: int) -> DocumentVersion:
 
 @login_required
 @xframe_options_sameorigin
+@patient_view(Document, via="patient")  # in the viewer's frame: audited with the viewer; in a new tab: again
 def version_pdf(request: HttpRequest, pk: int, number: int) -> HttpResponse:
     version = _version(request, pk, number)
     if not version.pdf:
@@ -222,6 +219,7 @@ def version_pdf(request: HttpRequest, pk: int, number: int) -> HttpResponse:
 
 @login_required
 @xframe_options_sameorigin
+@patient_view(Document, via="patient")
 def version_cda_rendering(request: HttpRequest, pk: int, number: int) -> HttpResponse:
     """The CDA rendered by a stylesheet: untrusted HTML, served in a sandboxed frame under its own CSP."""
     version = _version(request, pk, number)
@@ -234,6 +232,7 @@ def version_cda_rendering(request: HttpRequest, pk: int, number: int) -> HttpRes
 
 
 @login_required
+@patient_view(Document, via="patient", always=True)  # a download: always its own row
 def version_cda_download(request: HttpRequest, pk: int, number: int) -> HttpResponse:
     version = _version(request, pk, number)
     response = HttpResponse(bytes(version.cda), content_type="application/xml")
@@ -243,6 +242,7 @@ def version_cda_download(request: HttpRequest, pk: int, number: int) -> HttpResp
 
 @login_required
 @require_POST
+@patient_view(Document, via="patient", reads=Reads.SERVICE)
 def document_correct(request: HttpRequest, pk: int) -> HttpResponse:
     document = _accessible_document(request, pk)
     try:
@@ -255,6 +255,7 @@ def document_correct(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
+@patient_view(Document, via="patient", reads=Reads.SERVICE)
 def document_delete(request: HttpRequest, pk: int) -> HttpResponse:
     document = _accessible_document(request, pk)
     services.delete_document(document=document, acting_user=request.user, request=request)

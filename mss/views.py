@@ -19,10 +19,11 @@ from mss import selectors, services
 from mss.forms import ImportConfirmForm, XdmUploadForm
 from mss.models import PendingImport, Trace
 from mss.xdm import InvalidArchive
+from patients.access import Reads, patient_view
 from patients.file import Panel, section
 from patients.forms import PatientSearchForm
 from patients.models import Episode, Patient
-from patients.selectors import accessible_patients, patient_access, search_patients
+from patients.selectors import accessible_patients, search_patients
 from patients.services import open_patient_file
 
 TRACES_SHOWN = 500
@@ -35,11 +36,10 @@ def mss_panel(request: HttpRequest, patient: Patient, episode: Episode | None) -
 
 
 @login_required
+@patient_view()  # a fragment of the file: not audited again within its opening
 def patient_documents(request: HttpRequest, pk: int) -> HttpResponse:
     """htmx partial of the patient file: the MSSanté documents with their sender, subject and unread mark."""
-    patient = get_object_or_404(Patient, pk=pk)
-    if not patient_access(request.user, patient).allowed:
-        raise PermissionDenied
+    patient = request.patient_target
     documents = selectors.patient_mss_documents(request.user, patient)
     return render(request, "mss/_patient_documents.html", {"patient": patient, "documents": documents})
 
@@ -64,11 +64,10 @@ def inbox(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
+@patient_view(Document, via="patient", reads=Reads.SERVICE)  # the viewer it opens audits the reading
 def open_document(request: HttpRequest, pk: int) -> HttpResponse:
-    """Mark the document's notifications read for the user, then open it (habilitation checked by the viewer)."""
-    document = get_object_or_404(Document.objects.select_related("patient"), pk=pk)
-    if not patient_access(request.user, document.patient).allowed:
-        raise PermissionDenied  # no read mark, no trace for a document the user may not open
+    """Mark the document's notifications read for the user, then open it (a refusal leaves no read mark)."""
+    document = request.patient_target
     services.mark_read(user=request.user, document=document)
     return redirect("documents:detail", pk=pk)
 

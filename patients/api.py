@@ -5,13 +5,11 @@ from __future__ import annotations
 from django.db.models import QuerySet
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import serializers, viewsets
-from rest_framework.request import Request
-from rest_framework.response import Response
 
 from dpi.api import PeerScopeOrUser, calling_peer
-from dpi.models import AuditEvent, Peer
-from dpi.services import audit
+from dpi.models import Peer
 from dpi.validators import clean_ins_matricule
+from patients.access import AuditedObjectMixin
 from patients.models import Patient
 from patients.selectors import accessible_patients, filter_identities
 
@@ -67,7 +65,9 @@ class SearchParameters(serializers.Serializer):
         ]
     )
 )
-class PatientViewSet(viewsets.ReadOnlyModelViewSet):
+class PatientViewSet(AuditedObjectMixin, viewsets.ReadOnlyModelViewSet):
+    """A retrieve is audited (user or peer); one outside the habilitation too, as a refusal (still 404)."""
+
     serializer_class = PatientSerializer
     permission_classes = [PeerScopeOrUser]
     peer_scope = Peer.Scope.PATIENTS_READ
@@ -79,17 +79,3 @@ class PatientViewSet(viewsets.ReadOnlyModelViewSet):
         criteria = SearchParameters(data=self.request.query_params)
         criteria.is_valid(raise_exception=True)
         return filter_identities(base, **criteria.validated_data)
-
-    def retrieve(self, request: Request, *args: object, **kwargs: object) -> Response:
-        patient = self.get_object()
-        peer = calling_peer(request)
-        audit(
-            action=AuditEvent.Action.PATIENT_OPEN,
-            actor=None if peer else request.user,
-            peer=peer,
-            request=request,
-            obj=patient,
-            patient_id=patient.pk,
-            detail={"channel": "api"},
-        )
-        return Response(self.get_serializer(patient).data)

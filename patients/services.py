@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 
 from dpi.models import AuditEvent, User
 from dpi.services import audit
+from patients.access import remember_audited_read
 from patients.models import CareEpisode, EmergencyAccess, Episode, Patient
 from patients.selectors import PatientAccess, may_break_glass, patient_access
 
@@ -32,6 +33,8 @@ def open_patient_file(*, user: User, patient: Patient, request: HttpRequest | No
         emergency=access.emergency,
         detail={"reason": access.reason.value, "path": request.path if request else ""},
     )
+    if access.allowed:
+        remember_audited_read(request, patient)  # the page's fragments and frames are not audited again
     return access
 
 

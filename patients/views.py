@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
+from patients.access import Reads, patient_view
 from patients.file import banner_panels, section_panels
 from patients.forms import EmergencyAccessForm, PatientSearchForm
 from patients.models import Episode, Patient
@@ -18,7 +19,6 @@ from patients.selectors import (
     current_episode,
     episodes_with_movements,
     may_break_glass,
-    patient_access,
     search_patients,
 )
 from patients.services import link_care_episode, open_patient_file, start_emergency_access
@@ -51,6 +51,7 @@ def file_context(request: HttpRequest, patient: Patient, access: PatientAccess) 
 
 
 @login_required
+@patient_view(reads=Reads.VIEW)  # open_patient_file below: merged identities redirect first, refusal page
 def patient_file(request: HttpRequest, pk: int) -> HttpResponse:
     patient = get_object_or_404(Patient, pk=pk)
     if patient.merged_into_id:
@@ -94,11 +95,10 @@ def emergency_access(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
+@patient_view(reads=Reads.SERVICE)  # link_care_episode audits the change
 def care_episode_link(request: HttpRequest, pk: int, episode_pk: int) -> HttpResponse:
     """ "Same episode of care as ...": the information/opposition of that visit apply to this one."""
     episode = get_object_or_404(Episode, pk=episode_pk, patient_id=pk)
-    if not patient_access(request.user, episode.patient).allowed:
-        raise PermissionDenied
     target = request.POST.get("same_as", "")
     same_as = get_object_or_404(Episode, pk=target, patient_id=pk) if target.isdigit() else None
     try:

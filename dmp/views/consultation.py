@@ -29,6 +29,7 @@ from documents.cda import InvalidCda, parse_cda_header
 from documents.rendering import CSP_FOR_RENDERED_CDA, render_cda_html
 from dpi.models import AuditEvent
 from dpi.services import audit
+from patients.access import Reads, patient_view
 from patients.file import Panel, banner_item, section
 from patients.models import Episode, Patient
 from patients.selectors import current_episode, patient_access
@@ -108,6 +109,7 @@ def _dmp_call(
 
 @login_required
 @require_GET
+@patient_view()  # a fragment of the file: not audited again within its opening
 def access_state(request: HttpRequest, pk: int) -> HttpResponse:
     """TD0.2 (once per session), TD0.3 when the user has no authorisation; the four official states."""
     context = _context(request, pk)
@@ -126,6 +128,7 @@ def access_state(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_GET
+@patient_view(reads=Reads.SERVICE)  # load_panel writes the dmp.read row
 def panel(request: HttpRequest, pk: int) -> HttpResponse:
     """The DMP section: new documents, updates of integrated ones, the list, the search form."""
     context = _context(request, pk)
@@ -150,6 +153,7 @@ def _listing(context: Context, entries: tuple[DocumentEntry, ...] | list[Documen
 
 @login_required
 @require_POST
+@patient_view(reads=Reads.SERVICE)
 def acknowledge(request: HttpRequest, pk: int) -> HttpResponse:
     """ "Marquer comme vus": the new-documents count starts again from now."""
     context = _consultable(request, pk)
@@ -159,6 +163,7 @@ def acknowledge(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_GET
+@patient_view(reads=Reads.SERVICE)  # services.search writes the dmp.read row
 def search(request: HttpRequest, pk: int) -> HttpResponse:
     """The multicriteria search (TD3.1); its results replace the list."""
     context = _consultable(request, pk)
@@ -187,6 +192,7 @@ def _entry(request: HttpRequest, context: Context, entry_uuid: str) -> DocumentE
 
 @login_required
 @require_GET
+@patient_view(reads=Reads.SERVICE)  # open_patient_file below
 def document(request: HttpRequest, pk: int, entry_uuid: str) -> HttpResponse:
     """A DMP document in the DPI's viewer, before any integration: its metadata, PDF first, the CDA."""
     context = _consultable(request, pk)
@@ -223,6 +229,7 @@ def _retrieved_content(request: HttpRequest, pk: int, entry_uuid: str) -> bytes:
 @login_required
 @require_GET
 @xframe_options_sameorigin
+@patient_view()  # frames of the DMP viewer: audited with it; in a new tab: again
 def document_pdf(request: HttpRequest, pk: int, entry_uuid: str) -> HttpResponse:
     try:
         pdf = parse_cda_header(_retrieved_content(request, pk, entry_uuid)).pdf
@@ -238,6 +245,7 @@ def document_pdf(request: HttpRequest, pk: int, entry_uuid: str) -> HttpResponse
 @login_required
 @require_GET
 @xframe_options_sameorigin
+@patient_view()
 def document_cda(request: HttpRequest, pk: int, entry_uuid: str) -> HttpResponse:
     """The CDA rendered by the DPI's stylesheet: untrusted HTML, in a sandboxed frame under its own CSP."""
     response = HttpResponse(render_cda_html(_retrieved_content(request, pk, entry_uuid)))
@@ -250,6 +258,7 @@ def document_cda(request: HttpRequest, pk: int, entry_uuid: str) -> HttpResponse
 
 @login_required
 @require_POST
+@patient_view(reads=Reads.SERVICE)  # integrate_documents audits, a bad selection too
 def integrate(request: HttpRequest, pk: int) -> HttpResponse:
     """Integrate the checked documents in one action (UX.31); identity differences ask a confirmation."""
     context = _consultable(request, pk)

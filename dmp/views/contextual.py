@@ -22,11 +22,13 @@ from documents.cda import CdaHeader
 from documents.links import ViewerLink, viewer_link
 from documents.models import Document
 from dpi.selectors import user_care_units
+from patients.access import Reads, patient_view
 from patients.selectors import current_episode
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
+@patient_view()  # the confirmation is read; the POST is audited by visibility.make_visible
 def make_visible(request: HttpRequest, pk: int, entry_uuid: str) -> HttpResponse:
     """Confirm, then make the document visible to the patient and/or the legal representatives (TD3.3b)."""
     context = _consultable(request, pk)
@@ -65,6 +67,7 @@ def invisible_documents(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_GET
+@patient_view(reads=Reads.SERVICE)  # webps_form writes the dmp.read row
 def webps(request: HttpRequest, pk: int, page: str) -> HttpResponse:
     """The DMP web PS on this patient (``dossier`` or ``vaccination``), opened by a posted form."""
     if page not in visibility.PAGES:
@@ -80,6 +83,7 @@ def webps(request: HttpRequest, pk: int, page: str) -> HttpResponse:
 
 @login_required
 @require_GET
+@patient_view(reads=Reads.SERVICE)  # drimbox_form writes the dmp.read row
 def drimbox(request: HttpRequest, pk: int) -> HttpResponse:
     """The consumer DRIMbox in the patient's context, on one study when the link names it.
 
@@ -101,6 +105,7 @@ def drimbox(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_GET
+@patient_view(Document, kwarg="document_pk", via="patient", reads=Reads.SERVICE)  # to make_visible
 def produced_visibility(request: HttpRequest, document_pk: int) -> HttpResponse:
     """From the work list: find the DMP entry of a document sent invisible, then confirm as from the file."""
     document = get_object_or_404(Document.objects.select_related("patient"), pk=document_pk)

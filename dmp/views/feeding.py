@@ -15,9 +15,9 @@ from dmp.selectors.feeding import historical_candidates
 from dmp.services import feeding as services
 from dmp.templatetags.feeding import feeding_context
 from documents.models import Document
+from patients.access import Reads, patient_view
 from patients.file import Panel, section
 from patients.models import Episode, Patient
-from patients.selectors import patient_access
 from patients.views import file_context
 
 
@@ -29,10 +29,9 @@ def historical_panel(request: HttpRequest, patient: Patient, episode: Episode | 
 
 
 def _document(request: HttpRequest, pk: int) -> Document:
-    document = get_object_or_404(Document.objects.select_related("patient"), pk=pk)
-    if not patient_access(request.user, document.patient).allowed:
-        raise PermissionDenied
-    return document
+    """The document of the request, checked and audited by @patient_view (directly or through its order)."""
+    target = request.patient_target
+    return target if isinstance(target, Document) else target.document
 
 
 def _render_line(request: HttpRequest, document: Document, error: str = "") -> HttpResponse:
@@ -55,6 +54,7 @@ def _act(request: HttpRequest, line_of: Document, action, **kwargs: object) -> H
 
 
 @login_required
+@patient_view(Document, via="patient")  # polled fragment of the viewer: not audited again within its opening
 def feeding_line(request: HttpRequest, pk: int) -> HttpResponse:
     """The export column of one document, polled while something is on its way."""
     return _render_line(request, _document(request, pk))
@@ -62,6 +62,7 @@ def feeding_line(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
+@patient_view(FeedingOrder, via="document__patient", reads=Reads.SERVICE)
 def order_cancel(request: HttpRequest, pk: int) -> HttpResponse:
     order = get_object_or_404(FeedingOrder, pk=pk)
     return _act(request, _document(request, order.document_id), services.cancel_order, order=order)
@@ -69,6 +70,7 @@ def order_cancel(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
+@patient_view(FeedingOrder, via="document__patient", reads=Reads.SERVICE)
 def order_release(request: HttpRequest, pk: int) -> HttpResponse:
     order = get_object_or_404(FeedingOrder, pk=pk)
     return _act(request, _document(request, order.document_id), services.release_order, order=order)
@@ -76,6 +78,7 @@ def order_release(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
+@patient_view(Document, via="patient", reads=Reads.SERVICE)
 def document_send(request: HttpRequest, pk: int, channel: str) -> HttpResponse:
     document = _document(request, pk)
     if channel not in FeedingChannel.values:
@@ -85,18 +88,17 @@ def document_send(request: HttpRequest, pk: int, channel: str) -> HttpResponse:
 
 @login_required
 @require_POST
+@patient_view(Document, via="patient", reads=Reads.SERVICE)
 def document_withdraw(request: HttpRequest, pk: int) -> HttpResponse:
     document = _document(request, pk)
     return _act(request, document, services.withdraw_from_dmp, document=document, reason=request.POST.get("reason", ""))
 
 
 @login_required
+@patient_view()  # the page is read; its POST is audited by send_history
 def historical_feeding(request: HttpRequest, pk: int) -> HttpResponse:
     """Documents of earlier episodes never sent to the DMP: choose some, send them in one batch."""
-    patient = get_object_or_404(Patient, pk=pk)
-    access = patient_access(request.user, patient)
-    if not access.allowed:
-        raise PermissionDenied
+    patient, access = request.patient_target, request.patient_access
     candidates = list(historical_candidates(patient))
     if request.method == "POST":
         chosen = {int(value) for value in request.POST.getlist("document") if value.isdigit()}

@@ -1,0 +1,193 @@
+"""The one door of every view that takes a patient, document, visit or order id (docs/security.md).
+
+``@patient_view(Model, via="patient")`` resolves the object named in the URL, reaches its patient,
+asks the habilitation selector and writes the audit row:
+
+* a refusal always: ``patient.refused`` and 403, before the view runs;
+* an allowed reading (``Reads.DECORATOR``, GET/HEAD): ``patient.open`` with the view's name and path,
+  once per user action: a request embedded in a page (htmx fragment, ``HX-Request``; frame,
+  ``Sec-Fetch-Dest: iframe``) is not audited again when the same session's reading of the same patient
+  was audited less than ``EMBEDDED_WINDOW`` ago. Everything else is: a page, a link opened in a new tab,
+  and a download (``always=True``) even inside the window;
+* ``Reads.SERVICE``: the view's service writes the row of the allowed request itself (a change, a DMP
+  consultation, ``open_patient_file``); the decorator still checks and audits the refusal.
+
+POST requests are audited by the change they make (the services' own rows), not as readings.
+``tests/test_access_audit.py`` walks every URL pattern and API route: each one that takes an id is
+marked with this decorator (or :class:`AuditedObjectMixin`) or listed as exempt with its reason.
+"""
+
+from __future__ import annotations
+
+import enum
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from django.core.cache import cache
+from django.core.exceptions import PermissionDenied
+from django.db import models
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404
+
+from dpi.models import AuditEvent, User
+from dpi.services import audit
+from patients.models import Patient
+from patients.selectors import PatientAccess, patient_access
+
+EMBEDDED_WINDOW = timedelta(minutes=10)
+EMBEDDED_DESTINATIONS = frozenset({"iframe", "frame", "embed", "object"})
+
+
+class Reads(enum.Enum):
+    DECORATOR = "decorator"  # the decorator audits the allowed reading
+    SERVICE = "service"  # the view's service audits the allowed request; the decorator the refusal
+    VIEW = "view"  # the view calls open_patient_file itself (refusal page, merged identities)
+
+
+@dataclass(frozen=True)
+class PatientView:
+    """What the URL walker reads on a marked view."""
+
+    model: type[models.Model]
+    kwarg: str
+    via: str
+    reads: Reads
+    always: bool
+
+
+def _patient_of(target: models.Model, via: str) -> Patient:
+    for name in filter(None, via.split("__")):
+        target = getattr(target, name)
+    if not isinstance(target, Patient):
+        raise TypeError(f"{via!r} does not lead to a patient")
+    return target
+
+
+def _mark_key(request: HttpRequest, patient_pk: int) -> str:
+    session = getattr(request, "session", None)
+    return f"audit:read:{request.user.pk}:{getattr(session, 'session_key', '') or ''}:{patient_pk}"
+
+
+def remember_audited_read(request: HttpRequest | None, patient: Patient) -> None:
+    """Fragments and frames of the page this reading opened are not audited again (EMBEDDED_WINDOW)."""
+    if request is not None and getattr(request, "user", None) is not None and request.user.is_authenticated:
+        cache.set(_mark_key(request, patient.pk), True, int(EMBEDDED_WINDOW.total_seconds()))
+
+
+def _embedded_in_audited_page(request: HttpRequest, patient: Patient) -> bool:
+    embedded = (
+        request.headers.get("HX-Request") == "true"
+        or request.headers.get("Sec-Fetch-Dest", "") in EMBEDDED_DESTINATIONS
+    )
+    return embedded and bool(cache.get(_mark_key(request, patient.pk)))
+
+
+def audit_reading(
+    request: HttpRequest,
+    *,
+    patient: Patient,
+    access: PatientAccess,
+    obj: models.Model | None = None,
+    user: User | None = None,
+    peer: Any = None,
+    detail: dict[str, Any] | None = None,
+) -> None:
+    """The row of one reading of ``patient``'s data, or of its refusal."""
+    match = getattr(request, "resolver_match", None)
+    audit(
+        action=AuditEvent.Action.PATIENT_OPEN if access.allowed else AuditEvent.Action.PATIENT_REFUSED,
+        actor=user,
+        peer=peer,
+        request=request,
+        obj=obj if obj is not None else patient,
+        patient_id=patient.pk,
+        emergency=access.emergency,
+        detail={
+            "reason": access.reason.value,
+            "path": request.path,
+            "view": match.view_name if match else "",
+            **(detail or {}),
+        },  # fmt: skip
+    )
+    if access.allowed and peer is None:
+        remember_audited_read(request, patient)
+
+
+def patient_view(
+    model: type[models.Model] = Patient,
+    *,
+    kwarg: str = "pk",
+    via: str = "",
+    reads: Reads = Reads.DECORATOR,
+    always: bool = False,
+) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
+    """Mark a view that shows or changes a patient's data; place it under ``@login_required``.
+
+    ``via`` is the path from ``model`` to its patient (``"patient"``, ``"document__patient"``).
+    The view finds the habilitation in ``request.patient_access`` and the object in ``request.patient_target``.
+    """
+    spec = PatientView(model=model, kwarg=kwarg, via=via, reads=reads, always=always)
+
+    def decorate(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+        @functools.wraps(view)
+        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            if reads is Reads.VIEW:
+                return view(request, *args, **kwargs)
+            manager = model._default_manager.select_related(via) if via else model._default_manager
+            target = get_object_or_404(manager, pk=kwargs[kwarg])
+            patient = _patient_of(target, via)
+            access = patient_access(request.user, patient)
+            if not access.allowed:
+                audit_reading(request, patient=patient, access=access, obj=target, user=request.user)
+                raise PermissionDenied
+            safe = request.method in ("GET", "HEAD")
+            if reads is Reads.DECORATOR and safe and (always or not _embedded_in_audited_page(request, patient)):
+                audit_reading(request, patient=patient, access=access, obj=target, user=request.user)
+            request.patient_access = access
+            request.patient_target = target
+            return view(request, *args, **kwargs)
+
+        wrapper.patient_view = spec  # type: ignore[attr-defined]
+        return wrapper
+
+    return decorate
+
+
+class AuditedObjectMixin:
+    """For DRF viewsets: ``get_object`` outside the habilitation (the queryset hides the object, 404)
+    audits the refusal; a ``retrieve`` audits the reading (user or peer)."""
+
+    patient_via = ""
+    audited_actions = ("retrieve",)
+
+    def get_object(self) -> models.Model:
+        from dpi.api import calling_peer
+
+        request = self.request  # type: ignore[attr-defined]
+        peer = calling_peer(request)
+        try:
+            target = super().get_object()  # type: ignore[misc]
+        except Http404:
+            lookup = self.kwargs.get(self.lookup_url_kwarg or self.lookup_field)  # type: ignore[attr-defined]
+            model = self.get_queryset().model  # type: ignore[attr-defined]
+            hidden = model._default_manager.filter(pk=lookup).first() if str(lookup).isdigit() else None
+            if hidden is not None and peer is None:
+                patient = _patient_of(hidden, self.patient_via)
+                access = patient_access(request.user, patient)
+                if not access.allowed:
+                    audit_reading(request, patient=patient, access=access, obj=hidden, user=request.user,
+                                  detail={"channel": "api"})  # fmt: skip
+            raise
+        if self.action in self.audited_actions:  # type: ignore[attr-defined]
+            patient = _patient_of(target, self.patient_via)
+            if peer is not None:  # a peer reads through its scope, checked by its permission class
+                audit(action=AuditEvent.Action.PATIENT_OPEN, peer=peer, request=request, obj=target,
+                      patient_id=patient.pk, detail={"channel": "api", "path": request.path})  # fmt: skip
+            else:
+                access = patient_access(request.user, patient)
+                audit_reading(request, patient=patient, access=access, obj=target, user=request.user,
+                              detail={"channel": "api"})  # fmt: skip
+        return target

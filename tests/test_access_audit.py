@@ -1,0 +1,229 @@
+"""Every URL and API route that takes a patient, document, visit or order id goes through one door
+(patients/access.py): a user of another unit is refused with an audit row, an allowed reading leaves one
+row, and fragments of an already audited page are not audited again (docs/security.md)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.utils import timezone
+
+from dmp.models import FeedingOrder, OrderKind, OrderState
+from documents.models import Document
+from dpi.hl7.ack import new_control_id
+from dpi.models import AuditEvent, Membership
+from patients.access import AuditedObjectMixin, PatientView, Reads
+from patients.models import Episode, Patient
+from tests.factories import CareUnitFactory, EpisodeFactory, MembershipFactory
+
+# Views that take an id and are not behind @patient_view, with the reason. Anything else is a failure.
+EXEMPT = {
+    "patients:emergency_access": "asks for the emergency access itself: start_emergency_access audits it "
+    "(patient.emergency_access); it shows only the refused page",
+    "mss:import_document": "the id is the user's own pending upload (PendingImport, filtered by user); the "
+    "patient then chosen goes through open_patient_file",
+    "mss:discard_import": "discards the user's own pending upload (PendingImport, filtered by user)",
+}
+# Whole namespaces of third-party views: no patient id in their URLs, or staff pages audited otherwise.
+EXEMPT_NAMESPACES = {
+    "admin": "staff pages; changes audited by dpi.admin.AuditedAdmin (readings there: see docs/security.md)",
+}
+THIRD_PARTY = ("allauth.", "django.", "drf_spectacular.", "rest_framework.")
+
+
+@dataclass(frozen=True)
+class Route:
+    name: str
+    regex: str
+    callback: object
+    kwargs: frozenset[str]
+
+
+def _walk(
+    patterns: list, prefix: str = "", namespace: str = "", groups: frozenset[str] = frozenset()
+) -> Iterator[Route]:
+    for entry in patterns:
+        found = groups | frozenset(entry.pattern.regex.groupindex)
+        if isinstance(entry, URLResolver):
+            inner = f"{namespace}{entry.namespace}:" if entry.namespace else namespace
+            yield from _walk(entry.url_patterns, prefix + str(entry.pattern), inner, found)
+        elif isinstance(entry, URLPattern):
+            name = f"{namespace}{entry.name}" if entry.name else ""
+            yield Route(name, prefix + str(entry.pattern), entry.callback, found - {"format"})
+
+
+def _spec(route: Route) -> PatientView | None:
+    return getattr(route.callback, "patient_view", None)
+
+
+def _is_api_mixin(route: Route) -> bool:
+    cls = getattr(route.callback, "cls", None)
+    return cls is not None and issubclass(cls, AuditedObjectMixin)
+
+
+def _routes_with_ids() -> list[Route]:
+    routes = []
+    for route in _walk(get_resolver().url_patterns):
+        if not route.kwargs or route.name.split(":")[0] in EXEMPT_NAMESPACES:
+            continue
+        module = getattr(getattr(route.callback, "cls", route.callback), "__module__", "")
+        if module.startswith(THIRD_PARTY):
+            continue
+        routes.append(route)
+    return routes
+
+
+ROUTES = {route.name: route for route in _routes_with_ids()}
+MARKED = sorted(name for name, route in ROUTES.items() if _spec(route))
+API = sorted(name for name, route in ROUTES.items() if _is_api_mixin(route))
+
+
+def test_every_route_that_takes_an_id_is_behind_the_door_or_exempt_with_a_reason():
+    unclassified = sorted(
+        f"{name} ({route.regex})"
+        for name, route in ROUTES.items()
+        if not (_spec(route) or _is_api_mixin(route) or name in EXEMPT)
+    )
+    assert not unclassified, "mark these views with @patient_view or list them in EXEMPT:\n" + "\n".join(unclassified)
+    stale = sorted(name for name in EXEMPT if name not in ROUTES or _spec(ROUTES[name]))
+    assert not stale, f"EXEMPT names a route that is gone or marked: {stale}"
+    assert {"documents:pdf", "documents:cda", "documents:cda_download", "documents:list", "dmp:feeding_line"} <= set(
+        MARKED
+    )
+    assert {"patient-detail", "episode-detail", "episode-consent"} <= set(API)
+
+
+# --- behaviour of every marked route ---------------------------------------------------------------
+
+
+@pytest.fixture
+def world(db, client, doctor, care_unit):
+    """A patient of ``care_unit`` with a validated document (PDF + CDA) and a feeding order."""
+    episode = EpisodeFactory(care_unit=care_unit)
+    client.force_login(doctor)
+    client.post(
+        reverse("documents:new", args=[episode.patient.pk, "11490-0"]),
+        {
+            "title": "Lettre de liaison", "act_date": "2026-11-20T10:00", "motif": "Motif", "synthese": "Synthèse",
+            "modalite_entree": "urgence", "modalite_sortie": "domicile", "recherche_bmr": "non",
+            "transfusion": "non", "derives_sang": "non", "traitements": "", "suites": "",
+            "validate": "1",
+        },
+    )  # fmt: skip
+    document = Document.objects.get(patient=episode.patient)
+    assert document.current_version is not None, "the letter was not validated"
+    order = FeedingOrder.objects.filter(document=document).first() or FeedingOrder.objects.create(
+        document=document, version=document.current_version, channel="dmp", kind=OrderKind.MANUAL,
+        state=OrderState.HELD, due_at=timezone.now(), control_id=new_control_id(),
+    )  # fmt: skip
+    client.logout()
+    role = Membership.objects.filter(user=doctor).first().role
+    outsider = MembershipFactory(care_unit=CareUnitFactory(), role=role).user
+    ids = {Patient: episode.patient.pk, Document: document.pk, Episode: episode.pk, FeedingOrder: order.pk}
+    return {"patient": episode.patient, "episode": episode, "document": document, "ids": ids,
+            "doctor": doctor, "outsider": outsider}  # fmt: skip
+
+
+def _url(name: str, world: dict) -> str:
+    route = ROUTES[name]
+    spec = _spec(route)
+    values = {
+        "document_pk": world["document"].pk,
+        "episode_pk": world["episode"].pk,
+        "number": 1,
+        "type_code": "11490-0",
+        "entry_uuid": f"urn:uuid:{uuid.uuid4()}",
+        "page": "dossier",
+        "channel": "dmp",
+    }
+    if spec is not None:
+        values[spec.kwarg] = world["ids"][spec.model]
+    else:  # an API route: the viewset's own model
+        model = route.callback.cls.serializer_class.Meta.model
+        values["pk"] = world["ids"][model]
+    return reverse(name, kwargs={key: values[key] for key in route.kwargs})
+
+
+def _rows(world: dict, action: str) -> int:
+    return AuditEvent.objects.filter(action=action, patient_id=world["patient"].pk).count()
+
+
+def _request(client, url: str, **headers: str):
+    response = client.get(url, headers=headers)
+    if response.status_code == 405:
+        response = client.post(url, headers=headers)
+    return response
+
+
+@pytest.mark.parametrize("name", MARKED + API)
+def test_a_user_of_another_unit_is_refused_with_one_audit_row(client, world, name):
+    client.force_login(world["outsider"])
+    before = _rows(world, AuditEvent.Action.PATIENT_REFUSED)
+    response = _request(client, _url(name, world))
+    assert response.status_code in (403, 404)
+    assert _rows(world, AuditEvent.Action.PATIENT_REFUSED) == before + 1
+    assert _rows(world, AuditEvent.Action.PATIENT_OPEN) == 0
+
+
+READ_BY_DOOR = [name for name in MARKED if _spec(ROUTES[name]).reads is not Reads.SERVICE]
+
+
+@pytest.mark.parametrize("name", READ_BY_DOOR + API)
+def test_an_allowed_reading_leaves_exactly_one_row(client, world, name):
+    """Routes whose allowed request a service audits (Reads.SERVICE: changes, DMP consultations) are
+    tested with their services; here the readings the door itself (or open_patient_file) audits."""
+    client.force_login(world["doctor"])
+    before = _rows(world, AuditEvent.Action.PATIENT_OPEN)
+    response = client.get(_url(name, world))
+    if response.status_code == 405:
+        pytest.skip("a POST-only route: its change is audited by its service")
+    assert response.status_code < 500
+    assert _rows(world, AuditEvent.Action.PATIENT_OPEN) == before + 1
+
+
+@pytest.mark.parametrize("name", MARKED + API)
+def test_anonymous_callers_are_sent_to_the_login_or_refused(client, world, name):
+    response = _request(client, _url(name, world))
+    assert response.status_code in (302, 401, 403)
+    if response.status_code == 302:
+        assert "/accounts/login/" in response.url
+
+
+# --- one row per user action ----------------------------------------------------------------------
+
+
+def test_fragments_and_frames_of_an_audited_page_are_not_audited_again_but_a_download_is(client, world):
+    client.force_login(world["doctor"])
+    patient, document = world["patient"], world["document"]
+    client.get(reverse("patients:file", args=[patient.pk]))
+    assert _rows(world, AuditEvent.Action.PATIENT_OPEN) == 1
+    client.get(reverse("documents:list", args=[patient.pk]), headers={"HX-Request": "true"})
+    client.get(reverse("mss:patient_documents", args=[patient.pk]), headers={"HX-Request": "true"})
+    client.get(reverse("documents:pdf", args=[document.pk, 1]), headers={"Sec-Fetch-Dest": "iframe"})
+    assert _rows(world, AuditEvent.Action.PATIENT_OPEN) == 1
+    client.get(reverse("documents:cda_download", args=[document.pk, 1]), headers={"Sec-Fetch-Dest": "iframe"})
+    assert _rows(world, AuditEvent.Action.PATIENT_OPEN) == 2  # a download always
+    client.get(reverse("documents:pdf", args=[document.pk, 1]))  # the PDF opened in a tab of its own
+    assert _rows(world, AuditEvent.Action.PATIENT_OPEN) == 3
+
+
+def test_a_fragment_header_alone_does_not_skip_the_audit(client, world):
+    """Without an audited reading of the same patient in the same session, HX-Request changes nothing."""
+    client.force_login(world["doctor"])
+    client.get(reverse("documents:list", args=[world["patient"].pk]), headers={"HX-Request": "true"})
+    row = AuditEvent.objects.get(action=AuditEvent.Action.PATIENT_OPEN, patient_id=world["patient"].pk)
+    assert row.detail["view"] == "documents:list" and row.actor == world["doctor"]
+
+
+def test_the_api_refusal_stays_a_404_and_is_audited(client, world):
+    client.force_login(world["outsider"])
+    response = client.get(f"/api/patients/{world['patient'].pk}/")
+    assert response.status_code == 404
+    row = AuditEvent.objects.get(action=AuditEvent.Action.PATIENT_REFUSED, patient_id=world["patient"].pk)
+    assert row.detail["channel"] == "api" and row.actor == world["outsider"]
+    assert client.get("/api/patients/999999999/").status_code == 404  # no patient: nothing to audit
+    assert AuditEvent.objects.filter(action=AuditEvent.Action.PATIENT_REFUSED).count() == 1
