@@ -81,11 +81,11 @@ def _journal(envelope: Envelope, *, peer: str, size: int) -> tuple[Message, Mess
     """Store the message before anything else; a duplicate gets its own row pointing at the original."""
     message = _inbound_row(envelope, peer=peer, size=size, status=Message.Status.RECEIVED)
     if not message.control_id:
-        message.save()
+        message.save_new()
         return message, None
     try:
         with transaction.atomic():
-            message.save()
+            message.save_new()
         return message, None
     except IntegrityError:
         # The partial unique constraint decided: an original with this sender and control id exists.
@@ -96,7 +96,7 @@ def _journal(envelope: Envelope, *, peer: str, size: int) -> tuple[Message, Mess
             control_id=message.control_id,
         )
         duplicate = _inbound_row(envelope, peer=peer, size=size, status=Message.Status.DUPLICATE, duplicate_of=original)
-        duplicate.save()
+        duplicate.save_new()
         return duplicate, original
 
 
@@ -203,8 +203,7 @@ def _answer_duplicate(duplicate: Message, original: Message, envelope: Envelope)
 
 def _complete_truncated(original: Message, resend: Message) -> None:
     """Store the whole bytes of the resend on the original row kept truncated, before processing it."""
-    original.raw, original.size, original.text = resend.raw, resend.size, resend.text
-    original.save(update_fields=["raw", "size", "text"])
+    original.store_payload(raw=resend.raw, text=resend.text, size=resend.size)
 
 
 def _wait_for_final_ack(original: Message) -> bytes | None:
