@@ -28,6 +28,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 OK, FAILED, COSTLY = "ok", "failed", "costly"
+_MAX_FILE_BYTES = 20 * 1024 * 1024  # a file the agency's stylesheet reads, as the hardened parser allows
 _HEADER = struct.Struct(">III")  # lengths of the request (JSON), the stylesheet and the document
 
 
@@ -181,10 +182,12 @@ def _local_path(url: str) -> Path:
 
 
 def _folder_file(path: Path, folder: Path) -> bytes:
-    """The bytes of a file of ``folder`` (symbolic links resolved), once checked to hold no DOCTYPE."""
+    """The bytes of a file of ``folder`` (symbolic links resolved), once checked: not too large, no DOCTYPE."""
     resolved = path.resolve()
     if not resolved.is_relative_to(folder) or not resolved.is_file():
         raise ValueError(f"{path}: not a file of the stylesheet folder {folder}")
+    if resolved.stat().st_size > _MAX_FILE_BYTES:
+        raise ValueError(f"{path}: larger than {_MAX_FILE_BYTES} bytes")
     data = resolved.read_bytes()
     _checked(data)
     return data
