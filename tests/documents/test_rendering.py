@@ -29,6 +29,8 @@ from tests.documents.test_cda import (
 if TYPE_CHECKING:
     from playwright.sync_api import Page, Route
 
+# every rendering looks up the verdicts of too costly stylesheets in the cache, which may be the database's
+pytestmark = pytest.mark.django_db
 H = {"h": "urn:hl7-org:v3"}
 ARTEFACTS = BROWSER_ARTEFACTS / "cda"
 PNG_1PX = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
