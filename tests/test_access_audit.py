@@ -13,7 +13,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
 from dmp.models import FeedingOrder, OrderKind, OrderState
-from documents.models import Document
+from documents.models import Document, DocumentVersion, Provenance, Status
 from dpi.hl7.ack import new_control_id
 from dpi.models import AuditEvent, Membership
 from patients.access import AuditedObjectMixin, PatientView, Reads
@@ -100,27 +100,47 @@ def test_every_route_that_takes_an_id_is_behind_the_door_or_exempt_with_a_reason
 # --- behaviour of every marked route ---------------------------------------------------------------
 
 
+_RENDERED: dict[str, bytes] = {}  # the letter's PDF and CDA, rendered once per run (rendering is slow)
+
+
+def _validated_letter(client, doctor, episode: Episode) -> Document:
+    if not _RENDERED:
+        client.force_login(doctor)
+        client.post(
+            reverse("documents:new", args=[episode.patient.pk, "11490-0"]),
+            {
+                "title": "Lettre de liaison", "act_date": "2026-11-20T10:00", "motif": "Motif",
+                "synthese": "Synthèse", "modalite_entree": "urgence", "modalite_sortie": "domicile",
+                "recherche_bmr": "non", "transfusion": "non", "derives_sang": "non", "traitements": "",
+                "suites": "", "validate": "1",
+            },
+        )  # fmt: skip
+        client.logout()
+        document = Document.objects.get(patient=episode.patient)
+        _RENDERED.update(cda=bytes(document.current_version.cda), pdf=bytes(document.current_version.pdf))
+        return document
+    document = Document.objects.create(
+        patient=episode.patient, episode=episode, set_id=f"2.25.{uuid.uuid4().int}", type_code="11490-0",
+        type_label="Lettre de liaison", title="Lettre", act_date=timezone.now(), provenance=Provenance.PRODUCED,
+        status=Status.VALIDATED,
+    )  # fmt: skip
+    document.current_version = DocumentVersion.objects.create(
+        document=document, version_number=1, cda_id_root=f"2.25.{uuid.uuid4().int}", cda=_RENDERED["cda"],
+        pdf=_RENDERED["pdf"], validated_at=timezone.now(), validated_by=doctor,
+    )  # fmt: skip
+    document.save(update_fields=["current_version"])
+    return document
+
+
 @pytest.fixture
 def world(db, client, doctor, care_unit):
-    """A patient of ``care_unit`` with a validated document (PDF + CDA) and a feeding order."""
+    """A patient of ``care_unit`` with a validated letter (PDF + CDA) and a feeding order."""
     episode = EpisodeFactory(care_unit=care_unit)
-    client.force_login(doctor)
-    client.post(
-        reverse("documents:new", args=[episode.patient.pk, "11490-0"]),
-        {
-            "title": "Lettre de liaison", "act_date": "2026-11-20T10:00", "motif": "Motif", "synthese": "Synthèse",
-            "modalite_entree": "urgence", "modalite_sortie": "domicile", "recherche_bmr": "non",
-            "transfusion": "non", "derives_sang": "non", "traitements": "", "suites": "",
-            "validate": "1",
-        },
-    )  # fmt: skip
-    document = Document.objects.get(patient=episode.patient)
-    assert document.current_version is not None, "the letter was not validated"
+    document = _validated_letter(client, doctor, episode)
     order = FeedingOrder.objects.filter(document=document).first() or FeedingOrder.objects.create(
         document=document, version=document.current_version, channel="dmp", kind=OrderKind.MANUAL,
         state=OrderState.HELD, due_at=timezone.now(), control_id=new_control_id(),
     )  # fmt: skip
-    client.logout()
     role = Membership.objects.filter(user=doctor).first().role
     outsider = MembershipFactory(care_unit=CareUnitFactory(), role=role).user
     ids = {Patient: episode.patient.pk, Document: document.pk, Episode: episode.pk, FeedingOrder: order.pk}
