@@ -150,9 +150,13 @@ def _dpi_page(data: bytes) -> tuple[lxml_html.HtmlElement, str]:
     outcome = _bounded("dpi", _dpi_identity(), data, path=str(DPI_STYLESHEET))
     if outcome.status == OK:
         return _html_tree(outcome.output), ""
-    if outcome.status != COSTLY:  # ours compiles and runs on any CDA: a failure is a bug, not the document's
-        raise RuntimeError(f"The DPI's CDA stylesheet failed: {outcome.reason}")
     page = _html_tree("<html><head><title>Document CDA</title></head><body></body></html>")
+    if outcome.status != COSTLY:  # ours runs on any CDA the parser accepts: a failure is ours to look at
+        logger.error("The DPI's CDA stylesheet failed on a document: %s", outcome.reason)
+        return page, _(
+            "Ce document n'a pas pu être affiché par la feuille de style du DPI : "
+            "téléchargez le fichier CDA pour le consulter."
+        )
     return page, _(
         "Ce document est trop volumineux ou trop complexe pour être affiché (limites de temps ou de taille "
         "dépassées) : téléchargez le fichier CDA pour le consulter."
@@ -170,8 +174,9 @@ def _producer_page(data: bytes, xsl: bytes) -> tuple[lxml_html.HtmlElement | Non
         outcome = Outcome("failed", reason=str(exc))
     else:
         outcome = _bounded("producer", xsl, data, xsl=xsl)
-    if outcome.status == OK:
-        return _html_tree(outcome.output), ""
+    page = _output_page(outcome)
+    if page is not None:
+        return page, ""
     if outcome.status == COSTLY:
         return None, _(
             "La feuille de style du producteur est trop coûteuse pour ce document (limites de temps ou de taille "
@@ -212,13 +217,13 @@ def _agency_page(data: bytes) -> tuple[lxml_html.HtmlElement | None, str]:
             "La feuille de style de l'ANS est trop coûteuse pour ce document (limites de temps ou de taille "
             "dépassées) : il est affiché avec la feuille de style du DPI."
         )
-    if outcome.status != OK:
+    page = _output_page(outcome)
+    if page is None:
         logger.warning("CDA agency stylesheet %s failed, falling back to ours: %s", path, outcome.reason)
         return None, _(
             "La feuille de style de l'ANS n'a pas pu être appliquée à ce document : "
             "il est affiché avec la feuille de style du DPI."
         )
-    page = _html_tree(outcome.output)
     _inline_local_css(page, folder)
     return page, ""
 
@@ -238,6 +243,17 @@ def _inline_local_css(page: lxml_html.HtmlElement, folder: Path) -> None:
 
 
 # --- Output -----------------------------------------------------------------------------------------------
+
+
+def _output_page(outcome: Outcome) -> lxml_html.HtmlElement | None:
+    """The page a producer's or the agency's stylesheet wrote, or None when it failed or wrote no page at all."""
+    if outcome.status != OK:
+        return None
+    try:
+        return _html_tree(outcome.output)
+    except (etree.LxmlError, ValueError) as exc:  # e.g. only a comment, removed by the parser: an empty document
+        logger.warning("CDA stylesheet output is not a page: %s", exc)
+        return None
 
 
 def _html_tree(output: str) -> lxml_html.HtmlElement:
