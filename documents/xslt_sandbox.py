@@ -131,9 +131,16 @@ def _ran_out_of_memory(exc: Exception, limit: int) -> bool:
 
 
 def _peak_memory() -> int:
-    import resource
-
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # kibibytes on Linux
+    """The child's own peak resident memory (VmHWM, reset by exec; getrusage's maxrss would include the
+    parent's, kept across exec), 0 where /proc is not there."""
+    try:
+        status = Path("/proc/self/status").read_text()
+    except OSError:
+        return 0
+    for line in status.splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) * 1024  # kB
+    return 0
 
 
 def _parser(resolver: object = None):  # noqa: ANN202  (lxml is imported in the child only)
