@@ -74,9 +74,7 @@ def create_peer(*, name: str, scopes: list[str], acting_user: User | None = None
 
 
 @transaction.atomic
-def acknowledge_notice(
-    *, acting_user: User, notice: str, request: HttpRequest | None = None
-) -> NoticeAcknowledgement:
+def acknowledge_notice(*, acting_user: User, notice: str, request: HttpRequest | None = None) -> NoticeAcknowledgement:
     """Record that ``acting_user`` has read the mandatory ``notice`` (a version key), with its audit row.
 
     Once per user and version: acknowledging again (a second tab, a double click) returns the first
