@@ -6,8 +6,9 @@ is kept in the journal. Frames of one connection are processed one at a time, in
 
 Resources are bounded: at most ``MLLP_MAX_CONNECTIONS`` connections (one more is closed at
 once), and at most ``MLLP_MAX_BYTES_IN_FLIGHT`` bytes of frames held, being received or
-processed, over all connections. A frame that would go over that budget is not kept: only its
-first ``HEAD_BYTES`` (the MSH) are, and it is answered AR "resend later" once its end arrives.
+processed, over all connections, beyond the first ``HEAD_BYTES`` of each frame. A frame that
+would go over that budget is not kept: only those first bytes (the MSH) are, and it is answered
+AR "resend later" once its end arrives.
 """
 
 from __future__ import annotations
@@ -31,9 +32,11 @@ logger = logging.getLogger(__name__)
 START_BLOCK = b"\x0b"
 END_BLOCK = b"\x1c\x0d"
 READ_SIZE = 64 * 1024
-# What is kept of a frame refused for lack of in-flight budget: enough for its MSH, so that the
-# refusal is journaled with its sender and control id and answered with an AR that names it.
-HEAD_BYTES = 4 * 1024
+# The first bytes of every frame are kept whatever the in-flight budget (at most this much per
+# connection over it): ordinary messages (a few kB) go through even while large frames fill the
+# budget, and a frame refused for lack of budget keeps its MSH, so that the refusal is journaled
+# with its sender and control id and answered with an AR that names it.
+HEAD_BYTES = 64 * 1024
 
 
 def frame(payload: bytes) -> bytes:
@@ -63,7 +66,7 @@ class InFlightBudget:
     """The bytes of frames a listener holds, received or being processed, against ``limit``.
 
     Used from the event loop's thread only. ``reserve`` refuses what would go over the limit,
-    except a refused frame's head (``force``): at most ``HEAD_BYTES`` per connection over it.
+    except a frame's head (``force``): at most ``HEAD_BYTES`` per connection over it.
     """
 
     def __init__(self, limit: int) -> None:
@@ -146,13 +149,16 @@ class FrameReader:
         if keep <= 0:
             return
         piece = chunk[:keep]
-        if self.budget is not None and not self._overloaded and not self.budget.reserve(len(piece)):
-            self._shed()
-            piece = piece[: HEAD_BYTES - len(self._payload)]
-        if piece and self.budget is not None:
-            if self._overloaded:
-                self.budget.reserve(len(piece), force=True)
-            self._reserved += len(piece)
+        if self.budget is not None:
+            free = max(HEAD_BYTES - len(self._payload), 0)
+            head, rest = piece[:free], piece[free:]
+            self.budget.reserve(len(head), force=True)  # the head is always kept
+            self._reserved += len(head)
+            if rest and self.budget.reserve(len(rest)):
+                self._reserved += len(rest)
+            elif rest:
+                self._shed()
+                piece = head
         self._payload += piece
 
     def _shed(self) -> None:

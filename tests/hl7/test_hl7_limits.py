@@ -10,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 from django.contrib.auth.models import Group
 
 from dpi.hl7 import registry
-from dpi.hl7.mllp import HEAD_BYTES, FrameReader, InFlightBudget, frame
+from dpi.hl7.mllp import END_BLOCK, HEAD_BYTES, START_BLOCK, FrameReader, InFlightBudget, frame
 from dpi.hl7.models import Message
 from dpi.hl7.registry import InboundMessage
 
@@ -96,7 +96,7 @@ def test_large_frames_at_once_stay_within_the_in_flight_budget(start_listener, o
     assert codes.count("AA") == held
     assert codes.count("AR") == server.refused_frames == len(messages) - held
     assert server.budget.peak <= server.budget.limit + len(peers) * HEAD_BYTES
-    assert server.budget.used == 0  # all given back once answered
+    eventually(lambda: server.budget.used == 0)  # all given back once answered (just after the ACK is sent)
     rows = Message.objects.filter(ack_code="AR")
     assert all(row.truncated and len(row.raw) <= HEAD_BYTES and row.size == len(messages[0]) for row in rows)
     assert all("Récepteur saturé" in row.error for row in rows)
@@ -128,19 +128,37 @@ def test_a_frame_larger_than_the_budget_is_refused_and_the_connection_goes_on(
     assert listener.server.budget.peak <= MIB + HEAD_BYTES
 
 
-def test_frame_reader_gives_back_what_it_does_not_keep():
+def test_ordinary_messages_go_through_while_an_unfinished_frame_holds_the_budget(
+    start_listener, open_peer, adt, adt_handler, eventually
+):
+    listener = start_listener(max_bytes=4 * MIB, max_bytes_in_flight=MIB)
+    hog = open_peer(listener.port)
+    hog.send(START_BLOCK + padded(adt, "hog", MIB - 1000))  # never ended
+    eventually(lambda: listener.server.budget.used >= MIB - 1000)
+    peer = open_peer(listener.port)
+
+    refused = peer.exchange(padded(adt, "medium", 200 * 1024))
+    accepted = peer.exchange(adt("small"))
+
+    assert (refused.code, refused.errors[0].code, accepted.code) == ("AR", "207", "AA")
+    hog.close()
+    eventually(lambda: listener.server.budget.used == 0)  # given back when the connection goes
+
+
+def test_frame_reader_always_keeps_a_frames_head_and_sheds_what_the_budget_cannot_hold():
     budget = InFlightBudget(limit=100)
-    reader = FrameReader(max_bytes=1000, budget=budget)
+    reader = FrameReader(max_bytes=10 * HEAD_BYTES, budget=budget)
 
-    (small,) = reader.feed(frame(b"a" * 60))
-    reader.feed(b"\x0b" + b"b" * 30)
-    (large,) = reader.feed(b"b" * 40 + b"\x1c\x0d")
+    (small,) = reader.feed(frame(b"a" * 1000))  # within its head: kept, though over the budget
+    reader.feed(START_BLOCK + b"b" * HEAD_BYTES)
+    (large,) = reader.feed(b"b" * 50 + END_BLOCK)
 
-    assert (small.overloaded, small.reserved) == (False, 60)
-    assert (large.overloaded, large.size, large.payload) == (True, 70, b"b" * 70)  # under HEAD_BYTES: kept
-    assert budget.used == 60 + 70
+    assert (small.overloaded, small.reserved, small.payload) == (False, 1000, b"a" * 1000)
+    assert (large.overloaded, large.size, large.reserved) == (True, HEAD_BYTES + 50, HEAD_BYTES)
+    assert large.payload == b"b" * HEAD_BYTES
+    assert budget.used == 1000 + HEAD_BYTES
     budget.release(small.reserved)
     budget.release(large.reserved)
-    reader.feed(b"\x0b" + b"c" * 50)
+    reader.feed(START_BLOCK + b"c" * 50)
     reader.release()  # the connection closed in the middle of a frame
     assert budget.used == 0
