@@ -179,24 +179,40 @@ class Header:
 
 @dataclass(frozen=True)
 class Envelope:
-    """What can be read from any bytes: decoded text, segments, header, and the first problem found."""
+    """What can be read from any bytes: decoded text, segments, header, and the first problem found.
+
+    ``text`` holds the segments joined by CR; they are split again only when asked, so that the
+    envelope of a large message holds its text once, not twice.
+    """
 
     raw: bytes
     text: str = ""
-    segments: list[str] = field(default_factory=list)
     header: Header = field(default_factory=Header)
     problem: ErrorDetail | None = None
 
     @property
+    def segments(self) -> list[str]:
+        return self.text.split("\r") if self.text else []
+
+    @property
     def patient_ids(self) -> str:
         """CX-1 of every PID-3 repetition, space separated (``"000003 279035121518989"``)."""
-        pid = next((s for s in self.segments if s.startswith("PID")), "")
+        pid = self._first_segment("PID")
         encoding = self.header.encoding
         fields = pid.split(encoding.field)
         if len(fields) < 4:
             return ""
         identifiers = (rep.split(encoding.component)[0] for rep in fields[3].split(encoding.repetition))
         return " ".join(unescape(identifier, encoding) for identifier in identifiers if identifier)
+
+    def _first_segment(self, prefix: str) -> str:
+        """The first segment starting with ``prefix``, found without splitting the whole text."""
+        text = self.text
+        start = 0 if text.startswith(prefix) else text.find(f"\r{prefix}") + 1
+        if start == 0 and not text.startswith(prefix):
+            return ""
+        end = text.find("\r", start)
+        return text[start : end if end >= 0 else len(text)]
 
 
 def read_envelope(raw: bytes) -> Envelope:
@@ -215,7 +231,9 @@ def read_envelope(raw: bytes) -> Envelope:
     segments = split_segments(text)
     header, header_problem = _read_header(segments)
     problem = header_problem or charset_problem or _required_field_problem(header)
-    return Envelope(raw=raw, text="\r".join(segments), segments=segments, header=header, problem=problem)
+    text = "\r".join(segments)
+    del segments  # the envelope keeps the text only
+    return Envelope(raw=raw, text=text, header=header, problem=problem)
 
 
 def decode_leniently(raw: bytes) -> str:
