@@ -13,15 +13,15 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from sandbox.models.behaviour import SingletonBehaviour
+
 APPROVED = "urn:oasis:names:tc:ebxml-regrep:StatusType:Approved"
 DEPRECATED = "urn:oasis:names:tc:ebxml-regrep:StatusType:Deprecated"
 DELETED = "urn:asip:ci-sis:2010:StatusType:Deleted"
 
 
-class DmpBehaviour(models.Model):
+class DmpBehaviour(SingletonBehaviour):
     """How the sandbox DMP answers (one row, pk 1): a demo user switches it to make the DMP fail."""
-
-    SINGLETON_PK = 1
 
     class Mode(models.TextChoices):
         NORMAL = "normal", _("Normal")
@@ -33,7 +33,6 @@ class DmpBehaviour(models.Model):
     slow_seconds = models.FloatField(
         _("délai du mode lent (s)"), default=15.0, help_text=_("attente avant la réponse en mode « lent »")
     )
-    updated_at = models.DateTimeField(_("modifié le"), auto_now=True)
 
     class Meta:
         verbose_name = _("comportement du DMP simulé")
@@ -42,18 +41,6 @@ class DmpBehaviour(models.Model):
             models.CheckConstraint(condition=Q(pk=1), name="sandbox_dmpbehaviour_singleton"),
             models.CheckConstraint(condition=Q(slow_seconds__gte=0), name="sandbox_dmpbehaviour_slow_positive"),
         ]
-
-    def __str__(self) -> str:
-        return str(self.get_mode_display())
-
-    def save(self, *args: object, **kwargs: object) -> None:
-        self.pk = self.SINGLETON_PK
-        super().save(*args, **kwargs)
-
-    @classmethod
-    def current(cls) -> DmpBehaviour:
-        behaviour, _created = cls.objects.get_or_create(pk=cls.SINGLETON_PK)
-        return behaviour
 
 
 class PatientDmp(models.Model):

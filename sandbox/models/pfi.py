@@ -7,11 +7,11 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from sandbox.models.behaviour import SingletonBehaviour
 
-class PfiBehaviour(models.Model):
+
+class PfiBehaviour(SingletonBehaviour):
     """How the simulated PFI answers (one row, pk 1): a demo user switches it to make the PFI fail."""
-
-    SINGLETON_PK = 1
 
     class Mode(models.TextChoices):
         NORMAL = "normal", _("Normal : accepte et envoie les accusés métier")
@@ -32,7 +32,6 @@ class PfiBehaviour(models.Model):
         blank=True,
         help_text=_("vide : la valeur de SANDBOX_PFI_ZAM_DELAY_SECONDS"),
     )
-    updated_at = models.DateTimeField(_("modifié le"), auto_now=True)
 
     class Meta:
         verbose_name = _("comportement de la PFI simulée")
@@ -45,18 +44,6 @@ class PfiBehaviour(models.Model):
                 name="sandbox_pfibehaviour_zam_delay_positive",
             ),
         ]
-
-    def __str__(self) -> str:
-        return str(self.get_mode_display())
-
-    def save(self, *args: object, **kwargs: object) -> None:
-        self.pk = self.SINGLETON_PK
-        super().save(*args, **kwargs)
-
-    @classmethod
-    def current(cls) -> PfiBehaviour:
-        behaviour, _created = cls.objects.get_or_create(pk=cls.SINGLETON_PK)
-        return behaviour
 
 
 class PfiMessage(models.Model):

@@ -84,12 +84,7 @@ def behave(transactional_db) -> Callable[..., PfiBehaviour]:
     """Set the simulator's behaviour, as a demo user does in the admin."""
 
     def set_behaviour(mode: str = PfiBehaviour.Mode.NORMAL, **fields: object) -> PfiBehaviour:
-        behaviour = PfiBehaviour.current()
-        behaviour.mode = mode
-        for name, value in fields.items():
-            setattr(behaviour, name, value)
-        behaviour.save()
-        return behaviour
+        return PfiBehaviour.switch(mode, **fields)
 
     return set_behaviour
 
@@ -130,12 +125,7 @@ def dmp_behave(transactional_db) -> Callable[..., DmpBehaviour]:
     """Set the sandbox DMP's behaviour, as a demo user does in the admin."""
 
     def set_behaviour(mode: str = DmpBehaviour.Mode.NORMAL, **fields: object) -> DmpBehaviour:
-        behaviour = DmpBehaviour.current()
-        behaviour.mode = mode
-        for name, value in fields.items():
-            setattr(behaviour, name, value)
-        behaviour.save()
-        return behaviour
+        return DmpBehaviour.switch(mode, **fields)
 
     return set_behaviour
 
