@@ -11,7 +11,7 @@ TEST_ENV := DATABASE_URL=$${TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:543
 	CACHE_URL=$${TEST_CACHE_URL:-redis://127.0.0.1:6379/11} \
 	DPI_VAR_DIR=$(CURDIR)/var/test
 
-.PHONY: demo test bench lint venv venv-dev system-deps runtime-deps services totp lock clean
+.PHONY: demo test bench lint venv venv-dev system-deps runtime-deps services totp lock audit clean
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -85,6 +85,12 @@ bench: services venv-dev
 lock: venv-dev
 	cd requirements && ../$(VENV)/bin/pip-compile -q --generate-hashes --allow-unsafe --strip-extras -o base.txt base.in
 	cd requirements && ../$(VENV)/bin/pip-compile -q --generate-hashes --allow-unsafe --strip-extras -o dev.txt dev.in
+
+## audit: list the known vulnerabilities of the pinned locks and fail on any, or on a package it could not
+## check (needs the network: PyPI's JSON API, or OSV with AUDIT_ARGS="-s osv"; not part of `make test`).
+audit: venv-dev
+	$(VENV)/bin/pip-audit --require-hashes --disable-pip --strict --progress-spinner off --aliases on --desc on \
+		$(AUDIT_ARGS) -r requirements/base.txt -r requirements/dev.txt
 
 clean:
 	rm -rf var/test var/artefacts
