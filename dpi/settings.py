@@ -8,8 +8,10 @@ broker on the filesystem under ``var/``, so ``make demo`` needs no server.
 import os
 import secrets
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -34,8 +36,23 @@ def env_list(name: str, default: str) -> list[str]:
     return [item.strip() for item in env(name, default).split(",") if item.strip()]
 
 
-VAR_DIR = Path(env("DPI_VAR_DIR", str(BASE_DIR / "var")))
+# A parallel test run (pytest-xdist) gives each worker process gwN its own var directory and its own
+# Redis databases (below); pytest-django gives it its own PostgreSQL test database (suffix _gwN).
+TEST_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
+VAR_DIR = Path(env("DPI_VAR_DIR", str(BASE_DIR / "var"))) / TEST_WORKER
 VAR_DIR.mkdir(parents=True, exist_ok=True)
+
+
+def per_test_worker(url: str) -> str:
+    """A Redis URL moved to this test worker's database: worker gwN takes database d + 2N, so the
+    broker and the cache of the test settings (10 and 11 by default) never meet across workers."""
+    if not TEST_WORKER or not url.startswith(("redis://", "rediss://")):
+        return url
+    parts = urlsplit(url)
+    number = int(parts.path.strip("/") or 0) + 2 * int(TEST_WORKER.removeprefix("gw"))
+    if number > 15:
+        raise ImproperlyConfigured(f"{url}: too many test workers for Redis' 16 databases (worker {TEST_WORKER})")
+    return urlunsplit(parts._replace(path=f"/{number}"))
 
 
 def _secret_key() -> str:
@@ -145,7 +162,7 @@ def _cache(url: str) -> dict:
     return {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "dpi_cache"}
 
 
-CACHES = {"default": _cache(env("CACHE_URL", "db://"))}
+CACHES = {"default": _cache(per_test_worker(env("CACHE_URL", "db://")))}
 
 # --- Authentication, sessions, security --------------------------------------------------
 
@@ -287,7 +304,7 @@ SPECTACULAR_SETTINGS = {
 # --- Celery -------------------------------------------------------------------------------
 
 BROKER_DIR = VAR_DIR / "broker"
-CELERY_BROKER_URL = env("CELERY_BROKER_URL", "filesystem://")
+CELERY_BROKER_URL = per_test_worker(env("CELERY_BROKER_URL", "filesystem://"))
 if CELERY_BROKER_URL.startswith("filesystem://"):
     for sub in ("queue", "processed", "control"):
         (BROKER_DIR / sub).mkdir(parents=True, exist_ok=True)
