@@ -31,6 +31,7 @@ from django.core.exceptions import PermissionDenied
 from django.db import models
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
+from django.urls import Resolver404, resolve
 
 from dpi.models import AuditEvent, User
 from dpi.services import audit
@@ -134,6 +135,7 @@ def patient_view(
     def decorate(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
         @functools.wraps(view)
         def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            request.patient_door_reached = True
             if reads is Reads.VIEW:
                 return view(request, *args, **kwargs)
             manager = model._default_manager.select_related(via) if via else model._default_manager
@@ -154,6 +156,77 @@ def patient_view(
         return wrapper
 
     return decorate
+
+
+STOPPED_BEFORE_THE_DOOR = frozenset({301, 302, 303, 401, 403})
+
+
+class RefusalBeforeTheDoorMiddleware:
+    """Audits a request refused before reaching its door: for a marked view, an anonymous caller sent to
+    the login page or a signed-in user stopped by the second-factor setup or the mandatory notice; for an
+    audited API viewset, also a bad token or a peer without the scope (401/403, DRF's own refusals).
+    Placed right after ``AuthenticationMiddleware`` so that it wraps those middlewares and ``@login_required``.
+    The row names the patient when the URL's object exists; a page without an existing object has nothing
+    to audit, an API call is audited even without one."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if response.status_code in STOPPED_BEFORE_THE_DOOR and not getattr(request, "patient_door_reached", False):
+            _audit_stopped_request(request, response)
+        return response
+
+
+def _audit_stopped_request(request: HttpRequest, response: HttpResponse) -> None:
+    match = getattr(request, "resolver_match", None)
+    if match is None:
+        try:
+            match = resolve(request.path_info)
+        except Resolver404:
+            return
+    door = _door_of(match.func)
+    if door is None:
+        return
+    model, kwarg, via, api = door
+    lookup = match.kwargs.get(kwarg)
+    target = model._default_manager.filter(pk=lookup).first() if str(lookup).isdigit() else None
+    if target is None and not api:  # a page without an object (or a missing one): nothing was refused
+        return
+    from dpi.api import PeerPrincipal
+
+    caller = request.user
+    peer = caller.peer if isinstance(caller, PeerPrincipal) else None
+    user = caller if isinstance(caller, User) and caller.is_authenticated else None
+    audit(
+        action=AuditEvent.Action.PATIENT_REFUSED,
+        actor=user,
+        peer=peer,
+        request=request,
+        obj=target,
+        patient_id=_patient_of(target, via).pk if target is not None else None,
+        detail={
+            "reason": "peer_scope" if peer else "account_incomplete" if user else "anonymous",
+            "status": response.status_code,
+            "path": request.path,
+            "view": match.view_name,
+            **({"channel": "api"} if api else {}),
+        },
+    )
+
+
+def _door_of(view: Callable[..., HttpResponse]) -> tuple[type[models.Model], str, str, bool] | None:
+    """What a marked view or an audited API viewset takes from its URL: model, URL kwarg, path to the
+    patient, and whether it is the API."""
+    spec: PatientView | None = getattr(view, "patient_view", None)
+    if spec is not None:
+        return spec.model, spec.kwarg, spec.via, False
+    viewset = getattr(view, "cls", None)
+    if viewset is not None and issubclass(viewset, AuditedObjectMixin):
+        kwarg = viewset.lookup_url_kwarg or viewset.lookup_field
+        return viewset.serializer_class.Meta.model, kwarg, viewset.patient_via, True
+    return None
 
 
 class AuditedObjectMixin:

@@ -15,7 +15,8 @@ from django.utils import timezone
 from dmp.models import FeedingOrder, OrderKind, OrderState
 from documents.models import Document, DocumentVersion, Provenance, Status
 from dpi.hl7.ack import new_control_id
-from dpi.models import AuditEvent, Membership
+from dpi.models import AuditEvent, Membership, NoticeAcknowledgement, Peer
+from dpi.services import create_peer
 from patients.access import AuditedObjectMixin, PatientView, Reads
 from patients.models import Episode, Patient
 from tests.factories import CareUnitFactory, EpisodeFactory, MembershipFactory
@@ -205,12 +206,61 @@ def test_an_allowed_reading_leaves_exactly_one_row(client, world, name):
     assert _rows(world, AuditEvent.Action.PATIENT_OPEN) == before + 1
 
 
+def _refusal(world: dict) -> AuditEvent:
+    return AuditEvent.objects.filter(action=AuditEvent.Action.PATIENT_REFUSED, patient_id=world["patient"].pk).get()
+
+
 @pytest.mark.parametrize("name", MARKED + API)
-def test_anonymous_callers_are_sent_to_the_login_or_refused(client, world, name):
+def test_anonymous_callers_are_sent_to_the_login_or_refused_with_one_audit_row(client, world, name):
     response = _request(client, _url(name, world))
     assert response.status_code in (302, 401, 403)
     if response.status_code == 302:
         assert "/accounts/login/" in response.url
+    row = _refusal(world)
+    assert row.actor is None and row.detail["reason"] == "anonymous" and row.detail["view"] == name
+
+
+@pytest.mark.parametrize("name", API)
+def test_a_peer_without_the_scope_is_refused_with_one_audit_row(client, world, name):
+    _peer, token = create_peer(name="sih-sans-portee", scopes=[])
+    response = _request(client, _url(name, world), Authorization=f"Token {token}")
+    assert response.status_code == 403
+    row = _refusal(world)
+    assert row.peer == "sih-sans-portee" and row.detail == row.detail | {"reason": "peer_scope", "channel": "api"}
+
+
+@pytest.mark.parametrize("name", API)
+def test_a_revoked_token_is_refused_with_one_audit_row(client, world, name):
+    peer, token = create_peer(name="sih-revoque", scopes=list(Peer.Scope.values))
+    Peer.objects.filter(pk=peer.pk).update(active=False)
+    response = _request(client, _url(name, world), Authorization=f"Token {token}")
+    assert response.status_code in (401, 403)
+    assert _refusal(world).detail["reason"] == "anonymous"
+
+
+def test_a_peer_without_the_scope_on_a_list_is_audited_without_a_patient(client, db):
+    _peer, token = create_peer(name="sih-sans-portee", scopes=[])
+    assert client.get("/api/patients/", headers={"Authorization": f"Token {token}"}).status_code == 403
+    row = AuditEvent.objects.get(action=AuditEvent.Action.PATIENT_REFUSED)
+    assert row.patient_id is None and row.peer == "sih-sans-portee" and row.detail["path"] == "/api/patients/"
+
+
+def test_a_user_stopped_by_the_mandatory_notice_is_refused_with_one_audit_row(client, world):
+    NoticeAcknowledgement.objects.filter(user=world["doctor"]).delete()
+    client.force_login(world["doctor"])
+    for name in ("patients:file", "documents:pdf", "patient-detail"):
+        response = client.get(_url(name, world))
+        assert response.status_code in (302, 403)
+    rows = AuditEvent.objects.filter(action=AuditEvent.Action.PATIENT_REFUSED, patient_id=world["patient"].pk)
+    assert [row.detail["reason"] for row in rows] == ["account_incomplete"] * 3
+    assert {row.actor for row in rows} == {world["doctor"]}
+    assert not AuditEvent.objects.filter(action=AuditEvent.Action.PATIENT_OPEN).exists()
+
+
+def test_an_anonymous_caller_of_a_missing_object_or_a_page_without_one_leaves_no_row(client, world):
+    client.get(reverse("patients:file", args=[999999999]))
+    client.get(reverse("patients:search"))
+    assert not AuditEvent.objects.filter(action=AuditEvent.Action.PATIENT_REFUSED).exists()
 
 
 # --- one row per user action ----------------------------------------------------------------------
