@@ -8,6 +8,8 @@ from dpi.admin import ReadOnlyAdmin
 class ConsentDecisionAdmin(ReadOnlyAdmin):
     """The history of information/opposition: read-only (recorded from the file, the feed or the API)."""
 
+    patient_path = "episode__patient"
+
     list_display = ["collected_at", "episode", "subject", "state", "source", "actor_rpps", "peer"]
     list_filter = ["subject", "state", "source"]
     search_fields = ["=episode__visit_number", "=episode__patient__ipp"]

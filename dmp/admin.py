@@ -43,6 +43,7 @@ class BusinessAckInline(admin.TabularInline):
 
 @admin.register(FeedingOrder)
 class FeedingOrderAdmin(ReadOnlyAdmin):
+    patient_path = "document__patient"
     list_display = ("pk", "document", "channel", "purpose", "kind", "state", "trigger", "due_at", "attempts", "sent_at")
     list_filter = ("state", "channel", "purpose", "kind", "trigger")
     search_fields = ("control_id", "document__patient__ipp", "document__patient__ins")
@@ -70,6 +71,8 @@ class DmpTransactionAdmin(ReadOnlyAdmin):
     """Every DMP transaction (SC.DMP/CONF.14-15): filtered here by period (date filter, date
     hierarchy) and patient (search on the INS, IPP or name), exported as CSV by the "select all"
     action, or by ``export/?since=&until=&patient=&ins=`` for any period; each export is audited."""
+
+    patient_path = "patient"
 
     list_display = ("at", "kind", "user_name", "national_id", "profession_label", "patient_label", "finess_eg",
                     "document_count", "outcome", "error", "duration_ms")  # fmt: skip
@@ -162,6 +165,7 @@ class NewDocumentsRuleAdmin(AuditedAdmin):
 
 @admin.register(IntegratedDmpDocument)
 class IntegratedDmpDocumentAdmin(ReadOnlyAdmin):
+    patient_path = "document__patient"
     list_display = ("integrated_at", "document", "unique_id", "state", "checked_at")
     list_filter = ("state", ("integrated_at", admin.DateFieldListFilter))
     search_fields = ("=unique_id", "=document__patient__ins", "=document__patient__ipp")

@@ -8,6 +8,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.sessions.models import Session
 from django.db import models, transaction
@@ -29,7 +30,33 @@ def _snapshot(obj: models.Model) -> dict[str, Any]:
     return {key: str(value) for key, value in model_to_dict(obj).items() if key not in exclude}
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+class PatientReadingAdmin(admin.ModelAdmin):
+    """An admin page of one object tied to a patient leaves a ``patient.open`` row (channel ``admin``), as
+    a file opened in the DPI does. ``patient_path`` leads from the object to its patient: ``""`` for the
+    patient itself, ``"patient"``, ``"document__patient"``...; ``None`` (default) for objects without one."""
+
+    patient_path: str | None = None
+
+    def change_view(
+        self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: dict | None = None
+    ) -> HttpResponse:
+        response = super().change_view(request, object_id, form_url, extra_context)
+        if self.patient_path is not None and request.method == "GET" and response.status_code == 200:
+            obj = self.get_object(request, unquote(object_id))
+            patient = _follow(obj, self.patient_path)
+            if patient is not None:
+                audit(action=AuditEvent.Action.PATIENT_OPEN, request=request, obj=obj, patient_id=patient.pk,
+                      detail={"channel": "admin", "path": request.path})  # fmt: skip
+        return response
+
+
+def _follow(obj: models.Model | None, path: str) -> models.Model | None:
+    for name in filter(None, path.split("__")):
+        obj = getattr(obj, name, None) if obj is not None else None
+    return obj
+
+
+class ReadOnlyAdmin(PatientReadingAdmin):
     """Histories and journals: browsed and exported, never added, edited or deleted by hand."""
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
@@ -42,7 +69,7 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return False
 
 
-class AuditedAdmin(admin.ModelAdmin):
+class AuditedAdmin(PatientReadingAdmin):
     """Writes an audit row, in the same transaction, for every change made in the admin."""
 
     audit_action: str = AuditEvent.Action.STRUCTURE_CHANGE

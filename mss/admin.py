@@ -7,7 +7,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext_lazy as _
 
-from dpi.admin import AuditedAdmin
+from dpi.admin import AuditedAdmin, PatientReadingAdmin
 from dpi.csvexport import csv_response
 from mss.models import MailboxRoute, PendingImport, Trace
 from mss.selectors import EXPORT_HEADER, export_rows
@@ -22,7 +22,8 @@ class MailboxRouteAdmin(AuditedAdmin):
 
 
 @admin.register(Trace)
-class TraceAdmin(admin.ModelAdmin):
+class TraceAdmin(PatientReadingAdmin):
+    patient_path = "patient"
     list_display = ("at", "event", "error_code", "patient", "document", "mailbox", "sender", "message", "user")
     list_filter = ("event", "error_code", "mailbox")
     search_fields = ("mailbox", "sender", "subject", "cda_id", "patient__ipp", "patient__ins")

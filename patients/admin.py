@@ -7,6 +7,7 @@ from patients.models import EmergencyAccess, Episode, IdentityEvent, Movement, P
 
 @admin.register(Patient)
 class PatientAdmin(AuditedAdmin):
+    patient_path = ""
     audit_action = AuditEvent.Action.IDENTITY_CHANGE
     list_display = ["birth_name", "used_name", "first_names", "birth_date", "sex", "ipp", "ins", "identity_status"]
     list_filter = ["identity_status", "sex"]
@@ -24,6 +25,7 @@ class MovementInline(admin.TabularInline):
 
 @admin.register(Episode)
 class EpisodeAdmin(AuditedAdmin):
+    patient_path = "patient"
     inlines = [MovementInline]
     audit_action = AuditEvent.Action.IDENTITY_CHANGE
     list_display = ["visit_number", "patient", "kind", "care_unit", "nda", "admitted_at", "discharged_at", "cancelled"]
@@ -35,6 +37,7 @@ class EpisodeAdmin(AuditedAdmin):
 
 @admin.register(EmergencyAccess)
 class EmergencyAccessAdmin(ReadOnlyAdmin):
+    patient_path = "patient"
     list_display = ["started_at", "user", "patient", "expires_at", "reason"]
     search_fields = ["user__username", "user__rpps", "patient__birth_name", "=patient__ipp"]
     date_hierarchy = "started_at"
@@ -43,6 +46,7 @@ class EmergencyAccessAdmin(ReadOnlyAdmin):
 
 @admin.register(IdentityEvent)
 class IdentityEventAdmin(ReadOnlyAdmin):
+    patient_path = "patient"
     list_display = ["at", "patient", "kind", "message", "note"]
     list_filter = ["kind"]
     search_fields = ["=patient__ipp", "patient__birth_name"]

@@ -8,9 +8,10 @@ import pytest
 from django.contrib.sessions.models import Session
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from dpi.models import AuditEvent, Membership
-from tests.factories import CareUnitFactory, MembershipFactory, RoleFactory, UserFactory
+from tests.factories import CareUnitFactory, EpisodeFactory, MembershipFactory, RoleFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -122,3 +123,58 @@ def test_exporting_the_audit_trail_is_itself_audited(admin_client):
     assert len(b"".join(response.streaming_content).decode().splitlines()) == 2  # without the export's own row
     event = AuditEvent.objects.get(action=AuditEvent.Action.TRACE_EXPORT)
     assert event.actor.is_superuser and event.detail["file"] == "audit.csv" and event.detail["rows"] == 1
+
+
+# --- readings of patient data in the admin ---------------------------------------------------------
+
+PATIENT_MODELS = {"patients.Patient", "patients.Episode", "documents.Document"}
+# Admin pages of models tied to a patient that do not audit readings, with the reason.
+READINGS_EXEMPT = {
+    "hl7.Message": "the journal of raw messages names patients by PID-3 only (no resolved patient); staff "
+    "reading it is the interface engineer's job, and replays are audited (hl7.replay)",
+}
+
+
+def _tied_to_a_patient(model) -> bool:
+    if model._meta.label in PATIENT_MODELS:
+        return True
+    return any(
+        field.related_model is not None and field.related_model._meta.label in PATIENT_MODELS
+        for field in model._meta.get_fields()
+        if field.many_to_one or field.one_to_one and field.concrete
+    )
+
+
+def test_every_admin_of_a_model_tied_to_a_patient_audits_its_readings_or_says_why_not():
+    from django.contrib import admin
+
+    silent = sorted(
+        model._meta.label
+        for model, model_admin in admin.site._registry.items()
+        if model._meta.app_label != "sandbox"  # the simulators' own records, not the DPI's patients
+        and _tied_to_a_patient(model)
+        and getattr(model_admin, "patient_path", None) is None
+        and model._meta.label not in READINGS_EXEMPT
+    )
+    assert not silent, f"set patient_path on these admins or list them in READINGS_EXEMPT: {silent}"
+
+
+def test_opening_a_patient_or_a_consent_in_the_admin_leaves_a_reading_row(admin_client):
+    from consent.models import ConsentDecision, Source, State, Subject
+
+    episode = EpisodeFactory()
+    decision = ConsentDecision.objects.create(
+        episode=episode,
+        subject=Subject.FEEDING,
+        state=State.INFORMED_OPPOSED,
+        collected_at=timezone.now(),
+        source=Source.UI,
+    )
+    admin_client.get(reverse("admin:patients_patient_change", args=[episode.patient.pk]))
+    admin_client.get(reverse("admin:consent_consentdecision_change", args=[decision.pk]))
+    admin_client.get(reverse("admin:patients_patient_changelist"))  # a list opens no one's file
+    rows = AuditEvent.objects.filter(action=AuditEvent.Action.PATIENT_OPEN).order_by("pk")
+    assert [(row.patient_id, row.object_type, row.detail["channel"]) for row in rows] == [
+        (episode.patient.pk, "patients.Patient", "admin"),
+        (episode.patient.pk, "consent.ConsentDecision", "admin"),
+    ]
