@@ -17,6 +17,7 @@ import subprocess
 import time
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 
 import pytest
@@ -40,7 +41,10 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 PATIENTS, LETTERS_PER_PATIENT = 3, 5  # 15 DMP orders; the first letter of each patient also mailed: 18 orders
 WORKER_APPLICATION = "feeding-campaign-worker"  # how the worker's backends are found in pg_stat_activity
-SLOW_SECONDS = 1.5  # the PFI's wait before an ACK while slow: the window in which a fault hits mid-send
+# How long the PFI holds an ACK while slow: the window in which a fault hits a send in flight. The killed
+# worker's message is held long (nobody waits for it); its replacement's only for one send.
+HOLD_KILLED_WORKER, HOLD_KILLED_CONNECTION = 10.0, 3.0
+STORM_KILLS, STORM_PAUSE = 10, 0.2  # then the worker's connection, killed again each time it comes back
 SAFETY_NET = 120  # seconds: only a hung campaign ever waits that long
 ZAMS = {"dmp": ["Z01"], "mss": ["Z02", "Z03"]}  # what each order's PFI processing sends back, once
 
@@ -87,31 +91,46 @@ def _mid_send(since: datetime) -> bool:
     return FeedingOrder.objects.filter(state=OrderState.SENDING, control_id__in=received).exists()
 
 
-def _kill_worker_backends() -> int:
-    """Terminate every PostgreSQL backend of the worker processes; how many there were."""
+_BACKENDS = "FROM pg_stat_activity WHERE application_name = %s AND pid <> pg_backend_pid()"
+COUNT_BACKENDS = f"SELECT count(*) {_BACKENDS}"
+TERMINATE_BACKENDS = f"SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) {_BACKENDS}"
+
+
+def _worker_backends(query: str = COUNT_BACKENDS) -> int:
+    """How many PostgreSQL backends the worker processes have (or, with ``TERMINATE_BACKENDS``, had)."""
     with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) FROM pg_stat_activity "
-            "WHERE application_name = %s AND pid <> pg_backend_pid()",
-            [WORKER_APPLICATION],
-        )
+        cursor.execute(query, [WORKER_APPLICATION])
         return cursor.fetchone()[0]
 
 
-def _run_campaign(orders: list[FeedingOrder], env: dict[str, str], workers: list[subprocess.Popen]) -> int:
-    """The faults, in order, while the worker feeds the batch; the number of database backends killed."""
-    wait_until(lambda: not FeedingOrder.objects.filter(pk__in=[o.pk for o in orders], attempts=0).exists(), SAFETY_NET)
+@dataclass
+class Campaign:
+    """What the faults did: the worker processes started, the database backends killed."""
+
+    workers: list[subprocess.Popen]
+    killed_in_flight: int = 0
+    killed_in_storm: int = 0
+
+
+def _run_campaign(orders: list[FeedingOrder], env: dict[str, str], campaign: Campaign) -> None:
+    """The faults, in order, while the worker feeds the batch, until every order is sent."""
+    ids = [order.pk for order in orders]
+    wait_until(lambda: not FeedingOrder.objects.filter(pk__in=ids, attempts=0).exists(), SAFETY_NET)
     since = timezone.now()
-    set_pfi_mode("slow", slow_seconds=SLOW_SECONDS)  # back, slowly
+    set_pfi_mode("slow", slow_seconds=HOLD_KILLED_WORKER)  # back, slowly
     wait_until(lambda: _mid_send(since), SAFETY_NET)
-    _stop(workers[0], signal.SIGKILL)  # the PFI holds an ACK the DPI will never journal
+    _stop(campaign.workers[0], signal.SIGKILL)  # the PFI accepted a message whose ACK the DPI never journals
+    set_pfi_mode("slow", slow_seconds=HOLD_KILLED_CONNECTION)
     since = timezone.now()
-    workers.append(_process("worker", "--pool=solo", env=env))
+    campaign.workers.append(_process("worker", "--pool=solo", env=env))
     wait_until(lambda: _mid_send(since), SAFETY_NET)
-    killed = _kill_worker_backends()  # the new worker's connection dies while it waits for its ACK
+    campaign.killed_in_flight = _worker_backends(TERMINATE_BACKENDS)  # the new worker's dies while it waits
     set_pfi_mode("normal")
+    for _ in range(STORM_KILLS):  # each new connection, whatever it is doing: claiming, sending, concluding
+        wait_until(lambda: _worker_backends() > 0, SAFETY_NET)  # the beat's sweep makes it reconnect
+        campaign.killed_in_storm += _worker_backends(TERMINATE_BACKENDS)
+        time.sleep(STORM_PAUSE)
     wait_until(lambda: _states(orders) == {OrderState.SENT: len(orders)}, SAFETY_NET)
-    return killed
 
 
 def _wait_for_zams(orders: list[FeedingOrder]) -> None:
@@ -122,46 +141,60 @@ def _wait_for_zams(orders: list[FeedingOrder]) -> None:
     )
 
 
+def _assert_accepted_once(order: FeedingOrder) -> None:
+    """Sent; processed once by the PFI, every resend answered as a duplicate; journaled before each sending,
+    with the PFI's AA once; each business acknowledgement recorded once."""
+    order.refresh_from_db()
+    received = PfiMessage.objects.filter(control_id=order.control_id)
+    journaled = Message.objects.filter(direction=Message.Direction.OUTBOUND, control_id=order.control_id)
+    assert (order.state, order.reason) == (OrderState.SENT, "") and order.sent_at is not None
+    assert received.filter(ack_code="AA", duplicate=False).count() == 1
+    assert not received.exclude(ack_code="AA").exists()
+    assert journaled.filter(status=Message.Status.PROCESSED, ack_code="AA").count() == 1
+    assert received.count() <= journaled.count() <= order.attempts
+    assert order.attempts >= 2  # at least one connection refused while the PFI was down
+    assert sorted(order.acks.values_list("event", flat=True)) == ZAMS[order.channel]
+
+
+def _summary(orders: list[FeedingOrder], campaign: Campaign, seconds: float) -> str:
+    journal = Message.objects.filter(direction=Message.Direction.OUTBOUND)
+    received = PfiMessage.objects.all()
+    return (
+        f"fault campaign: {len(orders)} orders sent, {sum(order.attempts for order in orders)} attempts, "
+        f"{journal.count()} outbound journal rows ({journal.filter(status=Message.Status.PENDING).count()} never "
+        f"answered), PFI received {received.count()} ({received.filter(duplicate=True).count()} duplicates), "
+        f"{len(campaign.workers)} workers, {campaign.killed_in_flight} + {campaign.killed_in_storm} database "
+        f"backends killed, {BusinessAck.objects.count()} ZAMs recorded, {seconds:.1f} s"
+    )
+
+
 def test_batch_fed_through_pfi_outage_killed_worker_and_killed_connections_is_accepted_once_per_order(
     care_unit, letter, no_delay, pfi, campaign_env
 ):
     started = time.monotonic()
     celery_app.control.purge()
     set_pfi_mode("refuse")  # down before the first order is due
-    workers = [_process("worker", "--pool=solo", env=campaign_env)]
+    campaign = Campaign(workers=[_process("worker", "--pool=solo", env=campaign_env)])
     beat = _process("beat", f"--schedule={django_settings.VAR_DIR / 'campaign-beat'}", env=campaign_env)
     try:
         orders = _batch(letter, care_unit)
-        killed = _run_campaign(orders, campaign_env, workers)
+        _run_campaign(orders, campaign_env, campaign)
         _wait_for_zams(orders)
     finally:
-        for process in (*workers, beat):
+        for process in (*campaign.workers, beat):
             _stop(process)
 
-    assert len(orders) == PATIENTS * LETTERS_PER_PATIENT + PATIENTS and killed >= 1
-    received = PfiMessage.objects.all()
-    journal = Message.objects.filter(direction=Message.Direction.OUTBOUND)
+    assert len(orders) == PATIENTS * LETTERS_PER_PATIENT + PATIENTS
     for order in orders:
-        order.refresh_from_db()
-        mine, journaled = received.filter(control_id=order.control_id), journal.filter(control_id=order.control_id)
-        assert order.state == OrderState.SENT and order.sent_at is not None
-        assert mine.filter(ack_code="AA", duplicate=False).count() == 1  # processed once by the PFI...
-        assert not mine.exclude(ack_code="AA").exists()  # ...and every resend answered as a duplicate
-        assert journaled.filter(status=Message.Status.PROCESSED, ack_code="AA").count() == 1
-        assert mine.count() <= journaled.count() <= order.attempts  # journaled before sending, once per attempt
-        assert order.attempts >= 2  # at least one connection refused while the PFI was down
-        assert sorted(order.acks.values_list("event", flat=True)) == ZAMS[order.channel]  # each ZAM recorded once
-    document_ids = [order.document_id for order in orders]
-    lines = ExportStatus.objects.filter(document_id__in=document_ids)
+        _assert_accepted_once(order)
+    lines = ExportStatus.objects.filter(document__in=[order.document_id for order in orders])
     assert not lines.filter(state__in=[ExportState.PENDING, ExportState.HELD, ExportState.FAILED]).exists()
+    journal = Message.objects.filter(direction=Message.Direction.OUTBOUND)
     assert journal.count() == journal.filter(control_id__in=[order.control_id for order in orders]).count()
     inbound = Message.objects.filter(direction=Message.Direction.INBOUND, message_type__startswith="ZAM")
     assert inbound.count() == BusinessAck.objects.count() == PfiZam.objects.count()
-    unanswered = journal.filter(status=Message.Status.PENDING).count()
-    assert received.filter(duplicate=True).count() >= 2 and unanswered >= 2  # both faults hit a send in flight
-    print(  # the campaign's one-line summary, shown with -s
-        f"\nfault campaign: {len(orders)} orders sent, {sum(o.attempts for o in orders)} attempts, "
-        f"{journal.count()} outbound journal rows ({unanswered} never answered), PFI received {received.count()} "
-        f"({received.filter(duplicate=True).count()} duplicates), {len(workers)} workers, {killed} backends "
-        f"killed, {inbound.count()} ZAMs, {time.monotonic() - started:.1f} s"
-    )
+    # Both faults hit a send in flight: the PFI got the message, the DPI never journaled its ACK, resent it.
+    assert campaign.killed_in_flight >= 1
+    assert journal.filter(status=Message.Status.PENDING).count() >= 2
+    assert PfiMessage.objects.filter(duplicate=True).count() >= 2
+    print("\n" + _summary(orders, campaign, time.monotonic() - started))
