@@ -265,7 +265,7 @@ def _html_tree(output: str) -> lxml_html.HtmlElement:
 def _sanitise(page: lxml_html.HtmlElement) -> None:
     """Defence in depth behind the sandbox and the CSP, for the output of any stylesheet."""
     for element in list(page.iter(etree.Element)):
-        if element.tag.lower() in _DROPPED_ELEMENTS or _is_refresh(element):
+        if element.tag.lower() in _DROPPED_ELEMENTS or _is_refresh(element) or _is_markup_in_style(element):
             element.drop_tree()
             continue
         for name, value in list(element.attrib.items()):
@@ -276,6 +276,17 @@ def _sanitise(page: lxml_html.HtmlElement) -> None:
                 or (local in _URL_ATTRIBUTES and not _safe_url(value))
             ):
                 del element.attrib[name]
+
+
+def _is_markup_in_style(element: lxml_html.HtmlElement) -> bool:
+    """A ``<style>`` holding markup inside SVG or MathML: text for the parser here, but elements for a browser,
+    which parses a foreign element's style as markup (``<svg><style><img onerror=…>``): what was sanitised would
+    not be what runs."""
+    return (
+        element.tag.lower() == "style"
+        and "<" in (element.text or "")
+        and any(str(ancestor.tag).lower() in ("svg", "math") for ancestor in element.iterancestors())
+    )
 
 
 def _is_refresh(element: lxml_html.HtmlElement) -> bool:

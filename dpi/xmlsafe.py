@@ -104,6 +104,11 @@ def _syntax_error(exc: etree.XMLSyntaxError) -> InvalidXML:
             _("L'encodage déclaré du fichier XML est inconnu ou ne correspond pas à son contenu : %(detail)s")
             % {"detail": detail}
         )
-    if exc.code == etree.ErrorTypes.ERR_DOCUMENT_EMPTY:
-        return InvalidXML(_("Le fichier XML est vide."))
+    if exc.code == etree.ErrorTypes.ERR_DOCUMENT_EMPTY:  # not blank (checked before): e.g. a UTF-16 BOM on UTF-8
+        return InvalidXML(
+            _(
+                "Le fichier XML ne contient aucun élément lisible : son encodage ou sa marque d'ordre des octets (BOM) "
+                "ne correspond pas à son contenu."
+            )
+        )
     return InvalidXML(_("Le fichier XML est mal formé : %(detail)s") % {"detail": detail})

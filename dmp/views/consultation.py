@@ -16,6 +16,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, render
+from django.utils.html import format_html
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_GET, require_POST
 
@@ -247,8 +248,12 @@ def document_pdf(request: HttpRequest, pk: int, entry_uuid: str) -> HttpResponse
 @xframe_options_sameorigin
 @patient_view()
 def document_cda(request: HttpRequest, pk: int, entry_uuid: str) -> HttpResponse:
-    """The CDA rendered by the DPI's stylesheet: untrusted HTML, in a sandboxed frame under its own CSP."""
-    response = HttpResponse(render_cda_html(_retrieved_content(request, pk, entry_uuid)))
+    """The CDA rendered by the DPI's stylesheet: untrusted HTML, in a sandboxed frame under its own CSP.
+    A document the hardened parser refuses (DOCTYPE, limits, encoding) is not a server error: its reason, 422."""
+    try:
+        response = HttpResponse(render_cda_html(_retrieved_content(request, pk, entry_uuid)))
+    except InvalidCda as error:
+        response = HttpResponse(format_html('<p role="alert">{}</p>', str(error)), status=422)
     response["Content-Security-Policy"] = CSP_FOR_RENDERED_CDA
     return response
 
