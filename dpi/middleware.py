@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from urllib.parse import urlsplit, urlunsplit
 
 from allauth.mfa.models import Authenticator
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect
 from django.urls import reverse
@@ -36,20 +38,51 @@ class RequireSecondFactorMiddleware:
 BACKGROUND_HEADER = "X-DPI-Background"
 
 
+LAST_ACTIVITY_KEY = "dpi_last_activity"
+
+
 class IdleExpiryMiddleware:
     """Each request of the user restarts the session's idle clock; a background poll does not.
 
-    The session is saved (and its cookie's expiry pushed back) only when the request is not marked
-    with the ``X-DPI-Background`` header that the polling elements send (badge, document lines).
+    The session is saved (its expiry pushed back by ``SESSION_COOKIE_AGE``) and the time of the user's
+    last request kept in it (``idle_seconds_left`` reads it) only when the request is not marked with the
+    ``X-DPI-Background`` header that the polling elements send (badge, document lines). An htmx request
+    sent to the login page (the session expired under a poll or a click) is answered with ``HX-Redirect``
+    so that the whole page goes to the login, never a login form swapped into a fragment.
     """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        if BACKGROUND_HEADER not in request.headers:
-            request.session.modified = True
-        return self.get_response(request)
+        if BACKGROUND_HEADER not in request.headers and request.user.is_authenticated:
+            request.session[LAST_ACTIVITY_KEY] = int(time.time())
+        response = self.get_response(request)
+        htmx = getattr(request, "htmx", None)
+        if htmx and response.status_code == 302 and _is_login_url(response["Location"]):
+            return whole_page_to_login(htmx.current_url_abs_path or "/")
+        return response
+
+
+def _is_login_url(location: str) -> bool:
+    return urlsplit(location).path == reverse(settings.LOGIN_URL)
+
+
+def whole_page_to_login(next_path: str) -> HttpResponse:
+    """For an htmx request: an empty answer that sends the whole page (not the fragment) to the login."""
+    response = HttpResponse(status=200)
+    response["HX-Redirect"] = f"{reverse(settings.LOGIN_URL)}?{urlencode({'next': next_path, 'expiree': 1})}"
+    return response
+
+
+def idle_seconds_left(request: HttpRequest) -> int:
+    """Seconds before the session ends for lack of a user request (0 when it has ended)."""
+    if not request.user.is_authenticated:
+        return 0
+    last = request.session.get(LAST_ACTIVITY_KEY)
+    if last is None:
+        return settings.SESSION_COOKIE_AGE
+    return max(0, int(last + settings.SESSION_COOKIE_AGE - time.time()))
 
 
 class RequireNoticeAcknowledgementMiddleware:

@@ -9,6 +9,7 @@ urlpatterns = [
     path("unite/", views.select_care_unit, name="select_care_unit"),
     path("information/", views.notice, name="notice"),
     path("admin/", admin.site.urls),
+    path("accounts/inactivite/", views.idle_state, name="idle_state"),
     path("accounts/", include("allauth.urls")),
     path("patients/", include("patients.urls")),
     path("patients/", include("consent.urls")),

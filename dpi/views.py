@@ -1,15 +1,18 @@
-"""Shell pages: home (patients of the current care unit), care-unit switch, the mandatory notice."""
+"""Shell pages: home (patients of the current care unit), care-unit switch, the mandatory notice, the idle
+clock of open pages."""
 
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from dpi.forms import NoticeAcknowledgementForm
+from dpi.middleware import idle_seconds_left
 from dpi.models import NoticeAcknowledgement
 from dpi.selectors import SESSION_CARE_UNIT, current_care_unit, user_care_units
 from dpi.services import acknowledge_notice
@@ -76,3 +79,11 @@ def notice(request: HttpRequest) -> HttpResponse:
             return redirect(next_url)
     context = {"form": form, "acknowledgement": acknowledgement, "next": next_url, "notice_version": current}
     return render(request, "dpi/notice.html", context)
+
+
+@never_cache
+@require_GET
+def idle_state(request: HttpRequest) -> JsonResponse:
+    """Seconds left before the session ends for lack of activity, asked by open pages (static/js/idle.js,
+    as a background request that does not restart the clock) when their own countdown runs out."""
+    return JsonResponse({"remaining": idle_seconds_left(request)})

@@ -174,7 +174,8 @@ class RefusalBeforeTheDoorMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)
-        if response.status_code in STOPPED_BEFORE_THE_DOOR and not getattr(request, "patient_door_reached", False):
+        stopped = response.status_code in STOPPED_BEFORE_THE_DOOR or response.has_header("HX-Redirect")
+        if stopped and not getattr(request, "patient_door_reached", False):
             _audit_stopped_request(request, response)
         return response
 

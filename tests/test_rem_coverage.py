@@ -162,7 +162,7 @@ def test_tests_are_cited_as_path_and_name_only():
 def test_every_screenshot_folder_is_written_by_a_browser_scenario():
     """A folder is written by ``rem_shots("<id>")``, or by ``Evidence(..., "<id>", ...)`` which calls it per id."""
     scenarios = "\n".join(p.read_text(encoding="utf-8") for p in (TESTS / "browser").glob("test_*.py"))
-    named = set(re.findall(r'rem_shots\("([^"]+)"\)', scenarios))
+    named = set(re.findall(r'rem_shots\("([^"]+)"[,)]', scenarios))
     for call in re.findall(r"Evidence\(([^)]*)\)", scenarios):
         named.update(re.findall(r'"([^"]+)"', call))
     for identifier, cells in coverage_rows().items():

@@ -10,12 +10,14 @@ from tests.browser.conftest import Screenshots
 from tests.factories import PASSWORD
 
 
-def rem_shots(requirement_id: str) -> Screenshots:
+def rem_shots(requirement_id: str, scenario: str = "") -> Screenshots:
     """Numbered screenshots kept as the evidence of a REM requirement, under var/artefacts/rem/<id>/.
 
-    ``rem_shots("SC.DMP/CONF.11")`` saves under ``var/artefacts/rem/SC.DMP/CONF.11/`` (emptied first).
+    ``rem_shots("SC.DMP/CONF.11")`` saves under ``var/artefacts/rem/SC.DMP/CONF.11/`` (emptied first);
+    ``rem_shots("SC.SSI/IE.39", "poll")`` under ``.../SC.SSI/IE.39/poll/``, for a requirement proven by
+    several scenarios that may run in any order or on parallel workers.
     """
-    return Screenshots(str(Path("rem") / requirement_id))
+    return Screenshots(str(Path("rem") / requirement_id / scenario))
 
 
 def log_in(page, live_server, user: User, shots=None) -> None:
