@@ -261,10 +261,9 @@ def test_mdm_from_the_pfi_with_a_hostile_document_is_answered_ae_and_kept_in_the
 NARRATIVE = [pytest.param(payload, id=payload.name) for payload in NARRATIVES]
 
 
-@pytest.mark.parametrize("stylesheet", ["dpi", "agency", "producer"])
 @pytest.mark.parametrize("payload", NARRATIVE)
 def test_an_imported_hostile_narrative_is_kept_and_rendered_inert_by_every_stylesheet(
-    client_of, patient, base_cda, payload: Narrative, stylesheet, tmp_path, settings
+    client_of, patient, base_cda, payload: Narrative, tmp_path, settings
 ):
     agency = tmp_path / "FeuilleDeStyle"
     agency.mkdir()
@@ -274,12 +273,13 @@ def test_an_imported_hostile_narrative_is_kept_and_rendered_inert_by_every_style
     assert _import(client_of, patient, cda, CARELESS_XSL).status_code == 302
     document = Document.objects.get()
     assert bytes(document.current_version.cda) == cda  # kept byte for byte
-    page = _rendering(client_of, document, stylesheet)
-    assert_inert_rendering(page)
-    if stylesheet != "dpi":
-        assert 'class="careless"' in page  # the careless stylesheet did run: the sanitiser made it inert
-    if payload.title and stylesheet == "dpi":  # ours shows markup as text; the careless one's is removed
-        assert payload.title in text_of(page)
+    for stylesheet in ("dpi", "agency", "producer"):
+        page = _rendering(client_of, document, stylesheet)
+        assert_inert_rendering(page)
+        if stylesheet != "dpi":
+            assert 'class="careless"' in page  # the careless stylesheet did run: the sanitiser made it inert
+        elif payload.title:  # ours shows markup as text; the careless one's is removed
+            assert payload.title in text_of(page)
 
 
 @pytest.mark.parametrize("payload", NARRATIVE)
@@ -298,14 +298,16 @@ def test_an_xdm_with_a_hostile_narrative_is_staged_imported_and_shown_inert(clie
     assert_inert_rendering(_rendering(client_of, Document.objects.get()))
 
 
-@pytest.mark.parametrize("payload", NARRATIVE)
+@pytest.mark.parametrize(
+    "payload",
+    # a hostile name in the CDA cannot match the PID of a qualified identity: names come from the PAM feed
+    [pytest.param(payload, id=payload.name) for payload in NARRATIVES if not payload.family],
+)
 def test_an_mdm_with_a_hostile_narrative_is_integrated_and_shown_inert_in_the_inbox(
     client_of, patient, base_cda, unit, payload
 ):
     MailboxRoute.objects.create(address=MAILBOX, care_unit=unit)
     cda = payload.apply(base_cda)
-    if payload.family:  # the PID must name the same patient as the CDA: the PFI checks both
-        pytest.skip("a hostile CDA name cannot match the PID of a qualified identity: the name path is the PAM's")
     ack, _journal = _mdm(patient, cda)
     assert "MSA|AA|" in ack, ack
     document = Document.objects.get()
