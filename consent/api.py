@@ -13,6 +13,7 @@ from consent.models import Source, State, Subject
 from consent.selectors import effective_consents, effective_consents_for
 from consent.services import record_consent
 from dpi.api import PeerScopeOrUser, calling_peer
+from dpi.api_contract import CheckedLimitOffsetPagination, WholeNumberLookupMixin, responses
 from dpi.models import Peer
 from patients.access import AuditedObjectMixin
 from patients.models import Episode
@@ -57,18 +58,31 @@ class ConsentInputSerializer(serializers.Serializer):
     collected_at = serializers.DateTimeField(required=False)
 
 
+class EpisodeFilter(serializers.Serializer):
+    """The filters of the list, checked (400 with the field otherwise: a NUL character was a 500)."""
+
+    patient = serializers.IntegerField(required=False)
+    visit_number = serializers.CharField(required=False, max_length=Episode._meta.get_field("visit_number").max_length)
+
+
+VISIT_ID = OpenApiParameter("id", int, OpenApiParameter.PATH)
+
+
 @extend_schema_view(
     list=extend_schema(
         parameters=[
             OpenApiParameter("patient", int, description="Identifiant du patient"),
             OpenApiParameter("visit_number", str, description="Numéro de venue (PV1-19)"),
-        ]
-    )
+        ],
+        responses=responses(200, EpisodeSerializer, 400, 401, 403),
+    ),
+    retrieve=extend_schema(parameters=[VISIT_ID], responses=responses(200, EpisodeSerializer, 401, 403, 404)),
 )
-class EpisodeViewSet(AuditedObjectMixin, viewsets.ReadOnlyModelViewSet):
+class EpisodeViewSet(WholeNumberLookupMixin, AuditedObjectMixin, viewsets.ReadOnlyModelViewSet):
     """A retrieve is audited; a visit outside the habilitation (404, consent included) audits the refusal."""
 
     serializer_class = EpisodeSerializer
+    pagination_class = CheckedLimitOffsetPagination
     permission_classes = [PeerScopeOrUser]
     patient_via = "patient"
 
@@ -80,12 +94,13 @@ class EpisodeViewSet(AuditedObjectMixin, viewsets.ReadOnlyModelViewSet):
         episodes = Episode.objects.select_related("care_unit__site")
         if not calling_peer(self.request):
             episodes = episodes.filter(patient__in=accessible_patients(self.request.user))
-        params = self.request.query_params
-        if patient := params.get("patient"):
-            serializers.IntegerField().run_validation(patient)
-            episodes = episodes.filter(patient_id=patient)
-        if visit_number := params.get("visit_number"):
-            episodes = episodes.filter(visit_number=visit_number)
+        if self.action == "list":
+            criteria = EpisodeFilter(data=self.request.query_params)
+            criteria.is_valid(raise_exception=True)
+            if patient := criteria.validated_data.get("patient"):
+                episodes = episodes.filter(patient_id=patient)
+            if visit_number := criteria.validated_data.get("visit_number"):
+                episodes = episodes.filter(visit_number=visit_number)
         return episodes.order_by("-admitted_at", "pk")
 
     def list(self, request: Request, *args: object, **kwargs: object) -> Response:
@@ -93,7 +108,11 @@ class EpisodeViewSet(AuditedObjectMixin, viewsets.ReadOnlyModelViewSet):
         context = {**self.get_serializer_context(), "consents": effective_consents_for(page)}
         return self.get_paginated_response(EpisodeSerializer(page, many=True, context=context).data)
 
-    @extend_schema(request=ConsentInputSerializer, responses=EpisodeSerializer)
+    @extend_schema(
+        request=ConsentInputSerializer,
+        parameters=[VISIT_ID],
+        responses=responses(201, EpisodeSerializer, 400, 401, 403, 404, 415),
+    )
     @action(detail=True, methods=["post"])
     def consent(self, request: Request, pk: str | None = None) -> Response:
         """Record the patient's information/opposition collected by a peer system (same rules and history)."""

@@ -7,6 +7,7 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema
 from rest_framework import serializers, viewsets
 
 from dpi.api import PeerScopeOrUser, calling_peer
+from dpi.api_contract import CheckedLimitOffsetPagination, WholeNumberLookupMixin, responses
 from dpi.models import Peer
 from dpi.validators import clean_ins_matricule
 from patients.access import AuditedObjectMixin
@@ -62,13 +63,19 @@ class SearchParameters(serializers.Serializer):
                 "et casse indifférents)",
             ),
             OpenApiParameter("birth_date", str, description="Date de naissance AAAA-MM-JJ"),
-        ]
-    )
+        ],
+        responses=responses(200, PatientSerializer, 400, 401, 403),
+    ),
+    retrieve=extend_schema(
+        parameters=[OpenApiParameter("id", int, OpenApiParameter.PATH)],
+        responses=responses(200, PatientSerializer, 401, 403, 404),
+    ),
 )
-class PatientViewSet(AuditedObjectMixin, viewsets.ReadOnlyModelViewSet):
+class PatientViewSet(WholeNumberLookupMixin, AuditedObjectMixin, viewsets.ReadOnlyModelViewSet):
     """A retrieve is audited (user or peer); one outside the habilitation too, as a refusal (still 404)."""
 
     serializer_class = PatientSerializer
+    pagination_class = CheckedLimitOffsetPagination
     permission_classes = [PeerScopeOrUser]
     peer_scope = Peer.Scope.PATIENTS_READ
 
