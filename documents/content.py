@@ -12,13 +12,9 @@ from datetime import date, datetime
 from django.utils import timezone
 
 from documents.codes import Concept
+from patients.ins import INS_AUTHORITIES
 
-INS_OIDS = {
-    "1.2.250.1.213.1.4.8": "INS-NIR",
-    "1.2.250.1.213.1.4.9": "INS-NIA",
-    "1.2.250.1.213.1.4.10": "INS-NIR de test",
-    "1.2.250.1.213.1.4.11": "INS-NIR de démonstration",
-}
+INS_OIDS = {oid: authority.label for oid, authority in INS_AUTHORITIES.items()}
 
 
 @dataclass(frozen=True)

@@ -212,6 +212,10 @@ MFA_TOTP_ISSUER = env("MFA_TOTP_ISSUER", "DPI")
 MFA_ADAPTER = "dpi.mfa.MFAAdapter"
 USERSESSIONS_TRACK_ACTIVITY = True
 
+# How patients are named on screens: the four birth traits and the used names always; these extras
+# besides (patients.templatetags.identity.IDENTITY_EXTRAS: age, ipp, ins, first_names, birth_place).
+PATIENT_IDENTITY_EXTRAS = env_list("PATIENT_IDENTITY_EXTRAS", "age,ipp")
+
 SESSION_IDLE_MINUTES = env_int("SESSION_IDLE_MINUTES", 30)
 SESSION_COOKIE_AGE = SESSION_IDLE_MINUTES * 60
 # The age counts from the last request the user made (dpi.middleware.IdleExpiryMiddleware): background

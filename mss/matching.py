@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from documents.cda import CdaPatient
 from mss.refusals import Refusal
+from patients.ins import TEST_INS_OIDS
 from patients.models import IdentityStatus, Patient
-from patients.pam import TEST_INS_OIDS, Identity
+from patients.pam import Identity
 from patients.selectors import legal_entity_for
 
 

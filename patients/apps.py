@@ -7,4 +7,4 @@ class PatientsConfig(AppConfig):
     verbose_name = _("Patients, identités et séjours")
 
     def ready(self) -> None:
-        from patients import hl7  # noqa: F401  (registers the PAM ADT handlers)
+        from patients import checks, hl7  # noqa: F401  (registers the configuration checks, the PAM ADT handlers)

@@ -19,8 +19,9 @@ from dpi.hl7.models import Message
 from dpi.models import AuditEvent, CareUnit, LegalEntity, Site
 from dpi.services import audit
 from dpi.validators import nir_key
+from patients.ins import INS_AUTHORITIES, TEST_INS_OIDS
 from patients.models import CareEpisode, DmpStatus, Episode, IdentityEvent, IdentityStatus, Movement, Patient
-from patients.pam import INS_OIDS, TEST_INS_OIDS, DmpConsent, Identifier, Identity, MovementData, UnitRef, Visit
+from patients.pam import DmpConsent, Identifier, Identity, MovementData, UnitRef, Visit
 from patients.selectors import legal_entity_for
 
 KINDS = {
@@ -55,7 +56,7 @@ def _legal_entity_for(identifier: Identifier | None) -> LegalEntity | None:
 def _ins_problem(ins: Identifier, ipp: Identifier | None) -> str:
     """Why an INS received with PID-32 = VALI cannot be kept, or an empty string."""
     oid = ins.authority
-    if oid not in INS_OIDS:
+    if oid not in INS_AUTHORITIES:
         return f"OID d'INS inconnu : {oid or '(vide)'}."
     if oid in TEST_INS_OIDS and not ((entity := _legal_entity_for(ipp)) and entity.accepts_test_ins):
         return f"OID d'INS de test ({oid}) refusé : la structure n'est pas configurée pour les tests."

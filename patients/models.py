@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from dpi.models import CareUnit
+from patients.ins import INS_AUTHORITIES, InsAuthority
 from patients.names import name_key
 
 
@@ -197,10 +198,27 @@ class Patient(models.Model):
         return self.first_names.split(" ")[0] if self.first_names else ""
 
     @property
-    def display_name(self) -> str:
-        name = self.used_name or self.birth_name
-        first = self.used_first_name or self.first_name
+    def birth_identity(self) -> str:
+        """Birth name and first birth first name, the traits identity vigilance names a patient by."""
+        return f"{self.birth_name.upper()} {self.first_name}".strip()
+
+    @property
+    def used_identity(self) -> str:
+        """Used name and used first name where they differ from the birth traits (empty otherwise)."""
+        name = self.used_name if self.used_name and self.used_name.upper() != self.birth_name.upper() else ""
+        first = self.used_first_name if self.used_first_name and self.used_first_name != self.first_name else ""
         return f"{name.upper()} {first}".strip()
+
+    @property
+    def display_name(self) -> str:
+        """Plain text (titles, audit, admin): the birth traits first, the used names beside them, never
+        instead of them (REM INS/va1.36): ``DUPONT MARIE (utilisé : MARTIN)``."""
+        used = self.used_identity
+        return f"{self.birth_identity} (utilisé : {used})" if used else self.birth_identity
+
+    @property
+    def ins_authority(self) -> InsAuthority | None:
+        return INS_AUTHORITIES.get(self.ins_oid) if self.ins else None
 
 
 class Episode(models.Model):

@@ -16,14 +16,6 @@ from dpi.hl7.registry import ErrorCode, HL7ProcessingError, InboundMessage
 
 HL7_NULL = '""'
 
-INS_OIDS = {
-    "1.2.250.1.213.1.4.8": "NIR",
-    "1.2.250.1.213.1.4.9": "NIA",
-    "1.2.250.1.213.1.4.10": "NIR de test",
-    "1.2.250.1.213.1.4.11": "NIR de démonstration",
-}
-TEST_INS_OIDS = {"1.2.250.1.213.1.4.10", "1.2.250.1.213.1.4.11"}
-
 
 def parse_ts(value: str) -> datetime | None:
     """An HL7 TS (``YYYY[MM[DD[HH[MM[SS]]]]]``, offset ignored) as an aware datetime in Paris time."""

@@ -103,7 +103,19 @@ PATIENTS = [
         Episode.Kind.INPATIENT,
         2,
     ),
-    ("100002", "LEFEBVRE", "JEAN", "", date(1971, 11, 3), Sex.MALE, "69123", "", "8782", Episode.Kind.EMERGENCY, 0),
+    (
+        "100002",
+        "LEFEBVRE",
+        "JEAN",
+        "",
+        date(1971, 11, 3),
+        Sex.MALE,
+        "69123",
+        "1711169123321",
+        "8782",
+        Episode.Kind.EMERGENCY,
+        0,
+    ),
     (
         "100003",
         "GARCIA",
@@ -133,6 +145,12 @@ PATIENTS = [
     ),
     ("100006", "BLANC", "CHLOE", "", date(1984, 1, 8), Sex.FEMALE, "31555", "", "2003", Episode.Kind.OUTPATIENT, 0),
 ]
+
+
+# The four identity statuses of the RNIV in the demo: those with an INS are qualified unless said here
+# (LEFEBVRE's INS was retrieved from INSi, no identity document seen yet); those without are provisional
+# unless said here (NGUYEN's identity was checked on a document, no INS retrieved).
+DEMO_STATUSES = {"100002": IdentityStatus.RECUPEREE, "100004": IdentityStatus.VALIDEE}
 
 
 def demo_totp_secret(username: str) -> str:
@@ -218,7 +236,8 @@ def _patients(units: dict[str, CareUnit]) -> None:
                 "birth_place_insee": insee,
                 "ins": nir13 + nir_key(nir13) if nir13 else "",
                 "ins_oid": INS_NIR_TEST_OID if nir13 else "",
-                "identity_status": IdentityStatus.QUALIFIEE if nir13 else IdentityStatus.PROVISOIRE,
+                "identity_status": DEMO_STATUSES.get(ipp)
+                or (IdentityStatus.QUALIFIEE if nir13 else IdentityStatus.PROVISOIRE),
             },
         )
         admitted = (now - timedelta(days=days)).replace(hour=9, minute=30, second=0, microsecond=0)

@@ -6,7 +6,9 @@ from sandbox.demo import DEMO_PASSWORD, demo_totp_secret, load_demo
 
 TRY = (
     "dr.martin   dossier DUPONT : DMP consultable (état, nouveaux documents, recherche, intégration, web PS) ;",
-    "            LEFEBVRE (urgences) : non informé, identité non qualifiée : le DMP n'est pas interrogé",
+    "            LEFEBVRE (urgences) : non informé, identité récupérée (non qualifiée) : le DMP n'est pas interrogé",
+    "mk.leroy    dossier NGUYEN (pédiatrie) : identité validée, sans INS ; les quatre statuts d'identité de la démo :",
+    "            DUPONT qualifiée, LEFEBVRE récupérée, NGUYEN validée, BLANC provisoire (INS de test signalé « test »)",
     "sf.petit    dossier GARCIA : opposition à la consultation du DMP, aucune requête envoyée",
     "dr.dim      dossier ROBERT : patient non informé ; enregistrez l'information, le DMP apparaît",
     "admin       administration : habilitations, traces DMP (export CSV), bac à sable (PFI, DMP simulé)",
