@@ -22,6 +22,7 @@ from documents.models import Document, DocumentVersion, Provenance
 from documents.rendering import CSP_FOR_RENDERED_CDA, STYLESHEETS, agency_stylesheet_path, render_cda_html
 from documents.selectors import SORTS, DocumentFilters, document_types, patient_documents, versions_of
 from documents.types import SEGUR_TYPES
+from dpi.validators import is_database_id
 from patients.access import Reads, patient_view
 from patients.file import Panel, section
 from patients.models import Episode, Patient
@@ -92,7 +93,7 @@ def document_list(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _positive(value: str) -> int:
-    return int(value) if value.isdigit() else 0
+    return int(value) if is_database_id(value) else 0
 
 
 @login_required

@@ -7,7 +7,6 @@ an endpoint can give is listed here with its body, and a parameter outside the s
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from django.db import models
@@ -17,9 +16,10 @@ from rest_framework import exceptions, serializers
 from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.request import Request
 
+from dpi.validators import is_database_id
+
 # Far beyond any table here, far below PostgreSQL's bigint (a larger OFFSET was a 500).
 MAX_OFFSET = 10**9
-ASCII_DIGITS = re.compile(r"[0-9]+")
 
 
 class PeerTokenScheme(OpenApiAuthenticationExtension):
@@ -105,6 +105,6 @@ class WholeNumberLookupMixin:
     lookup_value_regex = "[^/]+"
 
     def get_object(self) -> models.Model:
-        if not ASCII_DIGITS.fullmatch(str(self.kwargs.get("pk", ""))):  # type: ignore[attr-defined]
+        if not is_database_id(self.kwargs.get("pk", "")):  # type: ignore[attr-defined]
             raise exceptions.NotFound()
         return super().get_object()  # type: ignore[misc]

@@ -6,9 +6,20 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
 
+def is_ascii_digits(value: str) -> bool:
+    """Only the digits 0-9 (``str.isdigit`` also takes ``²`` or ``٣``, which ``int`` or the database refuse)."""
+    return value.isascii() and value.isdigit()
+
+
+def is_database_id(value: object) -> bool:
+    """A value usable as a primary key in a query: ASCII digits that fit PostgreSQL's bigint."""
+    text = str(value)
+    return is_ascii_digits(text) and len(text) <= 18
+
+
 def luhn_valid(digits: str) -> bool:
     """True when the string of digits passes the Luhn check (its last digit is the key)."""
-    if not digits.isdigit():
+    if not is_ascii_digits(digits):
         return False
     total = 0
     for position, char in enumerate(reversed(digits)):

@@ -16,6 +16,7 @@ from dpi.middleware import idle_seconds_left
 from dpi.models import NoticeAcknowledgement
 from dpi.selectors import SESSION_CARE_UNIT, current_care_unit, user_care_units
 from dpi.services import acknowledge_notice
+from dpi.validators import is_database_id
 from patients.forms import PatientSearchForm
 from patients.selectors import patients_in_care_unit
 
@@ -35,7 +36,7 @@ def home(request: HttpRequest) -> HttpResponse:
 @require_POST
 def select_care_unit(request: HttpRequest) -> HttpResponse:
     chosen = request.POST.get("care_unit", "")
-    unit = user_care_units(request.user).filter(pk=chosen).first() if chosen.isdigit() else None
+    unit = user_care_units(request.user).filter(pk=chosen).first() if is_database_id(chosen) else None
     if unit is None:
         return HttpResponseBadRequest("Unité inconnue.")
     request.session[SESSION_CARE_UNIT] = unit.pk

@@ -15,6 +15,7 @@ from documents.cda import InvalidCda, parse_cda_header
 from documents.models import Document
 from dpi.csvexport import csv_response
 from dpi.selectors import current_care_unit
+from dpi.validators import is_database_id
 from mss import selectors, services
 from mss.forms import ImportConfirmForm, XdmUploadForm
 from mss.models import PendingImport, Trace
@@ -77,7 +78,7 @@ def traces(request: HttpRequest) -> HttpResponse:
     """Traces of one patient (habilitation on the file) or one mailbox (routed to the user's units)."""
     patient, mailbox = None, request.GET.get("mailbox", "").strip().lower()
     mailboxes = selectors.user_mailboxes(request.user)
-    if request.GET.get("patient", "").isdigit():
+    if is_database_id(request.GET.get("patient", "")):
         patient = get_object_or_404(Patient, pk=request.GET["patient"])
         if not open_patient_file(user=request.user, patient=patient, request=request).allowed:
             raise PermissionDenied

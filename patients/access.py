@@ -35,6 +35,7 @@ from django.urls import Resolver404, resolve
 
 from dpi.models import AuditEvent, User
 from dpi.services import audit
+from dpi.validators import is_database_id
 from patients.models import Patient
 from patients.selectors import PatientAccess, patient_access
 
@@ -192,7 +193,7 @@ def _audit_stopped_request(request: HttpRequest, response: HttpResponse) -> None
         return
     model, kwarg, via, api = door
     lookup = match.kwargs.get(kwarg)
-    target = model._default_manager.filter(pk=lookup).first() if str(lookup).isdigit() else None
+    target = model._default_manager.filter(pk=lookup).first() if is_database_id(lookup) else None
     if target is None and not api:  # a page without an object (or a missing one): nothing was refused
         return
     from dpi.api import PeerPrincipal
@@ -247,7 +248,7 @@ class AuditedObjectMixin:
         except Http404:
             lookup = self.kwargs.get(self.lookup_url_kwarg or self.lookup_field)  # type: ignore[attr-defined]
             model = self.get_queryset().model  # type: ignore[attr-defined]
-            hidden = model._default_manager.filter(pk=lookup).first() if str(lookup).isdigit() else None
+            hidden = model._default_manager.filter(pk=lookup).first() if is_database_id(lookup) else None
             if hidden is not None and peer is None:
                 patient = _patient_of(hidden, self.patient_via)
                 access = patient_access(request.user, patient)

@@ -9,6 +9,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
+from dpi.validators import is_database_id
 from patients.access import Reads, patient_view
 from patients.file import banner_panels, section_panels
 from patients.forms import EmergencyAccessForm, PatientSearchForm
@@ -100,7 +101,7 @@ def care_episode_link(request: HttpRequest, pk: int, episode_pk: int) -> HttpRes
     """ "Same episode of care as ...": the information/opposition of that visit apply to this one."""
     episode = get_object_or_404(Episode, pk=episode_pk, patient_id=pk)
     target = request.POST.get("same_as", "")
-    same_as = get_object_or_404(Episode, pk=target, patient_id=pk) if target.isdigit() else None
+    same_as = get_object_or_404(Episode, pk=target, patient_id=pk) if is_database_id(target) else None
     try:
         link_care_episode(episode=episode, same_as=same_as, acting_user=request.user, request=request)
     except ValidationError as error:

@@ -22,6 +22,7 @@ from documents.cda import CdaHeader
 from documents.links import ViewerLink, viewer_link
 from documents.models import Document
 from dpi.selectors import user_care_units
+from dpi.validators import is_ascii_digits
 from patients.access import Reads, patient_view
 from patients.selectors import current_episode
 
@@ -94,7 +95,7 @@ def drimbox(request: HttpRequest, pk: int) -> HttpResponse:
     if isinstance(context, Blocked):
         raise PermissionDenied(context.message)
     study = request.GET.get("etude", "")[:64]
-    if study and not all(part.isdigit() for part in study.split(".")):
+    if study and not all(is_ascii_digits(part) for part in study.split(".")):
         raise Http404
     try:
         form = visibility.drimbox_form(request, context, study=study, accession=request.GET.get("acces", "")[:32])

@@ -15,6 +15,7 @@ from dmp.selectors.feeding import historical_candidates
 from dmp.services import feeding as services
 from dmp.templatetags.feeding import feeding_context
 from documents.models import Document
+from dpi.validators import is_database_id
 from patients.access import Reads, patient_view
 from patients.file import Panel, section
 from patients.models import Episode, Patient
@@ -101,7 +102,7 @@ def historical_feeding(request: HttpRequest, pk: int) -> HttpResponse:
     patient, access = request.patient_target, request.patient_access
     candidates = list(historical_candidates(patient))
     if request.method == "POST":
-        chosen = {int(value) for value in request.POST.getlist("document") if value.isdigit()}
+        chosen = {int(value) for value in request.POST.getlist("document") if is_database_id(value)}
         selection = [document for document in candidates if document.pk in chosen]
         if not selection:
             messages.error(request, _("Choisissez au moins un document."))
