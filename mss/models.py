@@ -83,12 +83,20 @@ class Trace(models.Model):
     cda_id = models.CharField(_("identifiant du CDA"), max_length=260, blank=True)
     error_code = models.CharField(_("code d'erreur"), max_length=3, blank=True)
     detail = models.JSONField(_("détail"), default=dict, blank=True)
+    handled_at = models.DateTimeField(_("traité le"), null=True, blank=True)
+    handled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+        verbose_name=_("traité par"),
+    )  # fmt: skip
 
     class Meta:
         verbose_name = _("trace MSSanté")
         verbose_name_plural = _("traces MSSanté")
         ordering = ["-at", "-pk"]
-        permissions = [("export_trace", _("Peut exporter les traces MSSanté"))]
+        permissions = [
+            ("export_trace", _("Peut exporter les traces MSSanté")),
+            ("identity_vigilance", _("Cellule d'identitovigilance : documents refusés pour l'identité, doublons")),
+        ]
         indexes = [
             models.Index(fields=["patient", "-at"], name="mss_trace_patient_at"),
             models.Index(fields=["mailbox", "-at"], name="mss_trace_mailbox_at"),
@@ -125,6 +133,10 @@ class PendingImport(models.Model):
     path = models.CharField(_("chemin dans l'archive"), max_length=255)
     cda = models.BinaryField(_("CDA"))
     title = models.CharField(_("titre"), max_length=250, blank=True)
+    refused_trace = models.ForeignKey(
+        Trace, on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
+        verbose_name=_("refus MSSanté repris par l'identitovigilance"),
+    )  # fmt: skip
 
     class Meta:
         verbose_name = _("import XDM en attente")

@@ -274,11 +274,20 @@ class EmergencyAccess(models.Model):
     reason = models.TextField(_("motif"))
     started_at = models.DateTimeField(_("début"), auto_now_add=True)
     expires_at = models.DateTimeField(_("fin"))
+    reviewed_at = models.DateTimeField(_("revu le"), null=True, blank=True)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+        verbose_name=_("revu par"),
+    )  # fmt: skip
 
     class Meta:
         verbose_name = _("accès d'urgence")
         verbose_name_plural = _("accès d'urgence")
         ordering = ["-started_at"]
+        permissions = [
+            ("review_emergency_access", _("Revoit tous les accès d'urgence (délégué à la protection des données)")),
+            ("review_unit_emergency_access", _("Revoit les accès d'urgence des membres de ses unités (chef d'unité)")),
+        ]
         indexes = [models.Index(fields=["user", "patient", "expires_at"], name="emergency_user_patient")]
         constraints = [models.CheckConstraint(condition=~Q(reason=""), name="emergency_reason_required")]
 
