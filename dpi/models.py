@@ -192,6 +192,8 @@ class AuditEvent(models.Model):
         DMP_CHANGE = "dmp.change", _("action sur le DMP (autorisation, visibilité)")
         NOTICE_ACK = "notice.acknowledge", _("prise de connaissance d'une information obligatoire")
         TRACE_EXPORT = "trace.export", _("export de traces (journal d'audit, transactions DMP)")
+        INS_READ = "ins.read", _("affichage de l'INS")
+        INS_EXPORT = "ins.export", _("export de l'INS (PDF, CDA, CSV, API)")
 
     at = models.DateTimeField(_("date"), auto_now_add=True, db_index=True)
     action = models.CharField(_("action"), max_length=40, choices=Action.choices, db_index=True)
