@@ -29,7 +29,14 @@ def client_ip(request: HttpRequest | None) -> str | None:
     return request.META.get("REMOTE_ADDR") or None
 
 
-def audit(
+def audit(**fields: Any) -> AuditEvent:
+    """Append one row to the audit trail (the fields of :func:`audit_row`)."""
+    row = audit_row(**fields)
+    row.save()
+    return row
+
+
+def audit_row(
     *,
     action: str,
     actor: User | None = None,
@@ -41,14 +48,14 @@ def audit(
     username: str = "",
     detail: dict[str, Any] | None = None,
 ) -> AuditEvent:
-    """Append one row to the audit trail.
+    """One row of the audit trail, unsaved (:func:`audit` saves it; several go in one ``bulk_create``).
 
     The actor defaults to the request's authenticated user; ``username`` records the login
     typed in a failed attempt, when there is no user.
     """
     if actor is None and isinstance(getattr(request, "user", None), User):
         actor = request.user if request.user.is_authenticated else None
-    return AuditEvent.objects.create(
+    return AuditEvent(
         action=action,
         actor=actor,
         actor_username=actor.get_username() if actor else username[:150],

@@ -34,8 +34,9 @@ from django.shortcuts import get_object_or_404
 from django.urls import Resolver404, resolve
 
 from dpi.models import AuditEvent, User
-from dpi.services import audit
+from dpi.services import audit, audit_row
 from dpi.validators import is_database_id
+from patients.ins_traces import trace_ins_api, trace_ins_reading
 from patients.models import Patient
 from patients.selectors import PatientAccess, patient_access
 
@@ -66,6 +67,14 @@ def _patient_of(target: models.Model, via: str) -> Patient:
     if not isinstance(target, Patient):
         raise TypeError(f"{via!r} does not lead to a patient")
     return target
+
+
+def _patient_id_of(target: models.Model, via: str) -> int:
+    """The patient's id without loading the patient: ``episode.patient_id`` for ``via="patient"``."""
+    *path, last = via.split("__") if via else ["", ""]
+    for name in filter(None, path):
+        target = getattr(target, name)
+    return getattr(target, f"{last}_id") if last else target.pk
 
 
 def _mark_key(request: HttpRequest, patient_pk: int) -> str:
@@ -118,6 +127,26 @@ def audit_reading(
         remember_audited_read(request, patient)
 
 
+def audit_listed_patients(
+    request: HttpRequest, patient_ids: list[int], *, peer: Any = None, detail: dict[str, Any] | None = None
+) -> None:
+    """A list of patients shown (search results, an API list) is a reading of each: one ``patient.open``
+    row per distinct patient, view ``list`` and the query, in one statement."""
+    user = None if peer else request.user
+    common = {"view": "list", "path": request.path, "query": request.GET.urlencode()[:500], **(detail or {})}
+    AuditEvent.objects.bulk_create(
+        audit_row(
+            action=AuditEvent.Action.PATIENT_OPEN,
+            actor=user,
+            peer=peer,
+            request=request,
+            patient_id=patient_id,
+            detail=common,
+        )  # fmt: skip
+        for patient_id in dict.fromkeys(patient_ids)
+    )
+
+
 def patient_view(
     model: type[models.Model] = Patient,
     *,
@@ -133,12 +162,16 @@ def patient_view(
     """
     spec = PatientView(model=model, kwarg=kwarg, via=via, reads=reads, always=always)
 
+    def _patient_at(kwargs: dict[str, Any]) -> Patient:
+        return _patient_of(get_object_or_404(model._default_manager, pk=kwargs[kwarg]), via)
+
     def decorate(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
         @functools.wraps(view)
         def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
             request.patient_door_reached = True
             if reads is Reads.VIEW:
-                return view(request, *args, **kwargs)
+                response = view(request, *args, **kwargs)
+                return trace_ins_reading(request, response, patient_of=lambda: _patient_at(kwargs), always=always)
             manager = model._default_manager.select_related(via) if via else model._default_manager
             target = get_object_or_404(manager, pk=kwargs[kwarg])
             patient = _patient_of(target, via)
@@ -151,7 +184,8 @@ def patient_view(
                 audit_reading(request, patient=patient, access=access, obj=target, user=request.user)
             request.patient_access = access
             request.patient_target = target
-            return view(request, *args, **kwargs)
+            response = view(request, *args, **kwargs)
+            return trace_ins_reading(request, response, patient_of=lambda: patient, always=always)
 
         wrapper.patient_view = spec  # type: ignore[attr-defined]
         return wrapper
@@ -238,6 +272,21 @@ class AuditedObjectMixin:
     patient_via = ""
     audited_actions = ("retrieve",)
 
+    def paginate_queryset(self, queryset: Any) -> list | None:
+        """A list answer is a reading of every patient it names: one ``patient.open`` row per patient on
+        the page (channel ``api``, view ``list``), written in one statement."""
+        page = super().paginate_queryset(queryset)  # type: ignore[misc]
+        if page:
+            self._audit_listed(page)
+        return page
+
+    def _audit_listed(self, page: list) -> None:
+        from dpi.api import calling_peer
+
+        request = self.request  # type: ignore[attr-defined]
+        patient_ids = [_patient_id_of(obj, self.patient_via) for obj in page]
+        audit_listed_patients(request, patient_ids, peer=calling_peer(request), detail={"channel": "api"})
+
     def get_object(self) -> models.Model:
         from dpi.api import calling_peer
 
@@ -265,4 +314,5 @@ class AuditedObjectMixin:
                 access = patient_access(request.user, patient)
                 audit_reading(request, patient=patient, access=access, obj=target, user=request.user,
                               detail={"channel": "api"})  # fmt: skip
+            trace_ins_api(request, patients=[{"id": patient.pk, "ins": patient.ins}], peer=peer)
         return target

@@ -10,7 +10,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from dpi.validators import is_database_id
-from patients.access import Reads, patient_view
+from patients.access import Reads, audit_listed_patients, patient_view
 from patients.file import banner_panels, section_panels
 from patients.forms import EmergencyAccessForm, PatientSearchForm
 from patients.models import Episode, Patient
@@ -36,6 +36,7 @@ def search(request: HttpRequest) -> HttpResponse:
         )
         for patient in results:
             patient.accessible = patient.pk in accessible
+        audit_listed_patients(request, [patient.pk for patient in results], detail={"channel": "search"})
     template = "patients/_results.html" if request.htmx else "patients/search.html"
     return render(request, template, {"form": form, "results": results})
 

@@ -28,6 +28,14 @@ EXEMPT = {
     "mss:import_document": "the id is the user's own pending upload (PendingImport, filtered by user); the "
     "patient then chosen goes through open_patient_file",
     "mss:discard_import": "discards the user's own pending upload (PendingImport, filtered by user)",
+    "patients:vigilance_refusal": "the id is an MSSanté refusal trace, for the identity-vigilance permission "
+    "(a refusal audited); each identity compared is audited as listed (tests/patients/test_vigilance_worklist.py)",
+    "patients:vigilance_handled": "POST on a refusal trace, identity-vigilance permission; mss.vigilance.mark_handled "
+    "audits the change, a refusal is audited",
+    "patients:vigilance_file": "POST staging a refused document for the manual import (mss:import_document), whose "
+    "chosen patient goes through open_patient_file; identity-vigilance permission, a refusal audited",
+    "patients:emergency_reviewed": "POST on an emergency access, for its reviewers (DPO, head of the opener's unit); "
+    "patients.review.mark_reviewed audits the change, a refusal is audited (tests/patients/test_emergency_review.py)",
 }
 # Whole namespaces of third-party views: no patient id in their URLs, or staff pages audited otherwise.
 EXEMPT_NAMESPACES = {
@@ -298,3 +306,30 @@ def test_the_api_refusal_stays_a_404_and_is_audited(client, world):
     assert row.detail["channel"] == "api" and row.actor == world["outsider"]
     assert client.get("/api/patients/999999999/").status_code == 404  # no patient: nothing to audit
     assert AuditEvent.objects.filter(action=AuditEvent.Action.PATIENT_REFUSED).count() == 1
+
+
+def test_an_api_list_leaves_one_reading_row_per_patient_it_names(client, world):
+    client.force_login(world["doctor"])
+    patient = world["patient"]
+    EpisodeFactory(patient=patient, care_unit=world["episode"].care_unit)  # two visits, one patient
+    assert len(client.get("/api/episodes/", {"patient": patient.pk}).json()["results"]) == 2
+    row = AuditEvent.objects.get(action=AuditEvent.Action.PATIENT_OPEN, patient_id=patient.pk)
+    assert row.actor == world["doctor"] and row.detail == row.detail | {"channel": "api", "view": "list"}
+    assert client.get("/api/patients/", {"name": "personne-de-ce-nom"}).json()["results"] == []
+    assert AuditEvent.objects.filter(action=AuditEvent.Action.PATIENT_OPEN).count() == 1  # nothing read, no row
+
+
+def test_a_peer_search_audits_each_patient_it_returns_with_the_peer(client, world):
+    _peer, token = create_peer(name="sih-gam", scopes=[Peer.Scope.PATIENTS_READ])
+    other = EpisodeFactory().patient
+    answer = client.get("/api/patients/", headers={"Authorization": f"Token {token}"})
+    assert {item["id"] for item in answer.json()["results"]} >= {world["patient"].pk, other.pk}
+    rows = AuditEvent.objects.filter(action=AuditEvent.Action.PATIENT_OPEN, peer="sih-gam")
+    assert set(rows.values_list("patient_id", flat=True)) == {item["id"] for item in answer.json()["results"]}
+
+
+def test_search_results_are_a_reading_of_each_patient_shown(client, world):
+    client.force_login(world["outsider"])  # the search spans the hospital: outside one's units too
+    client.get(reverse("patients:search"), {"ipp": world["patient"].ipp})
+    row = AuditEvent.objects.get(action=AuditEvent.Action.PATIENT_OPEN, patient_id=world["patient"].pk)
+    assert row.actor == world["outsider"] and row.detail == row.detail | {"channel": "search", "view": "list"}
