@@ -9,6 +9,7 @@ from allauth.account.adapter import DefaultAccountAdapter
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from dpi.login import CODE_FIELD, address_backoff_remaining, record_address_failure, totp_code_matches
 from dpi.models import AuditEvent
@@ -16,6 +17,12 @@ from dpi.services import audit
 
 
 class AccountAdapter(DefaultAccountAdapter):
+    # allauth's French says "pseudo": a hospital says "identifiant".
+    error_messages = {
+        **DefaultAccountAdapter.error_messages,
+        "username_password_mismatch": gettext_lazy("L'identifiant ou le mot de passe est incorrect."),
+    }
+
     def is_open_for_signup(self, request: HttpRequest) -> bool:
         """Accounts are created by administrators only."""
         return False
