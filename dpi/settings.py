@@ -268,6 +268,8 @@ CARE_EPISODE_FOLLOW_UP_DAYS = env_int("CARE_EPISODE_FOLLOW_UP_DAYS", 30)
 
 # Emergency access ("bris de glace") to a patient file outside one's care relationships.
 BREAK_GLASS_HOURS = env_int("BREAK_GLASS_HOURS", 4)
+# The header badge and the "documents intégrés non vus" list cover the last N days (REM SC.MSS/UX.40).
+MSS_UNSEEN_DAYS = env_int("MSS_UNSEEN_DAYS", 30)
 
 # --- Internationalisation ----------------------------------------------------------------
 

@@ -13,7 +13,8 @@ import base64
 import binascii
 
 from dpi.hl7.errors import ErrorCode
-from dpi.hl7.parsing import Segment, field_values
+from dpi.hl7.models import Message
+from dpi.hl7.parsing import Segment, field_values, read_envelope
 from dpi.hl7.registry import HandlerResult, InboundMessage, register
 from mss import services
 from mss.refusals import Refusal
@@ -74,6 +75,16 @@ def read_document(msg: InboundMessage, mail: MailContext) -> InboundDocument:
         mail=mail,
         visibility=_visibility(msg),
     )
+
+
+def journal_cda(message: Message) -> bytes:
+    """The CDA an MDM of the journal carried (a refused one kept for identity vigilance); :class:`Refusal`
+    when the row holds none (a truncated or malformed message)."""
+    envelope = read_envelope(bytes(message.raw))
+    msg = InboundMessage(text=envelope.text, journal=message, header=envelope.header)
+    if not msg.segments("OBX"):
+        raise Refusal.technical(ErrorCode.SEGMENT_SEQUENCE, "Aucun OBX dans le message.", "OBX")
+    return _cda_bytes(_document_obx(msg), msg)
 
 
 def _check_profile(msg: InboundMessage) -> None:

@@ -4,11 +4,16 @@ documents, the traces per patient and per mailbox."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.conf import settings
+from django.db.models import CharField, Exists, OuterRef, Q, QuerySet
+from django.db.models.functions import Cast
+from django.utils import timezone
 
 from documents.models import Document, Provenance
-from dpi.models import CareUnit, User
+from dpi.models import AuditEvent, CareUnit, User
 from dpi.selectors import user_care_units
 from mss.models import MailboxRoute, PendingImport, Trace, TraceRead
 from patients.models import Patient
@@ -29,6 +34,85 @@ def unread_count(user: User, care_unit: CareUnit | None) -> int:
         .distinct()
         .count()
     )
+
+
+# --- Documents integrated and not yet seen (the header badge, REM SC.MSS/UX.40) ------------------------
+
+
+@dataclass(frozen=True)
+class Unseen:
+    """A document of one of the user's units, integrated by MSSanté or from the DMP, the user has not seen."""
+
+    document: Document
+    at: datetime
+    trace: Trace | None = None  # MSSanté: the latest notification (event, sender, subject)
+
+    @property
+    def from_mss(self) -> bool:
+        return self.trace is not None
+
+
+def unseen_since() -> datetime:
+    return timezone.now() - timedelta(days=settings.MSS_UNSEEN_DAYS)
+
+
+def _unseen_mss(user: User, since: datetime) -> QuerySet[Trace]:
+    """MSSanté notifications of the user's units in the period that the user has not read (``TraceRead``)."""
+    return Trace.objects.filter(
+        care_unit__in=user_care_units(user), event__in=Trace.NOTIFYING, at__gte=since, document__isnull=False
+    ).exclude(_read_by(user))
+
+
+def _seen_in_audit_trail(user: User) -> Exists:
+    """The user integrated or changed the document (any time), or read it since its DMP integration."""
+    rows = AuditEvent.objects.filter(
+        actor=user, object_type=Document._meta.label, object_id=Cast(OuterRef("pk"), output_field=CharField())
+    )
+    return Exists(
+        rows.filter(
+            Q(action=AuditEvent.Action.DOCUMENT_CHANGE)
+            | Q(action=AuditEvent.Action.PATIENT_OPEN, at__gte=OuterRef("dmp_link__integrated_at"))
+        )
+    )
+
+
+def _unseen_dmp(user: User, since: datetime) -> QuerySet[Document]:
+    """Documents integrated from the DMP into the user's units in the period, by someone else, that the audit
+    trail shows no reading of by the user since their integration."""
+    return Document.objects.filter(
+        provenance=Provenance.DMP, care_unit__in=user_care_units(user), dmp_link__integrated_at__gte=since
+    ).exclude(_seen_in_audit_trail(user))
+
+
+def unseen_count(user: User) -> int:
+    """The header badge: what :func:`unseen_documents` lists."""
+    since = unseen_since()
+    mss = _unseen_mss(user, since).values("document_id").distinct().count()
+    return mss + _unseen_dmp(user, since).count()
+
+
+def unseen_documents(user: User, limit: int = 200) -> list[Unseen]:
+    """The user's units' documents integrated by MSSanté or from the DMP over ``MSS_UNSEEN_DAYS`` and not
+    seen by the user, newest first, one line per document."""
+    since = unseen_since()
+    traces = (
+        _unseen_mss(user, since)
+        .select_related("document__patient", "document__care_unit", "user")
+        .defer("document__fields")
+        .order_by("-at", "-pk")[:limit]
+    )
+    lines: dict[int, Unseen] = {}
+    for trace in traces:
+        lines.setdefault(trace.document_id, Unseen(trace.document, trace.at, trace))
+    documents = (
+        _unseen_dmp(user, since)
+        .select_related("patient", "care_unit", "dmp_link")
+        .defer("fields")
+        .order_by("-dmp_link__integrated_at")[:limit]
+    )
+    for document in documents:
+        lines[document.pk] = Unseen(document, document.dmp_link.integrated_at)
+    return sorted(lines.values(), key=lambda line: line.at, reverse=True)[:limit]
 
 
 def unit_notifications(user: User, care_unit: CareUnit, limit: int = 200) -> list[Trace]:

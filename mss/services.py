@@ -17,6 +17,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.http import HttpRequest
+from django.utils import timezone
 
 from documents.cda import CdaHeader, InstanceId, InvalidCda, VersionStatus, parse_cda_header
 from documents.models import Document, DocumentVersion, Provenance, Status
@@ -436,8 +437,25 @@ def import_pending(
         detail={"archive": pending.archive_name, "path": pending.path, "version": integration.version.version_number,
                 "warnings": list(integration.warnings)},
     )  # fmt: skip
+    if pending.refused_trace_id is not None:
+        _refusal_filed(pending.refused_trace_id, integration, acting_user, request)
     pending.delete()
     return integration
+
+
+def _refusal_filed(trace_pk: int, integration: Integration, acting_user: User, request: HttpRequest | None) -> None:
+    """A document refused for its identity, filed by the identity-vigilance team: the refusal is handled."""
+    refused = Trace.objects.select_for_update().get(pk=trace_pk)
+    if refused.handled_at is not None:
+        return
+    refused.handled_at, refused.handled_by = timezone.now(), acting_user
+    refused.save(update_fields=["handled_at", "handled_by"])
+    audit(
+        action=AuditEvent.Action.DOCUMENT_CHANGE, actor=acting_user, request=request, obj=refused,
+        patient_id=integration.document.patient_id,
+        detail={"change": "identity_refusal_handled", "error_code": refused.error_code,
+                "filed_as": integration.document.pk},
+    )  # fmt: skip
 
 
 @transaction.atomic

@@ -6,6 +6,7 @@ app_name = "mss"
 urlpatterns = [
     path("", views.inbox, name="inbox"),
     path("badge/", views.badge, name="badge"),
+    path("non-vus/", views.unseen, name="unseen"),
     path("documents/<int:pk>/ouvrir/", views.open_document, name="open"),
     path("patients/<int:pk>/documents/", views.patient_documents, name="patient_documents"),
     path("traces/", views.traces, name="traces"),

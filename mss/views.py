@@ -3,6 +3,7 @@ traces (per patient, per mailbox, CSV export) and the manual import of an IHE_XD
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -20,7 +21,7 @@ from mss import selectors, services
 from mss.forms import ImportConfirmForm, XdmUploadForm
 from mss.models import PendingImport, Trace
 from mss.xdm import InvalidArchive
-from patients.access import Reads, patient_view
+from patients.access import Reads, audit_listed_patients, patient_view
 from patients.file import Panel, section
 from patients.forms import PatientSearchForm
 from patients.models import Episode, Patient
@@ -47,9 +48,18 @@ def patient_documents(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 def badge(request: HttpRequest) -> HttpResponse:
-    """htmx partial of the header: unread MSSanté documents of the current care unit."""
-    count = selectors.unread_count(request.user, current_care_unit(request))
-    return render(request, "mss/_badge.html", {"count": count})
+    """htmx partial of the header: documents of the user's units integrated by MSSanté or from the DMP over
+    ``MSS_UNSEEN_DAYS`` that the user has not seen (REM SC.MSS/UX.40); a link to their list."""
+    return render(request, "mss/_badge.html", {"count": selectors.unseen_count(request.user)})
+
+
+@login_required
+def unseen(request: HttpRequest) -> HttpResponse:
+    """The documents the badge counts; like the search results, a reading of each patient listed."""
+    lines = selectors.unseen_documents(request.user)
+    audit_listed_patients(request, [line.document.patient_id for line in lines], detail={"list": "mss_unseen"})
+    context = {"lines": lines, "days": settings.MSS_UNSEEN_DAYS}
+    return render(request, "mss/unseen.html", context)
 
 
 @login_required

@@ -1,0 +1,57 @@
+"""Review of the emergency accesses ("bris de glace", issue 15 §5): the data-protection officer reviews every
+one (``patients.review_emergency_access``), a unit head those opened by the members of their care units
+(``patients.review_unit_emergency_access``). Marking one reviewed records who and when, audited."""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Exists, OuterRef, QuerySet
+from django.http import HttpRequest
+from django.utils import timezone
+
+from dpi.models import AuditEvent, Membership, User
+from dpi.selectors import user_care_units
+from dpi.services import audit
+from patients.models import EmergencyAccess
+
+ALL_UNITS = "patients.review_emergency_access"
+OWN_UNITS = "patients.review_unit_emergency_access"
+
+
+def may_review(user: User) -> bool:
+    return user.is_active and (user.has_perm(ALL_UNITS) or user.has_perm(OWN_UNITS))
+
+
+def reviewable_accesses(user: User) -> QuerySet[EmergencyAccess]:
+    """Every access for the DPO; for a unit head, those opened by someone who has (or had) a membership in one
+    of the head's current care units; nothing for anyone else."""
+    accesses = EmergencyAccess.objects.select_related("user", "patient", "reviewed_by")
+    if user.is_active and user.has_perm(ALL_UNITS):
+        return accesses
+    if not may_review(user):
+        return accesses.none()
+    staff = Membership.objects.filter(user=OuterRef("user"), care_unit__in=user_care_units(user))
+    return accesses.filter(Exists(staff))
+
+
+def review_list(user: User, *, pending_only: bool, limit: int = 200) -> list[EmergencyAccess]:
+    """Newest first; ``pending_only``: those nobody has reviewed yet."""
+    accesses = reviewable_accesses(user)
+    if pending_only:
+        accesses = accesses.filter(reviewed_at__isnull=True)
+    return list(accesses.order_by("-started_at", "-pk")[:limit])
+
+
+@transaction.atomic
+def mark_reviewed(*, access: EmergencyAccess, user: User, request: HttpRequest | None = None) -> EmergencyAccess:
+    locked = EmergencyAccess.objects.select_for_update().get(pk=access.pk)
+    if locked.reviewed_at is not None:
+        raise ValidationError("Cet accès d'urgence a déjà été revu.")
+    locked.reviewed_at, locked.reviewed_by = timezone.now(), user
+    locked.save(update_fields=["reviewed_at", "reviewed_by"])
+    audit(
+        action=AuditEvent.Action.EMERGENCY_ACCESS, actor=user, request=request, obj=locked,
+        patient_id=locked.patient_id, detail={"change": "reviewed", "opened_by": locked.user.get_username()},
+    )  # fmt: skip
+    return locked
