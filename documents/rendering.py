@@ -31,6 +31,7 @@ from django.utils.translation import gettext as _
 from lxml import etree
 from lxml import html as lxml_html
 
+from documents import codes
 from documents.cda import NS, InvalidCda
 from documents.xslt_sandbox import COSTLY, OK, Limits, Outcome, run_xslt
 from dpi.xmlsafe import InvalidXML, parse_xml
@@ -79,14 +80,14 @@ def render_cda_html(data: bytes, *, stylesheet: str = "dpi", producer_xsl: bytes
     """
     if stylesheet not in STYLESHEETS:
         raise ValueError(f"Unknown CDA stylesheet {stylesheet!r}, expected one of {STYLESHEETS}")
-    _parse_cda(data)  # refused here, with its reason, before any stylesheet runs
+    root = _parse_cda(data)  # refused here, with its reason, before any stylesheet runs
     page, note = None, ""
     if stylesheet == "agency":
         page, note = _agency_page(data)
     elif stylesheet == "producer":
         page, note = _producer_page(data, producer_xsl)
     if page is None:
-        page, own_note = _dpi_page(data)
+        page, own_note = _dpi_page(_with_value_set_labels(root) or data)
         note = " ".join(filter(None, [note, own_note]))
     if note:
         _add_note(page, note)
@@ -106,6 +107,41 @@ def _parse_cda(data: bytes) -> etree._Element:
             % {"tag": root.tag}
         )
     return root
+
+
+# --- Labels of the national value sets ---------------------------------------------------------------------
+
+_VALUE_SETS = (
+    codes.DOCUMENT_TYPES,
+    codes.AUTHOR_SPECIALTIES,
+    codes.PRACTICE_SETTINGS,
+    codes.FACILITY_TYPES,
+    codes.ENCOUNTER_KINDS,
+    codes.GENDERS,
+    codes.CONFIDENTIALITIES,
+)
+
+
+@cache
+def _labels() -> dict[tuple[str, str], str]:
+    """(code system, code) -> label, for the value sets compiled in :mod:`documents.codes`."""
+    return {(c.code_system, c.code): c.label for table in _VALUE_SETS for c in table.values()}
+
+
+def _with_value_set_labels(root: etree._Element) -> bytes | None:
+    """The document with a ``displayName`` from the national value set on each coded element that has none
+    (a profession, an encounter or a facility type shown as ``G15_10/SM14``, ``IMP``, ``SA01`` means nothing
+    to a clinician); None when there was nothing to add. The document's own labels are never replaced."""
+    labels, added = _labels(), False
+    for element in root.iter():
+        code = element.get("code") if isinstance(element.tag, str) else None
+        if not code or (element.get("displayName") or "").strip():
+            continue
+        label = labels.get(((element.get("codeSystem") or "").strip(), code.strip()))
+        if label:
+            element.set("displayName", label)
+            added = True
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8") if added else None
 
 
 # --- Bounded runs ------------------------------------------------------------------------------------------
