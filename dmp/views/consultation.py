@@ -15,7 +15,7 @@ from collections.abc import Callable
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import render
 from django.utils.html import format_html
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_GET, require_POST
@@ -33,7 +33,7 @@ from dpi.services import audit
 from patients.access import Reads, patient_view
 from patients.file import Panel, banner_item, section
 from patients.models import Episode, Patient
-from patients.selectors import current_episode, patient_access
+from patients.selectors import current_episode
 from patients.services import open_patient_file
 from patients.views import file_context
 
@@ -73,11 +73,12 @@ def consultation_section(request: HttpRequest, patient: Patient, episode: Episod
 
 
 def _patient(request: HttpRequest, pk: int) -> Patient:
-    """The patient, if the user may open the file; a refusal is audited like a refused opening."""
-    patient = get_object_or_404(Patient, pk=pk, merged_into__isnull=True)
-    if not patient_access(request.user, patient).allowed:
-        open_patient_file(user=request.user, patient=patient, request=request)  # audits the refusal
-        raise PermissionDenied
+    """The patient the door (``@patient_view``) resolved, its habilitation checked and audited there; a
+    merged identity has no DMP of its own here (404)."""
+    target = request.patient_target
+    patient = target if isinstance(target, Patient) else target.patient
+    if patient.pk != pk or patient.merged_into_id:
+        raise Http404
     return patient
 
 
