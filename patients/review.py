@@ -35,12 +35,25 @@ def reviewable_accesses(user: User) -> QuerySet[EmergencyAccess]:
     return accesses.filter(Exists(staff))
 
 
+def duration_label(access: EmergencyAccess) -> str:
+    """``4 h``, ``1 h 30 min``, ``45 min``: from its start to its end."""
+    minutes = max(0, round((access.expires_at - access.started_at).total_seconds() / 60))
+    hours, minutes = divmod(minutes, 60)
+    return (
+        " ".join(part for part in (f"{hours} h" if hours else "", f"{minutes} min" if minutes else "") if part)
+        or "0 min"
+    )
+
+
 def review_list(user: User, *, pending_only: bool, limit: int = 200) -> list[EmergencyAccess]:
-    """Newest first; ``pending_only``: those nobody has reviewed yet."""
+    """Newest first, each with its ``duration``; ``pending_only``: those nobody has reviewed yet."""
     accesses = reviewable_accesses(user)
     if pending_only:
         accesses = accesses.filter(reviewed_at__isnull=True)
-    return list(accesses.order_by("-started_at", "-pk")[:limit])
+    found = list(accesses.order_by("-started_at", "-pk")[:limit])
+    for access in found:
+        access.duration = duration_label(access)
+    return found
 
 
 @transaction.atomic
