@@ -286,6 +286,7 @@ class AuditedObjectMixin:
         request = self.request  # type: ignore[attr-defined]
         patient_ids = [_patient_id_of(obj, self.patient_via) for obj in page]
         audit_listed_patients(request, patient_ids, peer=calling_peer(request), detail={"channel": "api"})
+        trace_ins_api(request, patients=page, peer=calling_peer(request))  # a list of patients carries their INS
 
     def get_object(self) -> models.Model:
         from dpi.api import calling_peer
@@ -314,5 +315,5 @@ class AuditedObjectMixin:
                 access = patient_access(request.user, patient)
                 audit_reading(request, patient=patient, access=access, obj=target, user=request.user,
                               detail={"channel": "api"})  # fmt: skip
-            trace_ins_api(request, patients=[{"id": patient.pk, "ins": patient.ins}], peer=peer)
+            trace_ins_api(request, patients=[patient], peer=peer)
         return target

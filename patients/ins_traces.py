@@ -28,7 +28,7 @@ from django.utils import timezone
 from dmp.models import BusinessAck, DmpTransaction, FeedingChannel, FeedingOrder, OrderState
 from dpi.hl7.models import Message
 from dpi.models import AuditEvent, Peer
-from dpi.services import audit
+from dpi.services import audit, audit_row
 from dpi.validators import INS_MATRICULE
 from patients.models import Patient
 
@@ -165,15 +165,24 @@ def trace_ins_reading(
     return response
 
 
-def trace_ins_api(request: HttpRequest, *, patients: Iterable[dict[str, Any]], peer: Peer | None) -> None:
-    """An API answer: one ``ins.export`` row per patient it carried with an INS (``id``, ``ins``)."""
+def trace_ins_api(request: HttpRequest, *, patients: Iterable[Any], peer: Peer | None) -> None:
+    """An API answer (one patient, or a list's page): one ``ins.export`` row per patient it carried with an
+    INS, in one statement; nothing for a route that carries no INS (the visits)."""
     view = _view_name(request)
     if view not in INS_VIEWS:
         return
-    channel = {"channel": "api"}
-    for item in patients:
-        if item.get("ins"):
-            trace_ins(request, patient_id=item["id"], ins=item["ins"], view=view, peer=peer, detail=channel)
+    AuditEvent.objects.bulk_create(
+        audit_row(
+            action=INS_VIEWS[view].use.value,
+            request=request,
+            peer=peer,
+            obj=patient,
+            patient_id=patient.pk,
+            detail={"view": view, "path": request.path, "ins": patient.ins, "channel": "api"},
+        )  # fmt: skip
+        for patient in patients
+        if getattr(patient, "ins", "")
+    )
 
 
 def trace_ins_listed(request: HttpRequest, patients: Iterable[Patient]) -> None:

@@ -13,6 +13,7 @@ from dpi.validators import is_database_id
 from patients.access import Reads, audit_listed_patients, patient_view
 from patients.file import banner_panels, section_panels
 from patients.forms import EmergencyAccessForm, PatientSearchForm
+from patients.ins_traces import trace_ins_listed
 from patients.models import Episode, Patient
 from patients.selectors import (
     PatientAccess,
@@ -37,6 +38,8 @@ def search(request: HttpRequest) -> HttpResponse:
         for patient in results:
             patient.accessible = patient.pk in accessible
         audit_listed_patients(request, [patient.pk for patient in results], detail={"channel": "search"})
+        if form.cleaned_data["ins"]:  # the INS typed is tied to the patients found
+            trace_ins_listed(request, results)
     template = "patients/_results.html" if request.htmx else "patients/search.html"
     return render(request, template, {"form": form, "results": results})
 

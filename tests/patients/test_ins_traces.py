@@ -301,3 +301,29 @@ def test_old_traces_are_listed_newest_first(world):
         AuditEvent.objects.filter(pk=row.pk).update(at=timezone.now() - timedelta(days=days))
     ages = [(timezone.now() - event.at).days for event in ins_events(patient)]
     assert ages == [1, 2, 3]
+
+
+def test_a_search_by_ins_traces_the_patient_found_and_a_search_by_name_does_not(client, world):
+    client.force_login(world["doctor"])
+    patient = world["patient"]
+    client.get(reverse("patients:search"), {"name": patient.birth_name})
+    assert not _ins_rows(patient)
+    response = client.get(reverse("patients:search"), {"ins": INS})
+    assert response.status_code == 200
+    [row] = _ins_rows(patient)
+    assert (row.action, row.actor, row.detail["view"]) == (
+        AuditEvent.Action.INS_READ,
+        world["doctor"],
+        "patients:search",
+    )
+
+
+def test_an_api_list_traces_each_patient_it_carried_with_an_ins_as_an_export(client, world, care_unit):
+    without_ins = EpisodeFactory(care_unit=care_unit).patient
+    client.force_login(world["doctor"])
+    listed = {item["id"] for item in client.get("/api/patients/").json()["results"]}
+    assert {world["patient"].pk, without_ins.pk} <= listed
+    rows = AuditEvent.objects.filter(action__in=INS_ROWS)
+    assert [(row.patient_id, row.action, row.detail["view"]) for row in rows] == [
+        (world["patient"].pk, AuditEvent.Action.INS_EXPORT, "patient-list")
+    ]
