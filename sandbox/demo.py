@@ -1,4 +1,6 @@
-"""Demo data: one legal entity, two sites, six care units, a user per profession, a few patients.
+"""Demo data: one legal entity, two sites, six care units, a user per profession, a few patients, the
+MSSanté mailbox routed to a care unit with one document received and one refused for its identity, the
+identity-vigilance team, a unit head and the data-protection officer with an emergency access to review.
 
 Idempotent: loading twice updates the same rows. Never used in production.
 """
@@ -14,6 +16,7 @@ from allauth.mfa.adapter import get_adapter
 from allauth.mfa.models import Authenticator
 from allauth.mfa.totp.internal.auth import TOTP, format_hotp_value, hotp_value, yield_hotp_counters_from_time
 from django.conf import settings
+from django.contrib.auth.models import Group, Permission
 from django.db import transaction
 from django.utils import timezone
 
@@ -22,9 +25,13 @@ from consent.services import record_consent
 from dmp.models import FeedingDelay, NewDocumentsRule
 from dmp.models.consultation import Reference
 from dpi.codes import NationalIdType, Profession, Specialty
+from dpi.hl7.engine import process_inbound
+from dpi.hl7.models import Message
 from dpi.models import CareUnit, LegalEntity, Membership, Role, Site, User
 from dpi.validators import luhn_check_digit, nir_key
-from patients.models import Episode, IdentityStatus, Patient, Sex
+from mss.models import MailboxRoute
+from patients.models import EmergencyAccess, Episode, IdentityStatus, Patient, Sex
+from patients.services import start_emergency_access
 from sandbox.dmp.seed import seed_demo_dmps
 from sandbox.pki import ensure_test_pki
 
@@ -40,6 +47,7 @@ ROLES = [
     ("pharmacien", "Pharmacien (site)", Role.Scope.SITE, False),
     ("secretaire", "Secrétaire médicale", Role.Scope.CARE_UNIT, False),
     ("dim", "Médecin DIM (établissement)", Role.Scope.LEGAL_ENTITY, False),
+    ("identitovigilance", "Identitovigilance (établissement)", Role.Scope.LEGAL_ENTITY, False),
 ]
 
 CARE_UNITS = [
@@ -86,7 +94,29 @@ USERS = [
     DemoUser("mk.leroy", "Léa", "Leroy", Profession.MASSEUR_KINE, "", "reeducateur", ("2002",), "1000000005"),
     DemoUser("dr.dim", "Paul", "Roux", Profession.MEDECIN, Specialty.MEDECINE_INTERNE, "dim", ("1001",), "1000000006"),
     DemoUser("sec.moreau", "Julie", "Moreau", "", "", "secretaire", ("2003",)),
+    DemoUser(
+        "chef.faure",
+        "Anne",
+        "Faure",
+        Profession.MEDECIN,
+        Specialty.CHIRURGIE_VISCERALE,
+        "medecin",
+        ("6268",),
+        "1000000007",
+    ),  # fmt: skip
+    DemoUser("iv.garnier", "Sophie", "Garnier", "", "", "identitovigilance", ("1001",)),
+    DemoUser("dpo.lambert", "Marc", "Lambert", "", "", "", ()),  # no care unit: reviews, opens no file
 ]
+
+# Django groups carrying the permissions of issue 15 §5 (docs/decisions.md): group, permission, members.
+GROUPS = [
+    ("Cellule d'identitovigilance", "mss.identity_vigilance", ("iv.garnier",)),
+    ("Chefs d'unité", "patients.review_unit_emergency_access", ("chef.faure",)),
+    ("Délégué à la protection des données", "patients.review_emergency_access", ("dpo.lambert",)),
+]
+
+DEMO_MAILBOX = "dpi@hopital.mssante.fr"  # the sandbox PFI's recipient (manage.py sandbox_push_mss)
+DEMO_MAILBOX_UNIT = "6268"
 
 PATIENTS = [
     # ipp, birth name, first names, used name, birth date, sex, INSEE, NIR13 (qualified) or "", UF, kind, days ago
@@ -144,6 +174,9 @@ PATIENTS = [
         5,
     ),
     ("100006", "BLANC", "CHLOE", "", date(1984, 1, 8), Sex.FEMALE, "31555", "", "2003", Episode.Kind.OUTPATIENT, 0),
+    # A possible duplicate of DUPONT (same birth name, first birth first name and birth date), created at a
+    # consultation without an identity document: the identity-vigilance work list pairs them.
+    ("100007", "DUPONT", "MARIE", "", date(1958, 4, 12), Sex.FEMALE, "", "", "1001", Episode.Kind.OUTPATIENT, 12),
 ]
 
 
@@ -252,12 +285,57 @@ def _patients(units: dict[str, CareUnit]) -> None:
 def load_demo() -> list[User]:
     units = _structures()
     users = _users(units)
+    _groups()
     _patients(units)
+    _mssante(units)
+    _emergency_access()
     _feeding_delay()
     ensure_test_pki(settings.DMP_PKI_DIR)  # the DPI's DMP certificates and the sandbox DMP's
     seed_demo_dmps()
     _dmp_consultation()
     return users
+
+
+def _groups() -> None:
+    for name, permission, usernames in GROUPS:
+        group, _ = Group.objects.get_or_create(name=name)
+        app_label, codename = permission.split(".")
+        group.permissions.add(Permission.objects.get(content_type__app_label=app_label, codename=codename))
+        group.user_set.add(*User.objects.filter(username__in=usernames))
+
+
+# Two MDM from the sandbox PFI, each sent once (its MSH-10 is fixed): a letter for DUPONT, integrated and
+# counted by the badge of Chirurgie viscérale; one whose birth date is a day off, refused (904) and on the
+# identity-vigilance work list.
+DEMO_MSS = [("DEMO-MSS-0001", "", "Compte rendu de consultation d'anesthésie"),
+            ("DEMO-MSS-0002", "birth_date", "Compte rendu de consultation de cardiologie")]  # fmt: skip
+
+
+def _mssante(units: dict[str, CareUnit]) -> None:
+    from sandbox.mss_push import mdm_for, patient_document, patient_identity
+
+    MailboxRoute.objects.update_or_create(address=DEMO_MAILBOX, defaults={"care_unit": units[DEMO_MAILBOX_UNIT]})
+    dupont = Patient.objects.get(ipp_authority="CHU-DEMO", ipp="100001")
+    for control_id, alter, title in DEMO_MSS:
+        if Message.objects.filter(control_id=control_id).exists():
+            continue
+        identity = patient_identity(dupont, alter)
+        id_root, cda = patient_document(identity, title=title)
+        mdm = mdm_for(identity, cda, id_root, control_id=control_id, recipient=DEMO_MAILBOX)
+        process_inbound(mdm.encode(), peer="demo")
+
+
+def _emergency_access() -> None:
+    """dr.martin opened GARCIA's file in an emergency yesterday (4 h, ended): chef.faure and dpo.lambert review it."""
+    martin = User.objects.get(username="dr.martin")
+    garcia = Patient.objects.get(ipp_authority="CHU-DEMO", ipp="100003")
+    if EmergencyAccess.objects.filter(user=martin, patient=garcia).exists():
+        return
+    access = start_emergency_access(user=martin, patient=garcia, reason="Patiente transférée inconsciente au bloc")
+    started = timezone.now() - timedelta(days=1)
+    EmergencyAccess.objects.filter(pk=access.pk).update(
+        started_at=started, expires_at=started + timedelta(hours=settings.BREAK_GLASS_HOURS)
+    )
 
 
 # The patients' choices on the DMP for their current visit, recorded once (a reload keeps later changes):

@@ -7,10 +7,16 @@ from sandbox.demo import DEMO_PASSWORD, demo_totp_secret, load_demo
 TRY = (
     "dr.martin   dossier DUPONT : DMP consultable (état, nouveaux documents, recherche, intégration, web PS) ;",
     "            LEFEBVRE (urgences) : non informé, identité récupérée (non qualifiée) : le DMP n'est pas interrogé",
+    "            badge du bandeau : un document MSSanté reçu pour DUPONT (BAL dpi@hopital.mssante.fr → Chirurgie",
+    "            viscérale), cliquez le nombre : documents intégrés non vus",
     "mk.leroy    dossier NGUYEN (pédiatrie) : identité validée, sans INS ; les quatre statuts d'identité de la démo :",
     "            DUPONT qualifiée, LEFEBVRE récupérée, NGUYEN validée, BLANC provisoire (INS de test signalé « test »)",
     "sf.petit    dossier GARCIA : opposition à la consultation du DMP, aucune requête envoyée",
     "dr.dim      dossier ROBERT : patient non informé ; enregistrez l'information, le DMP apparaît",
+    "iv.garnier  menu Identitovigilance : un document MSSanté refusé (904, date de naissance) à comparer avec",
+    "            DUPONT puis intégrer après vérification ou marquer comme traité ; doublon possible DUPONT MARIE",
+    "chef.faure  menu Accès d'urgence : l'accès d'urgence de dr.martin au dossier GARCIA, à marquer comme revu",
+    "dpo.lambert menu Accès d'urgence : tous les accès d'urgence de l'établissement (aucun dossier ouvert)",
     "admin       administration : habilitations, traces DMP (export CSV), bac à sable (PFI, DMP simulé)",
 )
 
