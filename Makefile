@@ -11,6 +11,11 @@ TEST_ENV := DATABASE_URL=$${TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:543
 	CACHE_URL=$${TEST_CACHE_URL:-redis://127.0.0.1:6379/11} \
 	DPI_VAR_DIR=$(CURDIR)/var/test
 
+# Parallel test processes (pytest-xdist): each has its own PostgreSQL test database (suffix _gwN), Redis
+# databases (broker and cache numbers + 2N) and var directory. Most tests wait on sockets, workers and
+# browsers, so two processes use two cores well; TEST_WORKERS=0 runs in one process.
+TEST_WORKERS ?= 2
+
 .PHONY: demo test bench lint venv venv-dev system-deps runtime-deps services totp lock audit clean
 
 $(VENV)/bin/python:
@@ -75,7 +80,7 @@ lint: venv-dev
 test: system-deps services venv-dev
 	$(VENV)/bin/ruff check .
 	$(TEST_ENV) $(PY) manage.py makemigrations --check --dry-run -v0
-	$(TEST_ENV) $(VENV)/bin/pytest $(PYTEST_ARGS)
+	$(TEST_ENV) $(VENV)/bin/pytest -n $(TEST_WORKERS) --dist worksteal $(PYTEST_ARGS)
 
 ## bench: print performance figures, each beside a baseline measured in the same run.
 bench: services venv-dev
