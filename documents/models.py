@@ -151,3 +151,67 @@ class ExportStatus(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_channel_display()} : {self.get_state_display()}"
+
+
+class PortabilityExport(models.Model):
+    """An export of documents out of the DPI (REM PORT/va1.01): what was asked, by whom, how far it went.
+
+    Built in the background by ``documents.tasks.build_portability_export``; ``file_name`` is set once the
+    archive is complete (under ``VAR_DIR / "exports"``), never for a half-written one. Restarting a failed
+    export means asking for a new one."""
+
+    class State(models.TextChoices):
+        QUEUED = "queued", _("En attente")
+        RUNNING = "running", _("En cours")
+        DONE = "done", _("Terminé")
+        FAILED = "failed", _("Échec")
+
+    class Versions(models.TextChoices):
+        CURRENT = "current", _("Dernière version de chaque document")
+        ALL = "all", _("Toutes les versions")
+
+    class Origin(models.TextChoices):
+        ALL = "all", _("Produits et reçus")
+        PRODUCED = "produced", _("Produits dans le DPI")
+        RECEIVED = "received", _("Reçus (DMP, MSSanté, import)")
+
+    state = models.CharField(_("état"), max_length=8, choices=State.choices, default=State.QUEUED)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        related_name="+",
+        verbose_name=_("demandé par"),
+    )
+    period_start = models.DateField(_("du (date de l'acte)"))
+    period_end = models.DateField(_("au (inclus)"))
+    versions = models.CharField(_("versions"), max_length=8, choices=Versions.choices, default=Versions.CURRENT)
+    origin = models.CharField(_("provenance"), max_length=8, choices=Origin.choices, default=Origin.ALL)
+    type_codes = models.JSONField(_("types de documents"), default=list, blank=True, help_text=_("vide : tous"))
+    total = models.PositiveIntegerField(_("versions à exporter"), default=0)
+    done = models.PositiveIntegerField(_("versions exportées"), default=0)
+    file_name = models.CharField(_("archive"), max_length=200, blank=True)
+    size = models.PositiveBigIntegerField(_("taille (octets)"), null=True, blank=True)
+    sha256 = models.CharField(_("empreinte SHA-256 de l'archive"), max_length=64, blank=True)
+    error = models.TextField(_("motif de l'échec"), blank=True)
+    created_at = models.DateTimeField(_("demandé le"), auto_now_add=True)
+    started_at = models.DateTimeField(_("commencé le"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("terminé le"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("export de portabilité")
+        verbose_name_plural = _("exports de portabilité")
+        ordering = ["-created_at", "-pk"]
+        permissions = [("run_portability_export", _("Peut exporter les documents hors du DPI (portabilité)"))]
+        constraints = [
+            models.CheckConstraint(condition=~Q(state="failed") | ~Q(error=""), name="portability_failure_has_reason"),
+            models.CheckConstraint(condition=~Q(state="done") | ~Q(file_name=""), name="portability_done_has_file"),
+            models.CheckConstraint(condition=Q(period_start__lte=models.F("period_end")), name="portability_period"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Export n° {self.pk} ({self.period_start:%d/%m/%Y} – {self.period_end:%d/%m/%Y})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.state in (self.State.QUEUED, self.State.RUNNING)
