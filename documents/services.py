@@ -118,8 +118,12 @@ def create_draft(
     flags: dict[str, bool] | None = None,
     recipients: Recipients | None = None,
     request: HttpRequest | None = None,
+    validating: bool = False,
 ) -> Document:
-    """A new Ségur document, in draft, written by ``acting_user`` for ``patient``."""
+    """A new Ségur document, in draft, written by ``acting_user`` for ``patient``.
+
+    ``validating``: the draft is saved on its way to :func:`validate_document` (``saved_draft="draft_created"``),
+    whose one audit row says it was saved."""
     _check_access(acting_user, patient)
     segur = _segur_type(type_code)
     unit = care_unit or (episode.care_unit if episode else None)
@@ -143,7 +147,8 @@ def create_draft(
     document.save()
     document.set_id = f"{settings.DPI_OID_ROOT}.1.{document.pk}"
     document.save(update_fields=["set_id"])
-    _audit(document, acting_user, "draft_created", request, hold_sending=document.hold_sending)
+    if not validating:
+        _audit(document, acting_user, "draft_created", request, hold_sending=document.hold_sending)
     return document
 
 
@@ -158,8 +163,10 @@ def update_draft(
     flags: dict[str, bool] | None = None,
     recipients: Recipients | None = None,
     request: HttpRequest | None = None,
+    validating: bool = False,
 ) -> Document:
-    """Edit a draft; a validated version is locked (see :func:`start_correction`)."""
+    """Edit a draft; a validated version is locked (see :func:`start_correction`). ``validating``: as for
+    :func:`create_draft` (``saved_draft="draft_updated"``)."""
     _check_access(acting_user, document.patient)
     if document.is_locked:
         raise ValidationError(_("Ce document est validé : corrigez-le pour créer une nouvelle version."))
@@ -167,13 +174,33 @@ def update_draft(
     _apply_flags(document, flags or {})
     _apply_recipients(document, recipients)
     document.save()
-    _audit(document, acting_user, "draft_updated", request, hold_sending=document.hold_sending)
+    if not validating:
+        _audit(document, acting_user, "draft_updated", request, hold_sending=document.hold_sending)
     return document
 
 
+def validate_document(
+    *, document: Document, acting_user: User, request: HttpRequest | None = None, saved_draft: str = ""
+) -> DocumentVersion:
+    """Lock the draft into a new version: render the PDF/A and the CDA R2 (N1 carrying it) from the same content.
+
+    One audit row says what the validation did: the version, the draft saved just before when ``saved_draft``
+    names it (``"draft_created"``/``"draft_updated"``, saved with ``validating=True``), and the sendings the
+    receivers of ``version_validated`` ordered (they return them). A refused validation leaves the saved
+    draft with its own row.
+    """
+    try:
+        return _validate(document=document, acting_user=acting_user, request=request, saved_draft=saved_draft)
+    except ValidationError:
+        if saved_draft:
+            _audit(document, acting_user, saved_draft, request, hold_sending=document.hold_sending)
+        raise
+
+
 @transaction.atomic
-def validate_document(*, document: Document, acting_user: User, request: HttpRequest | None = None) -> DocumentVersion:
-    """Lock the draft into a new version: render the PDF/A and the CDA R2 (N1 carrying it) from the same content."""
+def _validate(
+    *, document: Document, acting_user: User, request: HttpRequest | None, saved_draft: str
+) -> DocumentVersion:
     _check_access(acting_user, document.patient)
     list(Document.objects.select_for_update().filter(pk=document.pk).values_list("pk"))  # one validation at a time
     document.refresh_from_db()
@@ -203,9 +230,19 @@ def validate_document(*, document: Document, acting_user: User, request: HttpReq
     document.current_version = version
     document.status = Status.VALIDATED
     document.save(update_fields=["current_version", "status"])
-    _audit(document, acting_user, "validated", request, version=number, cda_id=version.cda_id_root)
-    version_validated.send(sender=DocumentVersion, version=version, acting_user=acting_user)
+    answers = version_validated.send(sender=DocumentVersion, version=version, acting_user=acting_user)
+    feeding = [_ordered(order) for _receiver, orders in answers for order in orders or ()]
+    detail: dict[str, Any] = {"version": number, "cda_id": version.cda_id_root, "feeding": feeding}
+    if saved_draft:
+        detail |= {"draft": saved_draft, "hold_sending": document.hold_sending}
+    _audit(document, acting_user, "validated", request, **detail)
     return version
+
+
+def _ordered(order: Any) -> dict[str, Any]:
+    """A sending ordered at validation, as its audit row said before it joined the validation's."""
+    due = timezone.localtime(order.due_at).isoformat()  # Europe/Paris, as every time the user reads
+    return {"order": order.pk, "channel": order.channel, "state": order.state, "due_at": due}
 
 
 @transaction.atomic

@@ -115,8 +115,9 @@ def document_new(request: HttpRequest, pk: int, type_code: str) -> HttpResponse:
             acting_user=request.user,
             **form.draft_values(),
             request=request,
+            validating="validate" in request.POST,
         )
-        return _after_save(request, document)
+        return _after_save(request, document, "draft_created")
     return render(request, "documents/edit.html", _page(request, patient, form=form, segur=segur))
 
 
@@ -161,19 +162,22 @@ def document_edit(request: HttpRequest, pk: int) -> HttpResponse:
             acting_user=request.user,
             **form.draft_values(),
             request=request,
+            validating="validate" in request.POST,
         )
-        return _after_save(request, document)
+        return _after_save(request, document, "draft_updated")
     context = _page(request, document.patient, form=form, segur=segur, document=document)
     return render(request, "documents/edit.html", context)
 
 
-def _after_save(request: HttpRequest, document: Document) -> HttpResponse:
-    """ "Enregistrer" keeps the draft; "Valider" locks it into a version (PDF + CDA)."""
+def _after_save(request: HttpRequest, document: Document, saved: str) -> HttpResponse:
+    """ "Enregistrer" keeps the draft; "Valider" locks it into a version (PDF + CDA), one audit row for both."""
     if "validate" not in request.POST:
         messages.success(request, "Brouillon enregistré.")
         return redirect("documents:edit", pk=document.pk)
     try:
-        version = services.validate_document(document=document, acting_user=request.user, request=request)
+        version = services.validate_document(
+            document=document, acting_user=request.user, request=request, saved_draft=saved
+        )
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
         return redirect("documents:edit", pk=document.pk)

@@ -83,7 +83,8 @@ class OrderRefused(Exception):
 def order_feeding(*, version: DocumentVersion, acting_user: User | None, **signal: object) -> list[FeedingOrder]:
     """At validation, with no user action: a DMP order for a Ségur document, an MSSanté order if recipients.
 
-    Receiver of :data:`documents.signals.version_validated` (inside the validation transaction).
+    Receiver of :data:`documents.signals.version_validated` (inside the validation transaction): the orders
+    it returns are written in the validation's audit row (one validation, one row).
     """
     document = version.document
     if document.provenance != Provenance.PRODUCED:
@@ -95,13 +96,10 @@ def order_feeding(*, version: DocumentVersion, acting_user: User | None, **signa
         channels.append(FeedingChannel.DMP)
     if document.mss_recipients or document.mss_to_patient:
         channels.append(FeedingChannel.MSS)
-    orders = [
+    return [
         _create_order(version, channel, OrderKind.AUTOMATIC, state=state, due=due, user=acting_user)
         for channel in channels
     ]
-    for order in orders:
-        _audit(order, acting_user, "feeding_ordered", None, state=order.state, due_at=order.due_at.isoformat())
-    return orders
 
 
 def order_deletion(*, document: Document, acting_user: User | None, **signal: object) -> FeedingOrder | None:

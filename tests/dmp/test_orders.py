@@ -61,7 +61,8 @@ def test_validated_segur_document_is_ordered_with_no_user_action_after_its_delay
     assert (order.state, order.kind, order.purpose) == (OrderState.SCHEDULED, OrderKind.AUTOMATIC, "publish")
     assert before + timedelta(minutes=30) <= order.due_at <= timezone.now() + timedelta(minutes=30)
     assert _export(document).state == ExportState.PENDING
-    assert AuditEvent.objects.filter(detail__change="feeding_ordered", detail__order=order.pk).exists()
+    validated = AuditEvent.objects.get(detail__change="validated")
+    assert [ordered["order"] for ordered in validated.detail["feeding"]] == [order.pk]
     assert run_order(order.pk) is None  # not due yet: nothing happens
 
 

@@ -116,7 +116,9 @@ def test_every_step_is_audited(qualified_episode, doctor):
     delete_document(document=document, acting_user=doctor)
     events = AuditEvent.objects.filter(action=AuditEvent.Action.DOCUMENT_CHANGE).order_by("pk")
     changes = list(events.values_list("detail__change", flat=True))
-    assert changes == ["draft_created", "validated", "feeding_ordered", "deleted"]  # the order comes with validation
+    assert changes == ["draft_created", "validated", "deleted"]  # the order is in the validation's row
+    validated = events.get(detail__change="validated")
+    assert [order["channel"] for order in validated.detail["feeding"]] == ["dmp"]
 
 
 def test_document_records_provenance_author_and_finess(qualified_episode, doctor):
