@@ -21,6 +21,7 @@ from mss import vigilance
 from mss.models import Trace
 from mss.refusals import Refusal
 from patients.access import audit_listed_patients
+from patients.ins_traces import trace_ins_listed
 from patients.models import Patient
 
 DUPLICATE_GROUPS_SHOWN = 50
@@ -90,6 +91,7 @@ def refusal(request: HttpRequest, pk: int) -> HttpResponse:
     comparison = vigilance.compare(trace)
     audit_listed_patients(request, [patient.pk for patient in comparison.candidates],
                           detail={"list": "identity_vigilance", "trace": trace.pk})  # fmt: skip
+    trace_ins_listed(request, comparison.candidates)  # the comparison shows their INS
     context = {"trace": trace, "label": vigilance.refusal_label(trace.error_code), "comparison": comparison}
     return render(request, "patients/vigilance_refusal.html", context)
 

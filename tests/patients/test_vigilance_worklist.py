@@ -80,6 +80,8 @@ def test_the_refusal_shows_the_documents_traits_beside_the_closest_identities(re
     rows = AuditEvent.objects.filter(action=AuditEvent.Action.PATIENT_OPEN, actor=vigilant, detail__trace=refused.pk)
     assert set(rows.values_list("patient_id", flat=True)) == {patient.pk, homonym.pk}
     assert not AuditEvent.objects.filter(patient_id=stranger.pk).exists()
+    shown_ins = AuditEvent.objects.filter(action=AuditEvent.Action.INS_READ, actor=vigilant)
+    assert set(shown_ins.values_list("patient_id", flat=True)) == {p.pk for p in (patient, homonym) if p.ins}
 
 
 def test_marking_handled_records_who_and_when_audited_and_leaves_the_list(refused, vigilant, patient):  # noqa: F811
