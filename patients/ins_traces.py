@@ -127,12 +127,13 @@ def trace_ins(
     obj: Any = None,
     peer: Peer | None = None,
     detail: dict[str, Any] | None = None,
+    shown: Shown | None = None,
 ) -> AuditEvent:
     """One ``ins.read`` or ``ins.export`` row: who (user and RPPS, or peer), when, from where (address,
-    view, path), which patient, which INS."""
+    view, path), which patient, which INS. ``shown`` defaults to the view's entry in :data:`INS_VIEWS`."""
     from patients.access import EMBEDDED_WINDOW
 
-    shown = INS_VIEWS[view]
+    shown = shown or INS_VIEWS[view]
     row = audit(
         action=shown.use.value,
         request=request,
@@ -149,6 +150,16 @@ def trace_ins(
 def _view_name(request: HttpRequest) -> str:
     match = getattr(request, "resolver_match", None)
     return match.view_name if match else ""
+
+
+# A list whose identity lines show the INS because the hospital chose it (PATIENT_IDENTITY_EXTRAS).
+LIST_DISPLAY = Shown(InsUse.DISPLAY, "Liste de patients (INS affiché par réglage)")
+
+
+def trace_ins_in_list(request: HttpRequest, patient: Patient) -> None:
+    """The identity line (``patient_identity``) showing the INS in any list: one display row."""
+    trace_ins(request, patient_id=patient.pk, ins=patient.ins, view=_view_name(request), obj=patient,
+              shown=LIST_DISPLAY)  # fmt: skip
 
 
 def trace_ins_reading(

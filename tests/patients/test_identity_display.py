@@ -99,3 +99,17 @@ def test_the_demo_has_a_patient_in_each_of_the_four_identity_statuses():
     assert statuses == set(IdentityStatus.values)
     recovered = Patient.objects.get(identity_status=IdentityStatus.RECUPEREE)
     assert recovered.ins  # an INS retrieved from INSi, not usable for sharing until qualified
+
+
+def test_a_list_showing_the_ins_by_choice_traces_each_ins_shown(client, doctor, care_unit, settings):
+    from dpi.models import AuditEvent
+
+    settings.PATIENT_IDENTITY_EXTRAS = ["ins"]
+    patient = _married()
+    EpisodeFactory(patient=patient, care_unit=care_unit)
+    EpisodeFactory(patient=_married(ins="", ins_oid="", identity_status=IdentityStatus.PROVISOIRE), care_unit=care_unit)
+    client.force_login(doctor)
+    client.get(reverse("home"))
+    row = AuditEvent.objects.get(action=AuditEvent.Action.INS_READ)  # the patient without an INS: none
+    assert (row.patient_id, row.actor, row.detail["view"]) == (patient.pk, doctor, "home")
+    assert row.detail["ins"] == patient.ins
