@@ -1,0 +1,165 @@
+"""Admin: the portability exports (REM PORT/va1.01), asked for, followed and downloaded by an administrator.
+
+Only superusers and holders of ``documents.run_portability_export`` see the page. Asking for an export
+and downloading its archive each leave a ``trace.export`` row saying what was exported.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.db.models import QuerySet
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404
+from django.template.loader import render_to_string
+from django.urls import URLPattern, path
+from django.utils.translation import gettext_lazy as _
+
+from documents import portability
+from documents.models import Document, PortabilityExport
+from documents.tasks import build_portability_export
+from dpi.models import AuditEvent
+from dpi.services import audit
+
+PERMISSION = "documents.run_portability_export"
+
+
+def _type_choices() -> list[tuple[str, str]]:
+    """The document types present in the DPI (produced or received), by label."""
+    rows = Document.objects.order_by().values_list("type_code", "type_label").distinct()
+    labels = dict(sorted(rows, key=lambda row: row[1], reverse=True))  # one label per code
+    return sorted(((code, f"{label} ({code})") for code, label in labels.items()), key=lambda choice: choice[1])
+
+
+class PortabilityExportForm(forms.ModelForm):
+    type_codes = forms.MultipleChoiceField(
+        label=_("types de documents"),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_("Aucun type coché : tous les types."),
+    )
+
+    class Meta:
+        model = PortabilityExport
+        fields = ("period_start", "period_end", "versions", "origin", "type_codes")
+        widgets = {"period_start": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+                   "period_end": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")}  # fmt: skip
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["type_codes"].choices = _type_choices()
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        start, end = data.get("period_start"), data.get("period_end")
+        if start and end and start > end:
+            raise forms.ValidationError(_("La date de début est après la date de fin."))
+        return data
+
+
+def criteria(job: PortabilityExport) -> dict[str, Any]:
+    """What an export covers, as the audit trail records it."""
+    return {
+        "portability_export": job.pk,
+        "since": job.period_start.isoformat(),
+        "until": job.period_end.isoformat(),
+        "versions": job.versions,
+        "origin": job.origin,
+        "types": list(job.type_codes),
+    }
+
+
+@admin.register(PortabilityExport)
+class PortabilityExportAdmin(admin.ModelAdmin):
+    """Ask for an export (the add form), follow it in the list (its state cell polls while it runs),
+    download its archive; a finished or failed export may be deleted, with its archive."""
+
+    form = PortabilityExportForm
+    list_display = ("__str__", "created_at", "requested_by", "versions", "origin", "types", "state_cell")
+    list_filter = ("state", "versions", "origin")
+    list_select_related = ("requested_by",)
+    readonly_fields = ("state", "requested_by", "period_start", "period_end", "versions", "origin", "type_codes",
+                       "total", "done", "file_name", "size", "sha256", "error", "created_at", "started_at",
+                       "finished_at")  # fmt: skip
+
+    def _allowed(self, request: HttpRequest) -> bool:
+        return request.user.is_active and request.user.has_perm(PERMISSION)
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return self._allowed(request)
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self._allowed(request)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return self._allowed(request)
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: PortabilityExport | None = None) -> bool:
+        return self._allowed(request) and (obj is None or not obj.is_active)
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> tuple[str, ...]:
+        return self.readonly_fields if obj is not None else ()
+
+    @admin.display(description=_("types"))
+    def types(self, job: PortabilityExport) -> str:
+        return ", ".join(job.type_codes) or str(_("tous"))
+
+    @admin.display(description=_("état"))
+    def state_cell(self, job: PortabilityExport) -> str:
+        return render_to_string("documents/portability/_state.html", {"job": job})
+
+    @transaction.atomic
+    def save_model(self, request: HttpRequest, obj: PortabilityExport, form: Any, change: bool) -> None:
+        obj.requested_by = request.user
+        super().save_model(request, obj, form, change)
+        audit(action=AuditEvent.Action.TRACE_EXPORT, request=request, obj=obj,
+              detail={"change": "requested", **criteria(obj)})  # fmt: skip
+        transaction.on_commit(lambda: build_portability_export.delay(obj.pk))
+
+    def delete_model(self, request: HttpRequest, obj: PortabilityExport) -> None:
+        portability.delete_archive(obj)
+        super().delete_model(request, obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[PortabilityExport]) -> None:
+        for job in queryset:
+            portability.delete_archive(job)
+        super().delete_queryset(request, queryset)
+
+    def get_deleted_objects(self, objs: Any, request: HttpRequest) -> tuple[list, dict, set, list]:
+        deleted, counts, perms_needed, protected = super().get_deleted_objects(objs, request)
+        active = [job for job in objs if job.is_active]
+        return deleted, counts, perms_needed, protected + [str(job) for job in active]
+
+    def get_urls(self) -> list[URLPattern]:
+        wrap = self.admin_site.admin_view
+        return [
+            path("<int:job_id>/download/", wrap(self.download_view), name="documents_portabilityexport_download"),
+            path("<int:job_id>/state/", wrap(self.state_view), name="documents_portabilityexport_state"),
+            *super().get_urls(),
+        ]
+
+    def state_view(self, request: HttpRequest, job_id: int) -> HttpResponse:
+        """The state cell alone, for its poll (``X-DPI-Background``: it does not keep the session alive)."""
+        if not self._allowed(request):
+            raise PermissionDenied
+        return HttpResponse(self.state_cell(get_object_or_404(PortabilityExport, pk=job_id)))
+
+    def download_view(self, request: HttpRequest, job_id: int) -> FileResponse:
+        """The finished archive, streamed from the disk; the download is audited with what it holds."""
+        if not self._allowed(request):
+            raise PermissionDenied
+        job = get_object_or_404(PortabilityExport, pk=job_id, state=PortabilityExport.State.DONE)
+        archive = portability.archive_path(job)
+        if not archive.is_file():
+            raise Http404(_("Archive absente du disque."))
+        audit(action=AuditEvent.Action.TRACE_EXPORT, request=request, obj=job,
+              detail={"change": "downloaded", "file": job.file_name, "rows": job.total, "size": job.size,
+                      "sha256": job.sha256, **criteria(job)})  # fmt: skip
+        return FileResponse(archive.open("rb"), as_attachment=True, filename=job.file_name)
