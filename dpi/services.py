@@ -10,8 +10,10 @@ import secrets
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.http import HttpRequest
+from django.utils import timezone
 
 from dpi.models import AuditEvent, NoticeAcknowledgement, Peer, User
 
@@ -69,6 +71,18 @@ def audit_row(
         emergency=emergency,
         detail=detail or {},
     )
+
+
+def stamp_once(obj: models.Model, *, at: str, by: str, user: User, already: str) -> models.Model:
+    """Record once who did something to ``obj`` and when (fields ``at`` and ``by``), under a row lock;
+    a second time raises ``ValidationError(already)``. Call it inside the caller's transaction."""
+    locked = type(obj)._default_manager.select_for_update().get(pk=obj.pk)
+    if getattr(locked, at) is not None:
+        raise ValidationError(already)
+    setattr(locked, at, timezone.now())
+    setattr(locked, by, user)
+    locked.save(update_fields=[at, by])
+    return locked
 
 
 @transaction.atomic

@@ -7,15 +7,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest
-from django.utils import timezone
 
 from documents.cda import CdaHeader, CdaPatient, InvalidCda, parse_cda_header
 from dpi.models import AuditEvent, User
-from dpi.services import audit
+from dpi.services import audit, stamp_once
 from mss.hl7 import journal_cda
 from mss.matching import first_names
 from mss.models import PendingImport, Trace
@@ -127,11 +125,7 @@ def compare(trace: Trace) -> Comparison:
 @transaction.atomic
 def mark_handled(*, trace: Trace, user: User, note: str = "", request: HttpRequest | None = None) -> Trace:
     """The refusal leaves the work list: who, when, why, and one audit row."""
-    locked = Trace.objects.select_for_update().get(pk=trace.pk)
-    if locked.handled_at is not None:
-        raise ValidationError("Ce refus a déjà été traité.")
-    locked.handled_at, locked.handled_by = timezone.now(), user
-    locked.save(update_fields=["handled_at", "handled_by"])
+    locked = stamp_once(trace, at="handled_at", by="handled_by", user=user, already="Ce refus a déjà été traité.")
     audit(
         action=AuditEvent.Action.DOCUMENT_CHANGE, actor=user, request=request, obj=locked,
         patient_id=locked.patient_id,

@@ -4,15 +4,13 @@ one (``patients.review_emergency_access``), a unit head those opened by the memb
 
 from __future__ import annotations
 
-from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Exists, OuterRef, QuerySet
 from django.http import HttpRequest
-from django.utils import timezone
 
 from dpi.models import AuditEvent, Membership, User
 from dpi.selectors import user_care_units
-from dpi.services import audit
+from dpi.services import audit, stamp_once
 from patients.models import EmergencyAccess
 
 ALL_UNITS = "patients.review_emergency_access"
@@ -58,11 +56,9 @@ def review_list(user: User, *, pending_only: bool, limit: int = 200) -> list[Eme
 
 @transaction.atomic
 def mark_reviewed(*, access: EmergencyAccess, user: User, request: HttpRequest | None = None) -> EmergencyAccess:
-    locked = EmergencyAccess.objects.select_for_update().get(pk=access.pk)
-    if locked.reviewed_at is not None:
-        raise ValidationError("Cet accès d'urgence a déjà été revu.")
-    locked.reviewed_at, locked.reviewed_by = timezone.now(), user
-    locked.save(update_fields=["reviewed_at", "reviewed_by"])
+    locked = stamp_once(
+        access, at="reviewed_at", by="reviewed_by", user=user, already="Cet accès d'urgence a déjà été revu."
+    )
     audit(
         action=AuditEvent.Action.EMERGENCY_ACCESS, actor=user, request=request, obj=locked,
         patient_id=locked.patient_id, detail={"change": "reviewed", "opened_by": locked.user.get_username()},
