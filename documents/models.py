@@ -196,6 +196,7 @@ class PortabilityExport(models.Model):
     error = models.TextField(_("motif de l'échec"), blank=True)
     created_at = models.DateTimeField(_("demandé le"), auto_now_add=True)
     started_at = models.DateTimeField(_("commencé le"), null=True, blank=True)
+    progressed_at = models.DateTimeField(_("dernier progrès le"), null=True, blank=True)
     finished_at = models.DateTimeField(_("terminé le"), null=True, blank=True)
 
     class Meta:

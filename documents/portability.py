@@ -21,6 +21,7 @@ import hashlib
 import json
 import logging
 import re
+import shutil
 import tempfile
 import zipfile
 from collections.abc import Iterator, Sequence
@@ -49,6 +50,8 @@ INDEX_HEADER = (
     "statut_libelle", "niveau", "validee_le", "cda_chemin", "cda_sha256", "cda_octets", "pdf_chemin",
     "pdf_sha256", "pdf_octets",
 )  # fmt: skip
+STALE = timedelta(minutes=15)  # a running job that has not progressed for this long was interrupted
+INTERRUPTED = "Export interrompu (arrêt du worker) : demandez un nouvel export."
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
@@ -83,13 +86,19 @@ def selected_versions(job: PortabilityExport) -> QuerySet[DocumentVersion]:
 
 
 def build(job_id: int) -> PortabilityExport | None:
-    """Build the archive of a queued job; ``None`` when it is not queued (a duplicate delivery of the task)."""
-    claimed = PortabilityExport.objects.filter(pk=job_id, state=PortabilityExport.State.QUEUED).update(
-        state=PortabilityExport.State.RUNNING, started_at=timezone.now()
-    )
-    if not claimed:
+    """Build the archive of a queued job; ``None`` when there is nothing to do (a duplicate delivery of the
+    task while the job runs, or a finished job). A job found running with no progress for ``STALE`` was
+    interrupted (its worker died and the broker delivered the task again): it fails, for a new export."""
+    now = timezone.now()
+    jobs = PortabilityExport.objects.filter(pk=job_id)
+    if jobs.filter(state=PortabilityExport.State.RUNNING, progressed_at__lt=now - STALE).exists():
+        _fail(jobs.get(), RuntimeError(INTERRUPTED))
+        return jobs.get()
+    if not jobs.filter(state=PortabilityExport.State.QUEUED).update(
+        state=PortabilityExport.State.RUNNING, started_at=now, progressed_at=now
+    ):
         return None
-    job = PortabilityExport.objects.select_related("requested_by").get(pk=job_id)
+    job = jobs.select_related("requested_by").get()
     try:
         _build(job)
     except Exception as exc:  # any failure: the job says why, and nothing half-written remains
@@ -107,13 +116,10 @@ def _build(job: PortabilityExport) -> None:
     root = f"dpi-export-{job.pk}"
     name = f"{root}-{timezone.localtime():%Y%m%d-%H%M%S}.zip"
     part = directory / f"{name}.part"
-    try:
-        with tempfile.TemporaryDirectory(dir=directory) as work:
-            _write_zip(job, ids, part, root, Path(work))
-        digest, size = _sha256_file(part), part.stat().st_size
-        part.rename(directory / name)
-    finally:
-        part.unlink(missing_ok=True)
+    with tempfile.TemporaryDirectory(dir=directory, prefix=f"{root}-") as work:
+        _write_zip(job, ids, part, root, Path(work))
+    digest, size = _sha256_file(part), part.stat().st_size
+    part.rename(directory / name)
     PortabilityExport.objects.filter(pk=job.pk).update(
         state=PortabilityExport.State.DONE, file_name=name, size=size, sha256=digest, finished_at=timezone.now()
     )
@@ -125,7 +131,7 @@ def _write_zip(job: PortabilityExport, ids: list[int], part: Path, root: str, wo
             for done, batch in _batches(ids):
                 for version in _versions(batch):
                     index.add(_add_version(archive, root, version))
-                PortabilityExport.objects.filter(pk=job.pk).update(done=done)
+                PortabilityExport.objects.filter(pk=job.pk).update(done=done, progressed_at=timezone.now())
         archive.write(work / "index.csv", f"{root}/index.csv")
         archive.write(work / "index.json", f"{root}/index.json")
 
@@ -250,9 +256,12 @@ def _sha256_file(path: Path) -> str:
 
 
 def _fail(job: PortabilityExport, exc: Exception) -> None:
-    reason = f"{type(exc).__name__} : {exc}"[:2000] or "Erreur inconnue"
+    """The job failed, with its reason; whatever it wrote (work files, partial or even complete archive) goes."""
+    for leftover in export_dir().glob(f"dpi-export-{job.pk}-*"):
+        shutil.rmtree(leftover) if leftover.is_dir() else leftover.unlink(missing_ok=True)
+    reason = str(exc) if isinstance(exc, RuntimeError) else f"{type(exc).__name__} : {exc}"
     PortabilityExport.objects.filter(pk=job.pk).update(
-        state=PortabilityExport.State.FAILED, error=reason, finished_at=timezone.now()
+        state=PortabilityExport.State.FAILED, error=reason[:2000], finished_at=timezone.now()
     )
 
 

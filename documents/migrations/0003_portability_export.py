@@ -31,6 +31,7 @@ class Migration(migrations.Migration):
                 ('error', models.TextField(blank=True, verbose_name="motif de l'échec")),
                 ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='demandé le')),
                 ('started_at', models.DateTimeField(blank=True, null=True, verbose_name='commencé le')),
+                ('progressed_at', models.DateTimeField(blank=True, null=True, verbose_name='dernier progrès le')),
                 ('finished_at', models.DateTimeField(blank=True, null=True, verbose_name='terminé le')),
                 ('requested_by', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='demandé par')),
             ],

@@ -9,7 +9,7 @@ import hashlib
 import io
 import json
 import zipfile
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -211,6 +211,26 @@ def test_an_unusable_export_directory_fails_the_job(files, exports_in_tmp):
 def test_a_job_that_is_no_longer_queued_is_not_built_again(files):
     job = export()
     assert build_portability_export(job.pk) == "nothing to do"
+    running = PortabilityExport.objects.create(
+        period_start=date(2025, 3, 1), period_end=date(2025, 3, 31), state=PortabilityExport.State.RUNNING,
+        progressed_at=timezone.now(),
+    )  # fmt: skip
+    assert build_portability_export(running.pk) == "nothing to do"  # a duplicate delivery while it runs
+    running.refresh_from_db()
+    assert running.state == PortabilityExport.State.RUNNING
+
+
+def test_a_job_interrupted_by_a_dead_worker_fails_when_its_task_comes_back(files, exports_in_tmp):
+    job = PortabilityExport.objects.create(
+        period_start=date(2025, 3, 1), period_end=date(2025, 3, 31), state=PortabilityExport.State.RUNNING,
+        progressed_at=timezone.now() - portability.STALE - timedelta(minutes=1), total=3, done=1,
+    )  # fmt: skip
+    exports_in_tmp.mkdir()
+    (exports_in_tmp / f"dpi-export-{job.pk}-20250301-100000.zip.part").write_bytes(b"PK half")
+    assert build_portability_export(job.pk) == PortabilityExport.State.FAILED
+    job.refresh_from_db()
+    assert (job.error, job.file_name) == (portability.INTERRUPTED, "")
+    assert list(exports_in_tmp.iterdir()) == []
 
 
 # --- the admin ---------------------------------------------------------------------------------------
