@@ -17,6 +17,7 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.template.loader import render_to_string
 from django.urls import URLPattern, path
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from documents import portability
@@ -30,14 +31,13 @@ PERMISSION = "documents.run_portability_export"
 
 def _type_choices() -> list[tuple[str, str]]:
     """The document types present in the DPI (produced or received), by label."""
-    rows = Document.objects.order_by().values_list("type_code", "type_label").distinct()
-    labels = dict(sorted(rows, key=lambda row: row[1], reverse=True))  # one label per code
+    labels = dict(Document.objects.order_by().values_list("type_code", "type_label").distinct())  # one per code
     return sorted(((code, f"{label} ({code})") for code, label in labels.items()), key=lambda choice: choice[1])
 
 
 class PortabilityExportForm(forms.ModelForm):
     type_codes = forms.MultipleChoiceField(
-        label=_("types de documents"),
+        label=_("Types de documents"),
         required=False,
         widget=forms.CheckboxSelectMultiple,
         help_text=_("Aucun type coché : tous les types."),
@@ -103,6 +103,9 @@ class PortabilityExportAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: PortabilityExport | None = None) -> bool:
         return self._allowed(request) and (obj is None or not obj.is_active)
+
+    def get_changeform_initial_data(self, request: HttpRequest) -> dict[str, Any]:
+        return {"period_end": timezone.localdate(), **super().get_changeform_initial_data(request)}
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> tuple[str, ...]:
         return self.readonly_fields if obj is not None else ()
