@@ -44,11 +44,29 @@ class BusinessAckInline(admin.TabularInline):
 @admin.register(FeedingOrder)
 class FeedingOrderAdmin(ReadOnlyAdmin):
     patient_path = "document__patient"
-    list_display = ("pk", "document", "channel", "purpose", "kind", "state", "trigger", "due_at", "attempts", "sent_at")
+    list_display = (
+        "patient",
+        "document",
+        "channel",
+        "purpose",
+        "kind",
+        "state",
+        "trigger",
+        "due_at",
+        "attempts",
+        "sent_at",
+    )
+    list_select_related = ("document__patient",)
     list_filter = ("state", "channel", "purpose", "kind", "trigger")
     search_fields = ("control_id", "document__patient__ipp", "document__patient__ins")
     date_hierarchy = "due_at"
     inlines = [BusinessAckInline]
+
+    @admin.display(description=_("patient"), ordering="document__patient__birth_name")
+    def patient(self, order: FeedingOrder) -> str:
+        """The patient by IPP and name (the order's own number means nothing to a user)."""
+        patient = order.document.patient
+        return f"IPP {patient.ipp} · {patient.display_name}"
 
 
 class TraceExportForm(forms.Form):

@@ -44,7 +44,12 @@ class Document(models.Model):
 
     patient = models.ForeignKey("patients.Patient", on_delete=models.PROTECT, related_name="documents")
     episode = models.ForeignKey(
-        "patients.Episode", on_delete=models.PROTECT, null=True, blank=True, related_name="documents"
+        "patients.Episode",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="documents",
+        verbose_name=_("venue"),
     )
     set_id = models.CharField(_("setId"), max_length=128, db_index=True)
     type_code = models.CharField(_("type (LOINC)"), max_length=20)
@@ -56,13 +61,25 @@ class Document(models.Model):
     provenance = models.CharField(_("provenance"), max_length=10, choices=Provenance.choices)
     status = models.CharField(_("statut"), max_length=10, choices=Status.choices, default=Status.DRAFT)
     author = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("auteur"),
     )
     author_name = models.CharField(_("auteur"), max_length=200, blank=True)
     author_national_id = models.CharField(_("identifiant national de l'auteur"), max_length=20, blank=True)
     author_role = models.CharField(_("profession / spécialité"), max_length=100, blank=True)
     author_organization = models.CharField(_("structure de l'auteur"), max_length=200, blank=True)
-    care_unit = models.ForeignKey("dpi.CareUnit", on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    care_unit = models.ForeignKey(
+        "dpi.CareUnit",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("unité fonctionnelle"),
+    )
     finess_eg = models.CharField(_("FINESS géographique"), max_length=9, blank=True)
     masked_to_professionals = models.BooleanField(_("masqué aux professionnels"), default=False)
     invisible_to_patient = models.BooleanField(_("invisible pour le patient"), default=False)
@@ -74,7 +91,12 @@ class Document(models.Model):
     mss_to_patient = models.BooleanField(_("envoyer au patient par MSSanté"), default=False)
     fields = models.JSONField(_("contenu structuré"), default=dict, blank=True)
     current_version = models.ForeignKey(
-        "DocumentVersion", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        "DocumentVersion",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("version actuelle"),
     )
 
     class Meta:
@@ -115,7 +137,12 @@ class DocumentVersion(models.Model):
     created_at = models.DateTimeField(_("créée le"), auto_now_add=True)
     validated_at = models.DateTimeField(_("validée le"), null=True, blank=True)
     validated_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("validé par"),
     )
 
     class Meta:

@@ -12,7 +12,7 @@ from django.contrib.admin.utils import unquote
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.sessions.models import Session
 from django.db import models, transaction
-from django.db.models import QuerySet
+from django.db.models import OuterRef, QuerySet, Subquery
 from django.forms.models import model_to_dict
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext_lazy as _
@@ -107,9 +107,14 @@ class LegalEntityAdmin(AuditedAdmin):
 
 @admin.register(Site)
 class SiteAdmin(AuditedAdmin):
-    list_display = ["name", "finess_eg", "legal_entity"]
+    list_display = ["name", "finess_eg", "entity"]
     list_filter = ["legal_entity"]
     search_fields = ["name", "finess_eg"]
+    list_select_related = ["legal_entity"]
+
+    @admin.display(description=_("entité juridique"), ordering="legal_entity__name")
+    def entity(self, site: Site) -> LegalEntity:
+        return site.legal_entity
 
 
 @admin.register(CareUnit)
@@ -136,11 +141,24 @@ class MembershipInline(admin.TabularInline):
 @admin.register(Membership)
 class MembershipAdmin(AuditedAdmin):
     audit_action = AuditEvent.Action.HABILITATION_CHANGE
-    list_display = ["user", "care_unit", "role", "valid_until"]
+    # French headers (the model's fields have no French verbose_name yet: that change waits for a migration).
+    list_display = ["member", "unit", "member_role", "valid_until"]
     list_filter = ["role", "care_unit__site", "care_unit"]
     search_fields = ["user__username", "user__last_name", "user__rpps", "care_unit__name", "care_unit__code"]
     autocomplete_fields = ["user", "care_unit"]
     list_select_related = ["user", "care_unit", "role"]
+
+    @admin.display(description=_("utilisateur"), ordering="user__username")
+    def member(self, membership: Membership) -> User:
+        return membership.user
+
+    @admin.display(description=_("unité fonctionnelle"), ordering="care_unit__name")
+    def unit(self, membership: Membership) -> CareUnit:
+        return membership.care_unit
+
+    @admin.display(description=_("rôle"), ordering="role__label")
+    def member_role(self, membership: Membership) -> Role:
+        return membership.role
 
 
 @admin.register(User)
@@ -259,23 +277,46 @@ def _cell(event: AuditEvent, column: str) -> object:
 
 @admin.register(AuditEvent)
 class AuditEventAdmin(ReadOnlyAdmin):
-    list_display = [
-        "at",
-        "action",
-        "actor_username",
-        "actor_rpps",
-        "peer",
-        "ip_address",
-        "object_repr",
-        "patient_id",
-        "emergency",
-    ]
+    # The key columns fit a 1366 px screen: who (login and RPPS, or the peer) in one column, the patient by IPP
+    # and name (never the internal id); the address and the detail are on the row's page and in the export.
+    list_display = ["at", "action", "who", "object_repr", "patient", "emergency"]
     list_filter = ["action", "emergency", ("at", admin.DateFieldListFilter)]
     search_fields = ["actor_username", "actor_rpps", "peer", "object_repr", "object_id", "=patient_id", "ip_address"]
     date_hierarchy = "at"
     actions = ["export_csv"]
     list_per_page = 100
     show_full_result_count = False
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[AuditEvent]:
+        """Each row's patient named in the same query (IPP, names), not one query per row."""
+        from patients.models import Patient
+
+        patient = Patient.objects.filter(pk=OuterRef("patient_id"))
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                patient_ipp=Subquery(patient.values("ipp")[:1]),
+                patient_birth_name=Subquery(patient.values("birth_name")[:1]),
+                patient_first_names=Subquery(patient.values("first_names")[:1]),
+            )
+        )
+
+    @admin.display(description=_("auteur"), ordering="actor_username")
+    def who(self, event: AuditEvent) -> str:
+        if event.peer:
+            return f"{_('partenaire')} {event.peer}"
+        return f"{event.actor_username} (RPPS {event.actor_rpps})" if event.actor_rpps else event.actor_username
+
+    @admin.display(description=_("patient"), ordering="patient_id")
+    def patient(self, event: AuditEvent) -> str:
+        if event.patient_id is None:
+            return ""
+        ipp = getattr(event, "patient_ipp", None)
+        if ipp is None:
+            return _("patient supprimé")
+        name = " ".join(filter(None, [event.patient_birth_name, event.patient_first_names]))
+        return f"IPP {ipp} · {name}"
 
     @admin.action(description=_("Exporter en CSV"))
     def export_csv(self, request: HttpRequest, queryset: QuerySet[AuditEvent]) -> HttpResponse:

@@ -78,7 +78,12 @@ class Trace(models.Model):
         "hl7.Message", on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("message")
     )
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("utilisateur"),
     )
     cda_id = models.CharField(_("identifiant du CDA"), max_length=260, blank=True)
     error_code = models.CharField(_("code d'erreur"), max_length=3, blank=True)
@@ -112,7 +117,9 @@ class TraceRead(models.Model):
     """A notification (integrated/replaced/deleted/imported trace) marked read by one user."""
 
     trace = models.ForeignKey(Trace, on_delete=models.CASCADE, related_name="reads")
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", verbose_name=_("utilisateur")
+    )
     read_at = models.DateTimeField(_("lu le"), auto_now_add=True)
 
     class Meta:
@@ -127,7 +134,9 @@ class TraceRead(models.Model):
 class PendingImport(models.Model):
     """A CDA document taken from an IHE_XDM archive a user uploaded, waiting for the user to pick the patient."""
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", verbose_name=_("utilisateur")
+    )
     created_at = models.DateTimeField(_("déposé le"), auto_now_add=True)
     archive_name = models.CharField(_("archive"), max_length=255)
     path = models.CharField(_("chemin dans l'archive"), max_length=255)

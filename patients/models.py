@@ -115,7 +115,14 @@ class Patient(models.Model):
     dmp_status = models.CharField(_("statut du DMP (ZFA-1)"), max_length=12, choices=DmpStatus.choices, blank=True)
     dmp_status_at = models.DateTimeField(_("statut du DMP relevé le (ZFA-2)"), null=True, blank=True)
     dmp_closed_at = models.DateTimeField(_("DMP fermé le (ZFA-3)"), null=True, blank=True)
-    merged_into = models.ForeignKey("self", on_delete=models.PROTECT, null=True, blank=True, related_name="absorbed")
+    merged_into = models.ForeignKey(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="absorbed",
+        verbose_name=_("fusionné dans"),
+    )
     birth_name_key = models.CharField(
         _("clé de recherche du nom de naissance"), max_length=100, blank=True, editable=False
     )
@@ -126,8 +133,8 @@ class Patient(models.Model):
     first_name_key = models.CharField(
         _("clé de recherche du premier prénom de naissance"), max_length=100, blank=True, editable=False
     )
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("créé le"))
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("mis à jour le"))
 
     objects = PatientQuerySet.as_manager()
 
@@ -269,7 +276,12 @@ class Episode(models.Model):
 class EmergencyAccess(models.Model):
     """A time-limited access to a patient file outside the user's care relationships ("bris de glace")."""
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="emergency_accesses")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="emergency_accesses",
+        verbose_name=_("utilisateur"),
+    )
     patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="emergency_accesses")
     reason = models.TextField(_("motif"))
     started_at = models.DateTimeField(_("début"), auto_now_add=True)
@@ -300,7 +312,7 @@ class CareEpisode(models.Model):
     opposition apply to. See docs/decisions.md for how visits are grouped."""
 
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="care_episodes")
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("créé le"))
 
     class Meta:
         verbose_name = _("épisode de soins")
@@ -313,7 +325,7 @@ class CareEpisode(models.Model):
 class Movement(models.Model):
     """A movement of a visit (ZBE segment): admission, transfer, discharge... with its history."""
 
-    episode = models.ForeignKey(Episode, on_delete=models.CASCADE, related_name="movements")
+    episode = models.ForeignKey(Episode, on_delete=models.CASCADE, related_name="movements", verbose_name=_("venue"))
     movement_id = models.CharField(_("identifiant du mouvement (ZBE-1)"), max_length=64)
     trigger = models.CharField(_("événement"), max_length=3)
     nature = models.CharField(_("nature (ZBE-9)"), max_length=5, blank=True)
@@ -380,7 +392,12 @@ class IdentityEvent(models.Model):
     at = models.DateTimeField(_("date"), auto_now_add=True)
     message = models.ForeignKey("hl7.Message", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("auteur"),
     )
     changes = models.JSONField(_("modifications"), default=dict, blank=True)
     note = models.CharField(_("remarque"), max_length=300, blank=True)

@@ -47,7 +47,14 @@ class DmpTransaction(models.Model):
     national_id = models.CharField(_("identifiant national (VIHF)"), max_length=12)
     profession = models.CharField(_("profession"), max_length=10, blank=True)
     specialty = models.CharField(_("spécialité"), max_length=10, blank=True)
-    care_unit = models.ForeignKey("dpi.CareUnit", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    care_unit = models.ForeignKey(
+        "dpi.CareUnit",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("unité fonctionnelle"),
+    )
     finess_eg = models.CharField(_("FINESS géographique"), max_length=9, blank=True, db_index=True)
     patient = models.ForeignKey("patients.Patient", on_delete=models.SET_NULL, null=True, related_name="+")
     ins = models.CharField(_("INS"), max_length=15)
@@ -124,9 +131,13 @@ class NewDocumentsRule(models.Model):
     since the patient's last visit.
     """
 
-    legal_entity = models.ForeignKey("dpi.LegalEntity", on_delete=models.CASCADE, null=True, blank=True)
+    legal_entity = models.ForeignKey(
+        "dpi.LegalEntity", on_delete=models.CASCADE, null=True, blank=True, verbose_name=_("entité juridique")
+    )
     site = models.ForeignKey("dpi.Site", on_delete=models.CASCADE, null=True, blank=True)
-    care_unit = models.ForeignKey("dpi.CareUnit", on_delete=models.CASCADE, null=True, blank=True)
+    care_unit = models.ForeignKey(
+        "dpi.CareUnit", on_delete=models.CASCADE, null=True, blank=True, verbose_name=_("unité fonctionnelle")
+    )
     specialty = models.CharField(
         _("spécialité (TRE_R38)"), max_length=10, blank=True, help_text=_("vide : toutes les spécialités")
     )
@@ -164,7 +175,9 @@ class NewDocumentsRule(models.Model):
 class NewDocumentsAcknowledgement(models.Model):
     """A user marked the patient's new DMP documents as seen: the count starts again from here."""
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", verbose_name=_("utilisateur")
+    )
     patient = models.ForeignKey("patients.Patient", on_delete=models.CASCADE, related_name="+")
     acknowledged_at = models.DateTimeField(_("vu le"))
 

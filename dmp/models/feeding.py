@@ -73,7 +73,12 @@ class FeedingOrder(models.Model):
     control_id = models.CharField(_("MSH-10"), max_length=20, unique=True)
     trigger = models.CharField(_("événement"), max_length=3, choices=Trigger.choices, blank=True)
     replaced_version = models.ForeignKey(
-        "documents.DocumentVersion", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        "documents.DocumentVersion",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("version remplacée"),
     )
     metadata = models.JSONField(_("métadonnées envoyées"), default=dict, blank=True)
     attempts = models.PositiveSmallIntegerField(_("tentatives"), default=0)
@@ -84,7 +89,12 @@ class FeedingOrder(models.Model):
     )
     created_at = models.DateTimeField(_("créé le"), auto_now_add=True)
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("créé par"),
     )
     sent_at = models.DateTimeField(_("envoyé le"), null=True, blank=True)
 
@@ -112,7 +122,9 @@ class BusinessAck(models.Model):
         Z02 = "Z02", _("accusé de réception MSSanté")
         Z03 = "Z03", _("accusé de lecture MSSanté")
 
-    order = models.ForeignKey(FeedingOrder, on_delete=models.CASCADE, related_name="acks")
+    order = models.ForeignKey(
+        FeedingOrder, on_delete=models.CASCADE, related_name="acks", verbose_name=_("ordre d'alimentation")
+    )
     event = models.CharField(_("événement"), max_length=3, choices=Event.choices)
     success = models.BooleanField(_("succès"))
     recipient = models.CharField(_("destinataire"), max_length=254, blank=True)
@@ -135,7 +147,12 @@ class FeedingDelay(models.Model):
 
     type_code = models.CharField(_("type de document (LOINC)"), max_length=20, blank=True, help_text=_("vide : tous"))
     care_unit = models.ForeignKey(
-        "dpi.CareUnit", on_delete=models.CASCADE, null=True, blank=True, help_text=_("vide : toutes")
+        "dpi.CareUnit",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        help_text=_("vide : toutes"),
+        verbose_name=_("unité fonctionnelle"),
     )
     delay_minutes = models.PositiveIntegerField(_("délai (minutes)"))
 

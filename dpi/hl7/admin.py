@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
+from django.shortcuts import get_object_or_404, redirect
+from django.urls import URLPattern, path
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
@@ -103,6 +106,28 @@ class MessageAdmin(ReadOnlyAdmin):
 
     def has_replay_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("hl7.replay_message")
+
+    def get_urls(self) -> list[URLPattern]:
+        replay = self.admin_site.admin_view(self.replay_view)
+        return [path("<int:pk>/rejouer/", replay, name="hl7_message_replay"), *super().get_urls()]
+
+    def change_view(
+        self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: dict | None = None
+    ) -> HttpResponse:
+        """The message page offers "Rejouer" to whoever may replay, for a message that can be."""
+        message = self.get_object(request, object_id)
+        replayable = message is not None and message.replayable and self.has_replay_permission(request)
+        extra_context = {**(extra_context or {}), "replayable": replayable}
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def replay_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        """POST from the message page: replayed at once (as one selected message is), back to its page."""
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        if not self.has_replay_permission(request):
+            raise PermissionDenied
+        self._replay_one(request, get_object_or_404(Message, pk=pk))
+        return redirect("admin:hl7_message_change", pk)
 
     @admin.action(description=_("Rejouer les messages sélectionnés"), permissions=["replay"])
     def replay_selected(self, request: HttpRequest, queryset: QuerySet[Message]) -> None:
