@@ -24,7 +24,7 @@ from documents import portability
 from documents.models import Document, PortabilityExport
 from documents.tasks import build_portability_export
 from dpi.models import AuditEvent
-from dpi.services import audit
+from dpi.services import audit, audit_row
 
 PERMISSION = "documents.run_portability_export"
 
@@ -165,4 +165,23 @@ class PortabilityExportAdmin(admin.ModelAdmin):
         audit(action=AuditEvent.Action.TRACE_EXPORT, request=request, obj=job,
               detail={"change": "downloaded", "file": job.file_name, "rows": job.total, "size": job.size,
                       "sha256": job.sha256, **criteria(job)})  # fmt: skip
+        _trace_ins_exported(request, job)
         return FileResponse(archive.open("rb"), as_attachment=True, filename=job.file_name)
+
+
+def _trace_ins_exported(request: HttpRequest, job: PortabilityExport) -> None:
+    """The archive carries the INS of its patients out of the DPI: one ``ins.export`` row per patient (REM
+    INS/va1.39), shown on the patient's INS traces page as "Administration : Export n° …"."""
+    AuditEvent.objects.bulk_create(
+        (
+            audit_row(
+                action=AuditEvent.Action.INS_EXPORT,
+                request=request,
+                obj=job,
+                patient_id=patient_id,
+                detail={"channel": "admin", "path": request.path, "ins": ins, "portability_export": job.pk},
+            )
+            for patient_id, ins in portability.archived_ins(job).items()
+        ),
+        batch_size=1000,
+    )

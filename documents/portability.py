@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import io
 import json
 import logging
 import re
@@ -263,6 +264,13 @@ def _fail(job: PortabilityExport, exc: Exception) -> None:
     PortabilityExport.objects.filter(pk=job.pk).update(
         state=PortabilityExport.State.FAILED, error=reason[:2000], finished_at=timezone.now()
     )
+
+
+def archived_ins(job: PortabilityExport) -> dict[int, str]:
+    """The INS the finished archive carries, by patient file, read back from its index."""
+    with zipfile.ZipFile(archive_path(job)) as archive, archive.open(f"dpi-export-{job.pk}/index.csv") as raw:
+        rows = csv.DictReader(io.TextIOWrapper(raw, encoding="utf-8", newline=""), delimiter=";")
+        return {int(row["patient_dossier"]): row["ins"] for row in rows if row["ins"]}
 
 
 def delete_archive(job: PortabilityExport) -> None:

@@ -258,6 +258,7 @@ def test_only_superusers_and_holders_of_the_dedicated_permission_reach_the_expor
 
 
 def test_the_download_is_the_archive_and_is_audited_with_what_was_exported(files, admin_client):
+    make_document(PatientFactory(ins=""), day="2025-03-15")  # a patient without INS: no INS row
     job = export(origin=PortabilityExport.Origin.PRODUCED)
     response = admin_client.get(reverse(DOWNLOAD, args=[job.pk]))
     assert response.status_code == 200
@@ -265,9 +266,12 @@ def test_the_download_is_the_archive_and_is_audited_with_what_was_exported(files
     assert response["Content-Disposition"] == f'attachment; filename="{job.file_name}"'
     event = AuditEvent.objects.get(action=AuditEvent.Action.TRACE_EXPORT, detail__change="downloaded")
     assert {key: event.detail[key] for key in ("portability_export", "origin", "since", "until", "rows", "sha256")} == {
-        "portability_export": job.pk, "origin": "produced", "since": "2025-03-01", "until": "2025-03-31", "rows": 2,
+        "portability_export": job.pk, "origin": "produced", "since": "2025-03-01", "until": "2025-03-31", "rows": 3,
         "sha256": job.sha256,
     }  # fmt: skip
+    ins = AuditEvent.objects.get(action=AuditEvent.Action.INS_EXPORT)  # the one patient with an INS
+    assert (ins.patient_id, ins.detail["ins"], ins.detail["channel"]) == (files["corrected"].patient_id,
+                                                                          "279035121518989", "admin")  # fmt: skip
 
 
 def test_a_failed_or_unfinished_export_offers_nothing_to_download(files, admin_client):
