@@ -16,6 +16,10 @@ from patients.ins import INS_AUTHORITIES
 
 INS_OIDS = {oid: authority.label for oid, authority in INS_AUTHORITIES.items()}
 
+# The preset notice of a version that replaces another (MSS/va1.13): printed on the PDF, prefixed to the mails.
+REPLACEMENT_NOTICE_TITLE = "ANNULE ET REMPLACE"
+REPLACEMENT_NOTICE = "Ce document annule et remplace la version transmise précédemment, qui ne doit plus être utilisée."
+
 
 @dataclass(frozen=True)
 class PatientIdentity:
@@ -40,6 +44,20 @@ class PatientIdentity:
     @property
     def qualified(self) -> bool:
         return bool(self.ins and self.ins_oid)
+
+
+@dataclass(frozen=True)
+class PrintSettings:
+    """What the hospital chose to print (REM INS/va1.10, DOC/va1.03), from its site and legal entity.
+
+    The identity traits every paper output carries (birth name, first birth first name, birth date, sex, and
+    for a qualified identity the INS with its nature) are not settings; these add to them.
+    """
+
+    all_first_names: bool = True  # every birth first name, not only the first one
+    used_names: bool = True  # used name and used first name
+    birth_place: bool = True  # INSEE code of the birth place
+    patient_notice: str = ""  # patient information (RGPD), in the footer of every page
 
 
 @dataclass(frozen=True)
@@ -166,4 +184,5 @@ class DocumentContent:
     replaces_id: str = ""  # relatedDocument RPLC parentDocument id
     legal_authenticator: Author | None = None
     discharge: DischargeFacts | None = None  # a discharge letter's coded facts (LDL-SES N3)
+    printing: PrintSettings = field(default_factory=PrintSettings)  # the PDF only; the CDA does not depend on it
     extra: dict[str, str] = field(default_factory=dict)

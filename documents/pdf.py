@@ -1,7 +1,10 @@
 """PDF/A rendering of a document from the same :class:`DocumentContent` as its CDA (SC.CDA/DD.02).
 
 The first page bears the INS datamatrix and the marking "INS à scanner" only when the identity is qualified
-(SC.CDA/VISU.04). Library choices, PDF/A variant and checks: see ``docs/pdf.md``.
+(SC.CDA/VISU.04); the identity block prints the traits every paper output carries plus those the site chose
+(:func:`print_settings`, INS/va1.10 and va1.15), the footer the hospital's patient information (DOC/va1.03), and
+a version that replaces another says so first ("annule et remplace", MSS/va1.13). Library choices, PDF/A variant
+and checks: see ``docs/pdf.md``.
 """
 
 from __future__ import annotations
@@ -17,9 +20,19 @@ from weasyprint import CSS, HTML
 from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import URLFetcher
 
-from documents.content import INS_OIDS, Author, DocumentContent, PatientIdentity
+from documents.content import (
+    INS_OIDS,
+    REPLACEMENT_NOTICE,
+    REPLACEMENT_NOTICE_TITLE,
+    Author,
+    DocumentContent,
+    PatientIdentity,
+    PrintSettings,
+)
 from documents.datamatrix import ins_datamatrix_svg
 from dpi.codes import Profession, Specialty
+from dpi.models import Site
+from patients.ins import INS_AUTHORITIES
 from patients.models import Sex
 
 PDF_VARIANT = "pdf/a-1b"
@@ -51,6 +64,19 @@ def render_pdf(content: DocumentContent) -> bytes:
     return document.write_pdf(stylesheets=[stylesheet], font_config=font_config, pdf_variant=PDF_VARIANT)
 
 
+def print_settings(site: Site | None) -> PrintSettings:
+    """What ``site`` prints on its documents: its extra identity traits, its patient information or else its
+    legal entity's. Without a site (a document outside any care unit), the defaults: every trait, no notice."""
+    if site is None:
+        return PrintSettings()
+    return PrintSettings(
+        all_first_names=site.print_all_first_names,
+        used_names=site.print_used_names,
+        birth_place=site.print_birth_place,
+        patient_notice=(site.patient_notice or site.legal_entity.patient_notice).strip(),
+    )
+
+
 def _professional(author: Author) -> _Professional:
     rpps = author.national_id.removeprefix(RPPS_PREFIX) if _is_rpps(author.national_id) else ""
     return _Professional(
@@ -77,9 +103,24 @@ def _context(content: DocumentContent) -> dict[str, object]:
         "patient": patient,
         "sex": _label(Sex, patient.sex),
         "ins_authority": INS_OIDS.get(patient.ins_oid, ""),
+        "ins_label": authority.short_label if (authority := INS_AUTHORITIES.get(patient.ins_oid)) else "INS",
+        "printing": content.printing,
+        "replacement": _replacement(content),
         "datamatrix": _datamatrix_data_uri(patient),
         "author": _professional(content.author),
         "legal_authenticator": _professional(content.legal_authenticator) if content.legal_authenticator else None,
+    }
+
+
+def _replacement(content: DocumentContent) -> dict[str, str] | None:
+    """The "annule et remplace" notice of a version that replaces another, ``None`` for a first version."""
+    if not content.replaces_id:
+        return None
+    return {
+        "title": REPLACEMENT_NOTICE_TITLE,
+        "text": REPLACEMENT_NOTICE,
+        "version": str(content.version_number - 1),
+        "id": content.replaces_id,
     }
 
 

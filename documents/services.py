@@ -36,7 +36,7 @@ from documents.content import (
     Section,
 )
 from documents.models import Document, DocumentVersion, Provenance, Status
-from documents.pdf import render_pdf
+from documents.pdf import print_settings, render_pdf
 from documents.schema import cda_schema_errors
 from documents.signals import document_deleted, version_validated
 from documents.types import SEGUR_TYPES, STAY, STAY_TITLE, FieldSpec, SegurType, parse_table
@@ -346,6 +346,7 @@ def document_content(document: Document, version: DocumentVersion, author: User)
         replaces_id=version.replaces.cda_id_root if version.replaces else "",
         legal_authenticator=writer,
         discharge=discharge,
+        printing=print_settings(unit.site if unit else None),
     )
 
 

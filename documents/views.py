@@ -16,6 +16,7 @@ from django.views.decorators.http import require_POST
 
 from documents import services
 from documents.cda import InvalidCda
+from documents.filenames import file_name_of
 from documents.forms import DocumentForm, ImportForm
 from documents.links import viewer_links
 from documents.models import Document, DocumentVersion, Provenance
@@ -218,7 +219,7 @@ def version_pdf(request: HttpRequest, pk: int, number: int) -> HttpResponse:
     if not version.pdf:
         raise Http404
     response = HttpResponse(bytes(version.pdf), content_type="application/pdf")
-    response["Content-Disposition"] = f'inline; filename="document-{pk}-v{number}.pdf"'
+    response["Content-Disposition"] = f'inline; filename="{file_name_of(version.document, "pdf")}"'
     return response
 
 
@@ -241,7 +242,7 @@ def version_cda_rendering(request: HttpRequest, pk: int, number: int) -> HttpRes
 def version_cda_download(request: HttpRequest, pk: int, number: int) -> HttpResponse:
     version = _version(request, pk, number)
     response = HttpResponse(bytes(version.cda), content_type="application/xml")
-    response["Content-Disposition"] = f'attachment; filename="document-{pk}-v{number}.xml"'
+    response["Content-Disposition"] = f'attachment; filename="{file_name_of(version.document, "xml")}"'
     return response
 
 

@@ -15,6 +15,7 @@ from dpi.validators import validate_rpps
 
 finess_validator = RegexValidator(r"^\d[\dAB]\d{7}$", _("Un FINESS compte 9 caractères."))
 adeli_validator = RegexValidator(r"^\d{9}$", _("Un numéro ADELI compte 9 chiffres."))
+PATIENT_NOTICE_MAX_LENGTH = 600  # printed in the footer of every page: a few lines at most
 
 
 class LegalEntity(models.Model):
@@ -26,6 +27,12 @@ class LegalEntity(models.Model):
         _("structure de test"),
         default=False,
         help_text=_("Accepte les INS aux OID de test et de démonstration (1.2.250.1.213.1.4.10 et .11)."),
+    )
+    patient_notice = models.TextField(
+        _("information des patients (RGPD)"),
+        max_length=PATIENT_NOTICE_MAX_LENGTH,
+        blank=True,
+        help_text=_("Imprimée en pied de page des documents produits : lettre de liaison, compte rendu…"),
     )
 
     class Meta:
@@ -43,6 +50,19 @@ class Site(models.Model):
     legal_entity = models.ForeignKey(LegalEntity, on_delete=models.PROTECT, related_name="sites")
     finess_eg = models.CharField(_("FINESS EG"), max_length=9, unique=True, validators=[finess_validator])
     name = models.CharField(_("nom"), max_length=200)
+    patient_notice = models.TextField(
+        _("information des patients (RGPD) propre au site"),
+        max_length=PATIENT_NOTICE_MAX_LENGTH,
+        blank=True,
+        help_text=_("Remplace, pour ce site, celle de l'entité juridique ; vide : celle de l'entité juridique."),
+    )
+    print_all_first_names = models.BooleanField(
+        _("imprimer tous les prénoms de naissance"),
+        default=True,
+        help_text=_("Sinon, les documents imprimés ne portent que le premier prénom de naissance."),
+    )
+    print_used_names = models.BooleanField(_("imprimer le nom et le prénom utilisés"), default=True)
+    print_birth_place = models.BooleanField(_("imprimer le lieu de naissance"), default=True)
 
     class Meta:
         verbose_name = _("site géographique")
