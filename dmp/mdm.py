@@ -12,7 +12,8 @@ database, this module only writes ER7. The rules it keeps (digest section 3):
   the DPI knows who it is: a professional's national id, the patient's INS;
 * PID-18 (NDA) and PV1-19 (visit) with their assigning authority (CX-4), as PAM.fr and the national
   examples write them;
-* then the metadata OBX in the volet's order, each Y or N.
+* then the metadata OBX in the volet's order, each Y or N, and the mail bodies; a replacement (T10) sent by
+  mail opens each body with the preset "annule et remplace" notice the PDF also prints (MSS/va1.13).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from datetime import date, datetime
 from django.utils import timezone
 
 from documents.cda import InstanceId
+from documents.content import REPLACEMENT_NOTICE, REPLACEMENT_NOTICE_TITLE
 from dpi.hl7.parsing import escape
 
 VOLET = "2.1^CISIS_CDA_HL7_V2"
@@ -255,12 +257,32 @@ def _metadata(t: Transmission) -> list[str]:
         number += 1
         if code == "DESTMSSANTEPAT" and t.metadata.get(code):
             segments.append("NTE|1|||FIN|")  # the patient cannot answer the hospital's mailbox
-    for (code, label), body in ((MAIL_BODY_PS, t.mail_body_ps), (MAIL_BODY_PATIENT, t.mail_body_patient)):
+    for (code, label), body in _mail_bodies(t):
         if body:
             data = base64.b64encode(body.encode("utf-8")).decode("ascii")
             segments.append(f"OBX|{number}|ED|{code}^{escape(label)}^MetaDMPMSS||^text^^Base64^{data}||||||F|")
             number += 1
     return segments
+
+
+def _mail_bodies(t: Transmission) -> tuple[tuple[tuple[str, str], str], ...]:
+    """CORPSMAIL_PS and CORPSMAIL_PATIENT; those of a replacement sent by mail open with the preset notice."""
+    bodies = (
+        (MAIL_BODY_PS, t.mail_body_ps, "DESTMSSANTEPS"),
+        (MAIL_BODY_PATIENT, t.mail_body_patient, "DESTMSSANTEPAT"),
+    )
+    if t.trigger != "T10":
+        return tuple((metadata, body) for metadata, body, _destination in bodies)
+    return tuple(
+        (metadata, _replacement_mail_body(body) if body or t.metadata.get(destination) else "")
+        for metadata, body, destination in bodies
+    )
+
+
+def _replacement_mail_body(body: str) -> str:
+    """The mail body of a replacement: the "annule et remplace" notice, then the usual text."""
+    notice = f"{REPLACEMENT_NOTICE_TITLE} — {REPLACEMENT_NOTICE}"
+    return f"{notice}\n\n{body}" if body else notice
 
 
 def _ts(value: datetime | None) -> str:

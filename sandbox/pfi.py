@@ -112,6 +112,7 @@ class Mdm:
     sender: str = ""
     recipients: list[Recipient] = field(default_factory=list)
     flags: dict[str, str] = field(default_factory=dict)
+    mail_bodies: dict[str, str] = field(default_factory=dict)  # CORPSMAIL_* decoded, when readable
     cda: bytes = b""
     problems: list[Problem] = field(default_factory=list)
 
@@ -215,6 +216,9 @@ def _read_content(mdm: Mdm, segments: list[Segment]) -> None:
     for obx in _metadata_obx(segments):
         code = first(obx, "3.1")
         mdm.flags[code] = "text" if code in TEXT_METADATA else first(obx, "5.1")
+        if code in TEXT_METADATA:
+            with contextlib.suppress(ValueError):  # unreadable: reported by _metadata_problems
+                mdm.mail_bodies[code] = base64.b64decode(first(obx, "5.5"), validate=True).decode("utf-8")
 
 
 def _document_id(repetitions: list[str], component: str) -> str:
@@ -314,6 +318,9 @@ def _metadata_problems(mdm: Mdm, segments: list[Segment]) -> list[Problem]:
             )
         previous = code if not previous or rank[code] > rank[previous] else previous
         value = mdm.flags.get(code, "")
+        if code in TEXT_METADATA and code not in mdm.mail_bodies:
+            text = _("Corps du mail %(code)s illisible : texte UTF-8 en Base64 attendu dans OBX-5.5") % {"code": code}
+            problems.append(Problem(text, f"OBX^{number}^5"))
         if code not in TEXT_METADATA and value not in ("Y", "N"):
             problems.append(
                 Problem(
