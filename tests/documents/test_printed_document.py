@@ -95,7 +95,7 @@ def test_the_ins_is_printed_with_its_nature_nia(tmp_path: Path) -> None:
     pdf = write_pdf(tmp_path, _content(ins_oid=NIA_OID))
 
     assert f"INS (NIA) {TEST_INS} · INS-NIA · OID {NIA_OID}" in pdf_text(pdf)
-    assert len(datamatrices_in_top_right_of_first_page(pdf)) == 1  # the page's one barcode carries the INS
+    assert len(datamatrices_in_top_right_of_first_page(pdf)) == 1
 
 
 @pytest.mark.django_db
