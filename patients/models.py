@@ -257,6 +257,8 @@ class Episode(models.Model):
     discharged_at = models.DateTimeField(_("sortie"), null=True, blank=True)
     pre_admission = models.BooleanField(_("pré-admission"), default=False)
     cancelled = models.BooleanField(_("annulé"), default=False)
+    # The denominator of the operative report's indicators (DSR 3.2.7, NB 3; docs/statistics.md)
+    surgical = models.BooleanField(_("activité chirurgicale"), default=False)
 
     class Meta:
         verbose_name = _("séjour")
