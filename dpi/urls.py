@@ -16,6 +16,7 @@ urlpatterns = [
     path("", include("documents.urls")),
     path("mssante/", include("mss.urls")),
     path("dmp/", include("dmp.urls")),
+    path("statistiques/", include("stats.urls")),
     path("api/", include("dpi.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),

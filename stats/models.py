@@ -14,3 +14,6 @@ class Indicators(models.Model):
         permissions = [("view_indicators", _("Peut consulter et exporter les indicateurs d'usage"))]
         verbose_name = _("indicateurs d'usage")
         verbose_name_plural = _("indicateurs d'usage")
+
+    def __str__(self) -> str:
+        return str(self._meta.verbose_name)

@@ -1,0 +1,9 @@
+from django.urls import path
+
+from stats import views
+
+app_name = "stats"
+urlpatterns = [
+    path("", views.index, name="index"),
+    path("indicateurs.csv", views.indicators_csv, name="indicators_csv"),
+]
