@@ -15,6 +15,8 @@ from django.db import models, transaction
 from django.db.models import OuterRef, QuerySet, Subquery
 from django.forms.models import model_to_dict
 from django.http import HttpRequest, HttpResponse
+from django.utils.formats import date_format
+from django.utils.timezone import localtime
 from django.utils.translation import gettext_lazy as _
 
 from dpi.csvexport import csv_response
@@ -279,7 +281,7 @@ def _cell(event: AuditEvent, column: str) -> object:
 class AuditEventAdmin(ReadOnlyAdmin):
     # The key columns fit a 1366 px screen: who (login and RPPS, or the peer) in one column, the patient by IPP
     # and name (never the internal id); the address and the detail are on the row's page and in the export.
-    list_display = ["at", "action", "who", "object_repr", "patient", "emergency"]
+    list_display = ["when", "action", "who", "object_repr", "patient", "emergency"]
     list_filter = ["action", "emergency", ("at", admin.DateFieldListFilter)]
     search_fields = ["actor_username", "actor_rpps", "peer", "object_repr", "object_id", "=patient_id", "ip_address"]
     date_hierarchy = "at"
@@ -301,6 +303,10 @@ class AuditEventAdmin(ReadOnlyAdmin):
                 patient_first_names=Subquery(patient.values("first_names")[:1]),
             )
         )
+
+    @admin.display(description=_("date"), ordering="at")
+    def when(self, event: AuditEvent) -> str:
+        return date_format(localtime(event.at), "d/m/Y H:i:s")
 
     @admin.display(description=_("auteur"), ordering="actor_username")
     def who(self, event: AuditEvent) -> str:

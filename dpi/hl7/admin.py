@@ -9,7 +9,9 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import URLPattern, path
+from django.utils.formats import date_format
 from django.utils.html import format_html
+from django.utils.timezone import localtime
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
@@ -46,17 +48,9 @@ MESSAGE_BYTES = ("raw", "text", "ack")
 
 @admin.register(Message)
 class MessageAdmin(ReadOnlyAdmin):
-    list_display = [
-        "received_at",
-        "direction",
-        "message_type",
-        "control_id",
-        "sender",
-        "patient_ids",
-        "status",
-        "ack_code",
-        "replay_count",
-    ]
+    # The key columns fit a 1366 px screen: direction and type in one column, status and ACK in another;
+    # the replay count and the peer are on the message's page.
+    list_display = ["received", "kind", "control_id", "sender", "patient_ids", "outcome"]
     list_filter = ["direction", "status", "ack_code", "message_type", SenderFilter]
     show_full_result_count = False
 
@@ -95,6 +89,20 @@ class MessageAdmin(ReadOnlyAdmin):
     @admin.display(description=_("émetteur"))
     def sender(self, message: Message) -> str:
         return message.sender
+
+    @admin.display(description=_("reçu le"), ordering="received_at")
+    def received(self, message: Message) -> str:
+        return date_format(localtime(message.received_at), "d/m/Y H:i:s")
+
+    @admin.display(description=_("message"), ordering="message_type")
+    def kind(self, message: Message) -> str:
+        arrow = "←" if message.direction == Message.Direction.INBOUND else "→"
+        return f"{arrow} {message.message_type}"
+
+    @admin.display(description=_("état (ACK)"), ordering="status")
+    def outcome(self, message: Message) -> str:
+        status = message.get_status_display()
+        return f"{status} ({message.ack_code})" if message.ack_code else status
 
     @admin.display(description=_("texte décodé"))
     def segments(self, message: Message) -> str:
