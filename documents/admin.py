@@ -1,4 +1,5 @@
-"""Admin: the portability exports (REM PORT/va1.01), asked for, followed and downloaded by an administrator.
+"""Admin: the portability exports (REM PORT/va1.01), asked for, followed and downloaded by an administrator;
+the writing templates of the documents (REM HOP/va1.07), audited like every structure change.
 
 Only superusers and holders of ``documents.run_portability_export`` see the page. Asking for an export
 and downloading its archive each leave a ``trace.export`` row saying what was exported.
@@ -21,8 +22,11 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from documents import portability
-from documents.models import Document, PortabilityExport
+from documents.models import Document, DocumentTemplate, PortabilityExport
+from documents.prefill import PLACEHOLDERS, carry_choices, unknown_placeholders
 from documents.tasks import build_portability_export
+from documents.types import SEGUR_TYPES
+from dpi.admin import AuditedAdmin
 from dpi.models import AuditEvent
 from dpi.services import audit, audit_row
 
@@ -185,3 +189,105 @@ def _trace_ins_exported(request: HttpRequest, job: PortabilityExport) -> None:
         ),
         batch_size=1000,
     )
+
+
+PLACEHOLDER_HELP = _("Champs de remplacement : %(names)s. Toute autre accolade est refusée.") % {
+    "names": ", ".join(f"{{{name}}} ({label})" for name, (label, _value) in PLACEHOLDERS.items())
+}
+
+
+class DocumentTemplateForm(forms.ModelForm):
+    """The template's own fields; the per-section fields (``text__<field>``, ``carry__<field>``) are added
+    for its type by :meth:`DocumentTemplateAdmin.get_form`."""
+
+    type_code = forms.ChoiceField(
+        label=_("Type de document"),
+        choices=[(code, segur.label) for code, segur in SEGUR_TYPES.items()],
+        help_text=_("Les rubriques du type s'affichent après « Enregistrer et continuer les modifications »."),
+    )
+
+    class Meta:
+        model = DocumentTemplate
+        fields = ("type_code", "care_unit", "name", "active")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for name, section in self.instance.sections.items():
+            if isinstance(section, dict):
+                self.initial.setdefault(f"text__{name}", section.get("text", ""))
+                self.initial.setdefault(f"carry__{name}", section.get("carry_from", ""))
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        for name, value in list(data.items()):
+            unknown = unknown_placeholders(value) if name.startswith("text__") and isinstance(value, str) else []
+            if unknown:
+                names = ", ".join(f"{{{n}}}" for n in unknown)
+                self.add_error(name, _("Champ de remplacement inconnu : %(names)s.") % {"names": names})
+        return data
+
+    def save(self, commit: bool = True) -> DocumentTemplate:
+        segur = SEGUR_TYPES.get(self.cleaned_data.get("type_code", ""))
+        if segur is not None and any(f"text__{spec.name}" in self.fields for spec in segur.fields):
+            self.instance.sections = {
+                spec.name: {
+                    "text": self.cleaned_data.get(f"text__{spec.name}", ""),
+                    "carry_from": self.cleaned_data.get(f"carry__{spec.name}", ""),
+                }
+                for spec in segur.fields
+            }
+        return super().save(commit)
+
+
+def _section_fields(type_code: str) -> dict[str, forms.Field]:
+    """The default text (and, for a text or table field, the field to carry over) of each section of the type."""
+    segur = SEGUR_TYPES.get(type_code)
+    fields: dict[str, forms.Field] = {}
+    for spec in segur.fields if segur else ():
+        if spec.is_choice:
+            fields[f"text__{spec.name}"] = forms.ChoiceField(
+                label=_("Valeur par défaut"), required=False, choices=[("", "—"), *spec.choices]
+            )
+            continue
+        fields[f"text__{spec.name}"] = forms.CharField(
+            label=_("Texte par défaut"), required=False, max_length=20000, help_text=PLACEHOLDER_HELP,
+            widget=forms.Textarea(attrs={"rows": 3}),
+        )  # fmt: skip
+        fields[f"carry__{spec.name}"] = forms.ChoiceField(
+            label=_("Reprendre du dernier document validé du patient"),
+            required=False,
+            choices=[("", "— (texte par défaut)"), *carry_choices()],
+            help_text=_("S'il existe et que la rubrique y est remplie, son texte remplace le texte par défaut."),
+        )
+    return fields
+
+
+@admin.register(DocumentTemplate)
+class DocumentTemplateAdmin(AuditedAdmin):
+    """Templates per document type and care unit: the most specific one pre-fills the writing form."""
+
+    form = DocumentTemplateForm
+    list_display = ("name", "type_label", "care_unit", "active")
+    list_filter = ("type_code", "active", "care_unit")
+    search_fields = ("name",)
+    autocomplete_fields = ("care_unit",)
+
+    def _type_code(self, request: HttpRequest, obj: DocumentTemplate | None) -> str:
+        return request.POST.get("type_code") or (obj.type_code if obj else request.GET.get("type_code", ""))
+
+    def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any) -> Any:
+        form = type("DocumentTemplateTypedForm", (self.form,), _section_fields(self._type_code(request, obj)))
+        return super().get_form(request, obj, change, form=form, **kwargs)
+
+    def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> list[tuple[Any, dict]]:
+        segur = SEGUR_TYPES.get(self._type_code(request, obj))
+        sections = [
+            (spec.label, {"fields": [f"text__{spec.name}"] + ([] if spec.is_choice else [f"carry__{spec.name}"])})
+            for spec in (segur.fields if segur else ())
+        ]
+        return [(None, {"fields": ["type_code", "care_unit", "name", "active"]}), *sections]
+
+    @admin.display(description=_("type de document"), ordering="type_code")
+    def type_label(self, template: DocumentTemplate) -> str:
+        segur = SEGUR_TYPES.get(template.type_code)
+        return segur.short_label if segur else template.type_code

@@ -243,3 +243,34 @@ class PortabilityExport(models.Model):
     @property
     def is_active(self) -> bool:
         return self.state in (self.State.QUEUED, self.State.RUNNING)
+
+
+class DocumentTemplate(models.Model):
+    """A writing template of a Ségur document type (REM HOP/va1.07), for one care unit or for all of them.
+
+    ``sections`` holds, per field of the type (``documents.types``), ``{"text": ..., "carry_from": ...}``:
+    a default text with placeholders (``documents.prefill.PLACEHOLDERS``), and optionally
+    ``"<type code>:<field>"``, the field of the patient's latest validated document of that type to copy
+    instead. The form is only pre-filled: the user edits everything before validating (HOP/va1.03)."""
+
+    type_code = models.CharField(_("type de document"), max_length=20)
+    care_unit = models.ForeignKey(
+        "dpi.CareUnit",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("unité fonctionnelle"),
+        help_text=_("vide : toutes les unités"),
+    )
+    name = models.CharField(_("nom du modèle"), max_length=100)
+    active = models.BooleanField(_("actif"), default=True)
+    sections = models.JSONField(_("contenu par rubrique"), default=dict, blank=True)
+
+    class Meta:
+        verbose_name = _("modèle de document")
+        verbose_name_plural = _("modèles de document")
+        ordering = ["type_code", "name", "pk"]
+
+    def __str__(self) -> str:
+        return self.name

@@ -20,6 +20,7 @@ from documents.filenames import file_name_of
 from documents.forms import DocumentForm, ImportForm
 from documents.links import viewer_links
 from documents.models import Document, DocumentVersion, Provenance
+from documents.prefill import prefill_for
 from documents.rendering import CSP_FOR_RENDERED_CDA, STYLESHEETS, agency_stylesheet_path, render_cda_html
 from documents.selectors import SORTS, DocumentFilters, document_types, patient_documents, versions_of
 from documents.types import SEGUR_TYPES
@@ -104,11 +105,13 @@ def document_new(request: HttpRequest, pk: int, type_code: str) -> HttpResponse:
     segur = SEGUR_TYPES.get(type_code)
     if segur is None:
         raise Http404
-    form = DocumentForm(
-        request.POST or None, segur=segur, initial={"title": segur.short_label, "act_date": timezone.localtime()}
-    )
+    episode = current_episode(patient)
+    prefill = prefill_for(
+        segur=segur, patient=patient, episode=episode, author=request.user, chosen=request.GET.get("modele", "")
+    )  # only the form's initial values: the user edits and validates everything (REM HOP/va1.07, va1.03)
+    initial = {"title": segur.short_label, "act_date": timezone.localtime(), **prefill.fields}
+    form = DocumentForm(request.POST or None, segur=segur, initial=initial)
     if request.method == "POST" and form.is_valid():
-        episode = current_episode(patient)
         document = services.create_draft(
             patient=patient,
             episode=episode,
@@ -119,7 +122,8 @@ def document_new(request: HttpRequest, pk: int, type_code: str) -> HttpResponse:
             validating="validate" in request.POST,
         )
         return _after_save(request, document, "draft_created")
-    return render(request, "documents/edit.html", _page(request, patient, form=form, segur=segur))
+    context = _page(request, patient, form=form, segur=segur, templates=prefill.templates, template=prefill.template)
+    return render(request, "documents/edit.html", context)
 
 
 @login_required
