@@ -47,7 +47,9 @@ class LegalEntity(models.Model):
 class Site(models.Model):
     """Entité géographique, identified by its FINESS EG: every document and statistic is attributed to one."""
 
-    legal_entity = models.ForeignKey(LegalEntity, on_delete=models.PROTECT, related_name="sites")
+    legal_entity = models.ForeignKey(
+        LegalEntity, on_delete=models.PROTECT, related_name="sites", verbose_name=_("entité juridique")
+    )
     finess_eg = models.CharField(_("FINESS EG"), max_length=9, unique=True, validators=[finess_validator])
     name = models.CharField(_("nom"), max_length=200)
     patient_notice = models.TextField(
@@ -170,9 +172,11 @@ class Role(models.Model):
 class Membership(models.Model):
     """A user's role in a care unit: the basis of every habilitation."""
 
-    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships")
-    care_unit = models.ForeignKey(CareUnit, on_delete=models.CASCADE, related_name="memberships")
-    role = models.ForeignKey(Role, on_delete=models.PROTECT, related_name="memberships")
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships", verbose_name=_("utilisateur"))
+    care_unit = models.ForeignKey(
+        CareUnit, on_delete=models.CASCADE, related_name="memberships", verbose_name=_("unité fonctionnelle")
+    )
+    role = models.ForeignKey(Role, on_delete=models.PROTECT, related_name="memberships", verbose_name=_("rôle"))
     valid_until = models.DateField(_("valable jusqu'au"), null=True, blank=True)
 
     class Meta:
@@ -250,7 +254,7 @@ class Peer(models.Model):
         DOCUMENTS_READ = "documents:read", _("lecture des documents")
 
     name = models.SlugField(_("nom"), max_length=100, unique=True)
-    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    token_hash = models.CharField(max_length=64, unique=True, editable=False, verbose_name=_("empreinte du jeton"))
     token_prefix = models.CharField(_("début du jeton"), max_length=8, editable=False)
     scopes = models.JSONField(_("portées"), default=list, blank=True)
     active = models.BooleanField(_("actif"), default=True)
