@@ -151,3 +151,11 @@ def test_the_admin_refuses_an_unknown_placeholder(admin_client):
     )
     assert response.status_code == 200 and not DocumentTemplate.objects.exists()
     assert "Champ de remplacement inconnu : {patient.__class__}" in response.content.decode()
+
+
+def test_the_admin_add_page_shows_the_sections_of_the_type_once_chosen(admin_client):
+    url = reverse("admin:documents_documenttemplate_add")
+    assert "text__motif" not in admin_client.get(url).content.decode()
+    page = admin_client.get(url, {"type_code": LETTER}).content.decode()
+    assert 'name="text__motif"' in page and 'name="carry__traitements"' in page
+    assert 'name="carry__modalite_entree"' not in page  # a list field takes a default value, not a copy
