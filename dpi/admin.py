@@ -7,6 +7,10 @@ import json
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from allauth.mfa import admin as allauth_mfa_admin
+from allauth.mfa.models import Authenticator
+from allauth.usersessions import admin as allauth_sessions_admin
+from allauth.usersessions.models import UserSession
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
@@ -368,3 +372,55 @@ class PeerAdmin(AuditedAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         """Peers are created with ``manage.py create_peer NAME``, which prints the token once."""
         return False
+
+
+# django-allauth's own admins (second factors, sessions) with French column headers: the library has no
+# French labels for these fields.
+admin.site.unregister(Authenticator)
+admin.site.unregister(UserSession)
+
+
+@admin.register(Authenticator)
+class AuthenticatorAdmin(allauth_mfa_admin.AuthenticatorAdmin):
+    list_display = ("owner", "kind", "created", "last_used")
+
+    @admin.display(description=_("utilisateur"), ordering="user__username")
+    def owner(self, authenticator: Authenticator) -> str:
+        return str(authenticator.user)
+
+    @admin.display(description=_("type"), ordering="type")
+    def kind(self, authenticator: Authenticator) -> str:
+        return authenticator.get_type_display()
+
+    @admin.display(description=_("créé le"), ordering="created_at")
+    def created(self, authenticator: Authenticator) -> object:
+        return authenticator.created_at
+
+    @admin.display(description=_("dernier usage"), ordering="last_used_at")
+    def last_used(self, authenticator: Authenticator) -> object:
+        return authenticator.last_used_at
+
+
+@admin.register(UserSession)
+class UserSessionAdmin(allauth_sessions_admin.UserSessionAdmin):
+    list_display = ("owner", "created", "last_seen", "address", "browser")
+
+    @admin.display(description=_("utilisateur"), ordering="user__username")
+    def owner(self, session: UserSession) -> str:
+        return str(session.user)
+
+    @admin.display(description=_("ouverte le"), ordering="created_at")
+    def created(self, session: UserSession) -> object:
+        return session.created_at
+
+    @admin.display(description=_("dernière activité"), ordering="last_seen_at")
+    def last_seen(self, session: UserSession) -> object:
+        return session.last_seen_at
+
+    @admin.display(description=_("adresse"), ordering="ip")
+    def address(self, session: UserSession) -> str:
+        return session.ip or ""
+
+    @admin.display(description=_("navigateur"))
+    def browser(self, session: UserSession) -> str:
+        return session.user_agent

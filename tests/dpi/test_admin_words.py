@@ -57,3 +57,12 @@ def test_the_audit_list_names_the_patient_by_ipp_and_name_with_its_key_columns(c
     assert "IPP IPP-4242 · DUMONT LOUISE" in cells
     assert str(patient.pk) not in cells
     assert f"{staff.username} (RPPS {staff.rpps})" in cells
+
+
+def test_the_second_factor_and_session_lists_have_french_headers(client):
+    from tests.factories import UserFactory
+
+    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+    for url in ("/admin/mfa/authenticator/", "/admin/usersessions/usersession/"):
+        page = client.get(url).content.decode()
+        assert "utilisateur" in page.lower() and "Created at" not in page and "Last" not in page
