@@ -22,7 +22,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from documents import portability
-from documents.models import Document, DocumentTemplate, PortabilityExport
+from documents.models import Document, DocumentTemplate, PortabilityExport, WritingRule
 from documents.prefill import PLACEHOLDERS, carry_choices, unknown_placeholders
 from documents.tasks import build_portability_export
 from documents.types import SEGUR_TYPES
@@ -291,3 +291,14 @@ class DocumentTemplateAdmin(AuditedAdmin):
     def type_label(self, template: DocumentTemplate) -> str:
         segur = SEGUR_TYPES.get(template.type_code)
         return segur.short_label if segur else template.type_code
+
+
+@admin.register(WritingRule)
+class WritingRuleAdmin(AuditedAdmin):
+    """Who may draft and who may validate each document type (REM HOP/va1.04): a change is a habilitation
+    change, audited; it applies at the next writing act (docs/documents.md, "Writing rules")."""
+
+    audit_action = AuditEvent.Action.HABILITATION_CHANGE
+    list_display = ["type_code", "profession", "role", "may_draft", "may_validate"]
+    list_editable = ["may_draft", "may_validate"]
+    list_filter = ["type_code", "profession", "role"]

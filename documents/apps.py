@@ -7,4 +7,9 @@ class DocumentsConfig(AppConfig):
     verbose_name = _("Documents de santé")
 
     def ready(self) -> None:
+        from django.db.models.signals import post_migrate
+
         from documents import views  # noqa: F401  (contributes the documents section of the patient file)
+        from documents.rules import reinstall_default_rules
+
+        post_migrate.connect(reinstall_default_rules, sender=self)

@@ -7,6 +7,11 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from documents.types import SEGUR_TYPES
+from dpi.codes import Profession
+
+TYPE_CHOICES = [(segur.code, segur.label) for segur in SEGUR_TYPES.values()]
+
 
 class Provenance(models.TextChoices):
     PRODUCED = "produced", _("Produit dans le DPI")
@@ -178,6 +183,56 @@ class ExportStatus(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_channel_display()} : {self.get_state_display()}"
+
+
+class WritingRule(models.Model):
+    """Who may draft and who may validate one Ségur document type: a profession or a role (REM HOP/va1.04).
+
+    Configured in the admin; applied by ``documents.rules`` in every writing service. A user holds the
+    rights of their profession and of the roles of their active memberships (in the document's unit)."""
+
+    type_code = models.CharField(_("type de document"), max_length=20, choices=TYPE_CHOICES)
+    profession = models.CharField(
+        _("profession"), max_length=10, choices=Profession.choices, blank=True, help_text=_("ou un rôle")
+    )
+    role = models.ForeignKey(
+        "dpi.Role",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("rôle"),
+        help_text=_("ou une profession ; le rôle vaut dans les unités où l'utilisateur le tient"),
+    )
+    may_draft = models.BooleanField(_("peut rédiger"), default=False)
+    may_validate = models.BooleanField(_("peut valider"), default=False)
+
+    class Meta:
+        verbose_name = _("règle de rédaction")
+        verbose_name_plural = _("règles de rédaction (qui rédige, qui valide)")
+        ordering = ["type_code", "profession", "role__label"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(~Q(profession="") & Q(role__isnull=True)) | (Q(profession="") & Q(role__isnull=False)),
+                name="writing_rule_profession_or_role",
+                violation_error_message=_("Choisissez une profession ou un rôle, pas les deux."),
+            ),
+            models.UniqueConstraint(
+                fields=["type_code", "profession"], condition=~Q(profession=""), name="writing_rule_unique_profession"
+            ),
+            models.UniqueConstraint(fields=["type_code", "role"], name="writing_rule_unique_role"),
+            models.CheckConstraint(
+                condition=Q(may_draft=True) | Q(may_validate=False),
+                name="writing_rule_validator_drafts",
+                violation_error_message=_(
+                    "Qui valide doit aussi pouvoir rédiger : la validation enregistre d'abord le brouillon."
+                ),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        who = self.get_profession_display() if self.profession else str(self.role)
+        return f"{self.get_type_code_display()} — {who}"
 
 
 class PortabilityExport(models.Model):

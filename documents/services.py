@@ -37,6 +37,7 @@ from documents.content import (
 )
 from documents.models import Document, DocumentVersion, Provenance, Status
 from documents.pdf import print_settings, render_pdf
+from documents.rules import Operation, WritingRefused, require
 from documents.schema import cda_schema_errors
 from documents.signals import document_deleted, version_validated
 from documents.types import SEGUR_TYPES, STAY, STAY_TITLE, FieldSpec, SegurType, parse_table
@@ -104,7 +105,6 @@ def _segur_type(type_code: str) -> SegurType:
         raise ValidationError(_("Type de document inconnu : %(code)s") % {"code": type_code}) from None
 
 
-@transaction.atomic
 def create_draft(
     *,
     patient: Patient,
@@ -123,10 +123,32 @@ def create_draft(
     """A new Ségur document, in draft, written by ``acting_user`` for ``patient``.
 
     ``validating``: the draft is saved on its way to :func:`validate_document` (``saved_draft="draft_created"``),
-    whose one audit row says it was saved."""
+    whose one audit row says it was saved. The writing rules decide whether ``acting_user`` may draft this type
+    (:mod:`documents.rules`): a refusal is audited and raises :class:`~documents.rules.WritingRefused`."""
     _check_access(acting_user, patient)
     segur = _segur_type(type_code)
     unit = care_unit or (episode.care_unit if episode else None)
+    require(user=acting_user, operation=Operation.DRAFT, type_code=segur.code, patient_id=patient.pk,
+            care_unit=unit, request=request)  # fmt: skip
+    return _create_draft(patient, segur, title, fields, act_date, acting_user, episode, unit, flags, recipients,
+                         request, validating)  # fmt: skip
+
+
+@transaction.atomic
+def _create_draft(
+    patient: Patient,
+    segur: SegurType,
+    title: str,
+    fields: dict[str, str],
+    act_date: datetime,
+    acting_user: User,
+    episode: Episode | None,
+    unit: CareUnit | None,
+    flags: dict[str, bool] | None,
+    recipients: Recipients | None,
+    request: HttpRequest | None,
+    validating: bool,
+) -> Document:
     document = Document(
         patient=patient,
         episode=episode,
@@ -152,7 +174,6 @@ def create_draft(
     return document
 
 
-@transaction.atomic
 def update_draft(
     *,
     document: Document,
@@ -166,8 +187,29 @@ def update_draft(
     validating: bool = False,
 ) -> Document:
     """Edit a draft; a validated version is locked (see :func:`start_correction`). ``validating``: as for
-    :func:`create_draft` (``saved_draft="draft_updated"``)."""
+    :func:`create_draft` (``saved_draft="draft_updated"``). The writing rules apply as for :func:`create_draft`."""
     _check_access(acting_user, document.patient)
+    _require(document, acting_user, Operation.DRAFT, request, "draft_updated")
+    return _update_draft(document, title, fields, act_date, acting_user, flags, recipients, request, validating)
+
+
+def _require(document: Document, user: User, operation: Operation, request: HttpRequest | None, step: str) -> None:
+    require(user=user, operation=operation, type_code=document.type_code, patient_id=document.patient_id,
+            care_unit=document.care_unit, document=document, request=request, step=step)  # fmt: skip
+
+
+@transaction.atomic
+def _update_draft(
+    document: Document,
+    title: str,
+    fields: dict[str, str],
+    act_date: datetime,
+    acting_user: User,
+    flags: dict[str, bool] | None,
+    recipients: Recipients | None,
+    request: HttpRequest | None,
+    validating: bool,
+) -> Document:
     if document.is_locked:
         raise ValidationError(_("Ce document est validé : corrigez-le pour créer une nouvelle version."))
     document.title, document.fields, document.act_date = title, fields, act_date
@@ -187,11 +229,13 @@ def validate_document(
     One audit row says what the validation did: the version, the draft saved just before when ``saved_draft``
     names it (``"draft_created"``/``"draft_updated"``, saved with ``validating=True``), and the sendings the
     receivers of ``version_validated`` ordered (they return them). A refused validation leaves the saved
-    draft with its own row.
+    draft with its own row. Only a user whom the writing rules allow to validate the type may; the author
+    stays the draft's writer, ``acting_user`` becomes the version's validator (the CDA's legalAuthenticator).
     """
     try:
+        _require(document, acting_user, Operation.VALIDATE, request, "validated")
         return _validate(document=document, acting_user=acting_user, request=request, saved_draft=saved_draft)
-    except ValidationError:
+    except (ValidationError, WritingRefused):
         if saved_draft:
             _audit(document, acting_user, saved_draft, request, hold_sending=document.hold_sending)
         raise
@@ -245,10 +289,16 @@ def _ordered(order: Any) -> dict[str, Any]:
     return {"order": order.pk, "channel": order.channel, "state": order.state, "due_at": due}
 
 
-@transaction.atomic
 def start_correction(*, document: Document, acting_user: User, request: HttpRequest | None = None) -> Document:
-    """Reopen a validated document for a new version (same setId, versionNumber + 1, replacing the current)."""
+    """Reopen a validated document for a new version (same setId, versionNumber + 1, replacing the current):
+    a writing act, for those the writing rules allow to draft the type."""
     _check_access(acting_user, document.patient)
+    _require(document, acting_user, Operation.DRAFT, request, "correction_started")
+    return _start_correction(document, acting_user, request)
+
+
+@transaction.atomic
+def _start_correction(document: Document, acting_user: User, request: HttpRequest | None) -> Document:
     if document.status != Status.VALIDATED or document.provenance != Provenance.PRODUCED:
         raise ValidationError(_("Seul un document validé produit dans le DPI peut être corrigé."))
     document.status = Status.DRAFT
@@ -312,22 +362,17 @@ def _check_schema(cda: bytes) -> None:
         raise ValidationError(_("Le CDA produit est invalide : %(errors)s") % {"errors": "; ".join(errors[:3])})
 
 
-def document_content(document: Document, version: DocumentVersion, author: User) -> DocumentContent:
-    """The one content rendered both as PDF and as CDA (SC.CDA/DD.02)."""
+def document_content(document: Document, version: DocumentVersion, validator: User) -> DocumentContent:
+    """The one content rendered both as PDF and as CDA (SC.CDA/DD.02): the draft's writer is its author, the
+    user who validates it its legal authenticator (a senior validating a junior's draft: two people)."""
     unit = document.care_unit
     organization = Organization(
         name=unit.site.name if unit else "",
         finess_eg=document.finess_eg,
         finess_ej=unit.site.legal_entity.finess_ej if unit else "",
     )
-    writer = Author(
-        national_id=author.national_id,
-        family_name=author.last_name,
-        given_name=author.first_name,
-        profession_code=author.profession,
-        specialty_code=author.specialty,
-        organization=organization,
-    )
+    writer = _professional(document.author or validator, organization)
+    authenticator = writer if document.author_id in (None, validator.pk) else _professional(validator, organization)
     discharge = _discharge_facts(document) if _segur_type(document.type_code).volet == "LDL-SES" else None
     return DocumentContent(
         id_root=version.cda_id_root,
@@ -344,9 +389,20 @@ def document_content(document: Document, version: DocumentVersion, author: User)
         sections=_sections(document, discharge),
         encounter=_encounter(document.episode),
         replaces_id=version.replaces.cda_id_root if version.replaces else "",
-        legal_authenticator=writer,
+        legal_authenticator=authenticator,
         discharge=discharge,
         printing=print_settings(unit.site if unit else None),
+    )
+
+
+def _professional(user: User, organization: Organization) -> Author:
+    return Author(
+        national_id=user.national_id,
+        family_name=user.last_name,
+        given_name=user.first_name,
+        profession_code=user.profession,
+        specialty_code=user.specialty,
+        organization=organization,
     )
 
 

@@ -11,7 +11,7 @@ from lxml import etree
 from pypdf import PdfReader
 
 from documents.cda import parse_cda_header
-from documents.models import Provenance, Status
+from documents.models import Provenance, Status, WritingRule
 from documents.schema import cda_schema_errors, cda_schema_path
 from documents.services import create_draft, delete_document, start_correction, update_draft, validate_document
 from dpi.models import AuditEvent
@@ -179,6 +179,8 @@ def test_a_letter_without_the_volet_facts_or_with_a_value_off_the_list_is_refuse
 
 
 def test_an_author_without_profession_cannot_validate_with_a_clear_message(qualified_episode, doctor):
+    role = doctor.memberships.get().role  # a writing rule by role lets the draft reach the CDA's own check
+    WritingRule.objects.create(type_code="11490-0", role=role, may_draft=True, may_validate=True)
     doctor.profession = ""
     doctor.save(update_fields=["profession"])
     with pytest.raises(ValidationError, match="Profession"):
