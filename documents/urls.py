@@ -4,6 +4,9 @@ from documents import views
 
 app_name = "documents"
 urlpatterns = [
+    path("documents/mes-brouillons/", views.worklist, {"which": "mine"}, name="my_drafts"),
+    path("documents/a-valider/", views.worklist, {"which": "to_validate"}, name="to_validate"),
+    path("documents/listes/compteurs/", views.worklist_counts, name="worklist_counts"),
     path("patients/<int:pk>/documents/", views.document_list, name="list"),
     path("patients/<int:pk>/documents/nouveau/<str:type_code>/", views.document_new, name="new"),
     path("patients/<int:pk>/documents/importer/", views.document_import, name="import"),

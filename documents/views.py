@@ -14,7 +14,7 @@ from django.utils.dateparse import parse_date
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_POST
 
-from documents import services
+from documents import services, worklists
 from documents.cda import InvalidCda
 from documents.filenames import file_name_of
 from documents.forms import DocumentForm, ImportForm
@@ -22,10 +22,11 @@ from documents.links import viewer_links
 from documents.models import Document, DocumentVersion, Provenance
 from documents.prefill import prefill_for
 from documents.rendering import CSP_FOR_RENDERED_CDA, STYLESHEETS, agency_stylesheet_path, render_cda_html
+from documents.rules import Operation, WritingRefused, allowed_types
 from documents.selectors import SORTS, DocumentFilters, document_types, patient_documents, versions_of
 from documents.types import SEGUR_TYPES
 from dpi.validators import is_database_id
-from patients.access import Reads, patient_view
+from patients.access import Reads, audit_listed_patients, patient_view
 from patients.file import Panel, section
 from patients.models import Episode, Patient
 from patients.selectors import current_episode
@@ -34,8 +35,11 @@ from patients.views import file_context
 
 @section(order=20)
 def documents_panel(request: HttpRequest, patient: Patient, episode: Episode | None) -> Panel:
-    """The documents list loads on its own (htmx), so the file opens without waiting for it."""
-    return Panel("documents/_panel.html", {"patient": patient, "segur_types": SEGUR_TYPES.values()})
+    """The documents list loads on its own (htmx), so the file opens without waiting for it. "Nouveau" is
+    offered for the types the writing rules let the user draft in the visit's unit."""
+    allowed = allowed_types(request.user, Operation.DRAFT, episode.care_unit if episode else None)
+    types = [segur for segur in SEGUR_TYPES.values() if segur.code in allowed]
+    return Panel("documents/_panel.html", {"patient": patient, "segur_types": types})
 
 
 def _page(request: HttpRequest, patient: Patient, **context: object) -> dict:
@@ -162,13 +166,17 @@ def document_edit(request: HttpRequest, pk: int) -> HttpResponse:
     segur = SEGUR_TYPES[document.type_code]
     form = DocumentForm(request.POST or None, segur=segur, initial=DocumentForm.initial_for(document))
     if request.method == "POST" and form.is_valid():
-        services.update_draft(
-            document=document,
-            acting_user=request.user,
-            **form.draft_values(),
-            request=request,
-            validating="validate" in request.POST,
-        )
+        try:
+            services.update_draft(
+                document=document,
+                acting_user=request.user,
+                **form.draft_values(),
+                request=request,
+                validating="validate" in request.POST,
+            )
+        except WritingRefused as refusal:
+            messages.error(request, str(refusal))
+            return redirect("documents:detail", pk=document.pk)
         return _after_save(request, document, "draft_updated")
     context = _page(request, document.patient, form=form, segur=segur, document=document)
     return render(request, "documents/edit.html", context)
@@ -185,6 +193,9 @@ def _after_save(request: HttpRequest, document: Document, saved: str) -> HttpRes
         )
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
+        return redirect("documents:edit", pk=document.pk)
+    except WritingRefused as refusal:  # the draft is saved: it waits in the list of those who may validate it
+        messages.error(request, str(refusal))
         return redirect("documents:edit", pk=document.pk)
     messages.success(request, f"Document validé (version {version.version_number}).")
     return redirect("documents:detail", pk=document.pk)
@@ -260,6 +271,9 @@ def document_correct(request: HttpRequest, pk: int) -> HttpResponse:
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
         return redirect("documents:detail", pk=pk)
+    except WritingRefused as refusal:
+        messages.error(request, str(refusal))
+        return redirect("documents:detail", pk=pk)
     return redirect("documents:edit", pk=pk)
 
 
@@ -271,3 +285,26 @@ def document_delete(request: HttpRequest, pk: int) -> HttpResponse:
     services.delete_document(document=document, acting_user=request.user, request=request)
     messages.success(request, "Document supprimé (il reste consultable, marqué supprimé).")
     return redirect("documents:detail", pk=pk)
+
+
+WORKLISTS = {
+    "mine": ("Mes brouillons", worklists.my_drafts),
+    "to_validate": ("À valider", worklists.awaiting_validation),
+}
+
+
+@login_required
+def worklist(request: HttpRequest, which: str) -> HttpResponse:
+    """ "Mes brouillons" or "À valider" (REM HOP/va1.08): like the search results, a reading of each
+    patient listed (one ``patient.open`` row each); each line opens the draft through the door."""
+    title, lister = WORKLISTS[which]
+    documents = lister(request.user)
+    audit_listed_patients(request, [document.patient_id for document in documents], detail={"list": f"drafts_{which}"})
+    context = {"which": which, "title": title, "documents": documents, "limit": worklists.LIMIT}
+    return render(request, "documents/worklist.html", context)
+
+
+@login_required
+def worklist_counts(request: HttpRequest) -> HttpResponse:
+    """htmx partial of the header: the sizes of both lists (no patient named)."""
+    return render(request, "documents/_worklist_counts.html", {"counts": worklists.counts(request.user)})
