@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from django.db.models import Count, OuterRef, Q, Subquery
+from django.db.models import Case, Count, OuterRef, Q, Subquery, When
 
 from consent.models import ConsentDecision, State, Subject
 from patients.models import Episode
@@ -20,11 +20,15 @@ SUBJECTS = {"ALIM": Subject.FEEDING, "CONSULT": Subject.CONSULTATION}
 FAMILIES = {"SEJOURS": Q(kind__in=HOSPITAL_KINDS), "CONSULTATIONS": Q(kind=Episode.Kind.OUTPATIENT)}
 
 
-def effective_state(subject: str) -> Subquery:
-    """The effective state of the visit of the outer query for ``subject`` (NULL: never recorded)."""
-    same_care = Q(episode=OuterRef("pk")) | Q(episode__care_episode=OuterRef("care_episode"))
-    latest = ConsentDecision.objects.filter(same_care, subject=subject).order_by("-collected_at", "-recorded_at", "-pk")
-    return Subquery(latest.values("state")[:1])
+def effective_state(subject: str) -> Case:
+    """The effective state of the visit of the outer query for ``subject`` (NULL: never recorded): the
+    latest decision of its episode of care, or of the visit alone when it has none. Two subqueries rather
+    than one with an OR, which no index serves."""
+    order = ("-collected_at", "-recorded_at", "-pk")
+    decisions = ConsentDecision.objects.filter(subject=subject).order_by(*order).values("state")
+    own = Subquery(decisions.filter(episode=OuterRef("pk"))[:1])
+    shared = Subquery(decisions.filter(episode__care_episode=OuterRef("care_episode"))[:1])
+    return Case(When(care_episode__isnull=True, then=own), default=shared)
 
 
 def rows(period: Period) -> Iterator[Row]:

@@ -17,14 +17,16 @@ own checks (opposition, INS not qualified...) never left: neither success nor fa
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import date
 
-from django.db.models import Count, Exists, Max, Min, OuterRef, Q, QuerySet, Subquery
-from django.db.models.functions import Coalesce
+from django.db import connection
+from django.db.models import BooleanField, Count, Exists, ExpressionWrapper, OuterRef, Q, QuerySet
 
 from dmp.mdm import PATIENT_MAIL_DOMAIN
-from dmp.models import BusinessAck, FeedingChannel, FeedingOrder, OrderKind, OrderState, Purpose
+from dmp.models import BusinessAck, FeedingChannel, FeedingOrder, OrderState, Purpose
 from patients.models import Episode, IdentityStatus
 from stats.indicators.common import (
     CONSULTATION_REPORT,
@@ -32,21 +34,19 @@ from stats.indicators.common import (
     HOSPITAL_KINDS,
     LETTER,
     OPERATIVE_REPORT,
+    PARIS,
     PRESCRIPTION,
     SEGUR_CODES,
     Period,
     Row,
     as_month,
     closed_visits,
-    in_period,
-    month_of,
     produced_segur_documents,
     stay_documents,
 )
 
 Event = BusinessAck.Event
 PATIENT_ADDRESS = Q(recipient__endswith="@" + PATIENT_MAIL_DOMAIN)
-ORDER_AT = Coalesce("sent_at", "due_at")
 
 
 @dataclass(frozen=True)
@@ -56,11 +56,20 @@ class Route:
     events: tuple[str, ...]
     recipients: Q  # which business acks speak for this route
     addressed: Q  # which failed orders were addressed to this route
+    recipients_sql: str  # the same two, in SQL over the ack ``a`` and the order ``o``
+    addressed_sql: str
 
 
-DMP = Route("DMP", FeedingChannel.DMP, (Event.Z01,), Q(), Q())
-MSS_PRO = Route("MSS_PRO", FeedingChannel.MSS, (Event.Z02, Event.Z03), ~PATIENT_ADDRESS, ~Q(mss_recipients=[]))
-MSS_PATIENT = Route("MSS_PATIENT", FeedingChannel.MSS, (Event.Z02, Event.Z03), PATIENT_ADDRESS, Q(mss_patient=True))
+PATIENT_LIKE = f"'%%@{PATIENT_MAIL_DOMAIN}'"
+DMP = Route("DMP", FeedingChannel.DMP, (Event.Z01,), Q(), Q(), "TRUE", "TRUE")
+MSS_PRO = Route(
+    "MSS_PRO", FeedingChannel.MSS, (Event.Z02, Event.Z03), ~PATIENT_ADDRESS, ~Q(mss_recipients=[]),
+    f"a.recipient NOT LIKE {PATIENT_LIKE}", "o.mss_recipients <> '[]'::jsonb",
+)  # fmt: skip
+MSS_PATIENT = Route(
+    "MSS_PATIENT", FeedingChannel.MSS, (Event.Z02, Event.Z03), PATIENT_ADDRESS, Q(mss_patient=True),
+    f"a.recipient LIKE {PATIENT_LIKE}", "o.mss_patient",
+)  # fmt: skip
 ROUTES = (DMP, MSS_PRO, MSS_PATIENT)
 
 
@@ -86,47 +95,69 @@ def orders(route: Route) -> QuerySet[FeedingOrder]:
     return FeedingOrder.objects.filter(document=OuterRef("pk"), channel=route.channel, purpose=Purpose.PUBLISH)
 
 
-def _moment(route: Route, condition: Q, aggregate: type[Min] | type[Max]) -> Subquery:
-    return Subquery(
-        orders(route).filter(condition).values("document").annotate(at=aggregate(ORDER_AT)).values("at")[:1]
-    )
-
-
 def reached(route: Route) -> Exists:
     """The document of the outer query has a successful order on the route."""
     return Exists(orders(route).filter(succeeded(route)))
 
 
-def sending_rows(route: Route, period: Period, *, qualified_ins: bool = False) -> Iterator[Row]:
-    """``<prefix>_OK``, ``<prefix>_KO`` (flow: automatic and manual orders) and ``<prefix>_HISTO_OK``."""
-    documents = produced_segur_documents()
-    suffix = ""
-    if qualified_ins:
-        documents = documents.filter(patient__identity_status=IdentityStatus.QUALIFIEE).exclude(patient__ins="")
-        suffix = "_INS"
-    flow_failure = failed(route) & ~Q(kind=OrderKind.HISTORICAL)
-    rows = (
-        documents.annotate(
-            ok_at=_moment(route, succeeded(route), Min),
-            ko_at=_moment(route, flow_failure, Max),
-            historical=Exists(orders(route).filter(succeeded(route), kind=OrderKind.HISTORICAL)),
-        )
-        .annotate(at=Coalesce("ok_at", "ko_at"))
-        .filter(in_period("at", period))
-        .values_list(DOCUMENT_FINESS, "type_code", month_of("at"))
-        .annotate(
-            ok=Count("pk", filter=Q(ok_at__isnull=False, historical=False)),
-            ko=Count("pk", filter=Q(ok_at__isnull=True)),
-            historical_ok=Count("pk", filter=Q(ok_at__isnull=False, historical=True)),
-        )
-        .order_by()
+# One pass over the route's orders and their business acks, grouped by document: the first success,
+# the last flow failure, and whether a success came from a historical order; then counted per FINESS,
+# type, qualified INS and Paris month of the outcome. In SQL rather than the ORM: Django cannot aggregate
+# an aggregate, and per-document subqueries are evaluated again in each clause that names them.
+OUTCOMES = """
+WITH outcome AS MATERIALIZED (
+    SELECT o.document_id,
+        min(coalesce(o.sent_at, o.due_at)) FILTER (WHERE o.state = 'sent' AND a.success) AS ok_at,
+        max(coalesce(o.sent_at, o.due_at)) FILTER (WHERE o.kind <> 'historical' AND (
+            (o.state = 'failed' AND {addressed}) OR (o.state = 'sent' AND NOT a.success))) AS ko_at,
+        coalesce(bool_or(o.kind = 'historical') FILTER (WHERE o.state = 'sent' AND a.success), FALSE) AS historical
+    FROM {orders} o LEFT JOIN {acks} a ON a.order_id = o.id AND a.event = ANY(%s) AND {recipients}
+    WHERE o.channel = %s AND o.purpose = 'publish'
+    GROUP BY o.document_id
+)
+SELECT d.finess, d.type_code, d.qualified,
+    date_trunc('month', coalesce(ok_at, ko_at) AT TIME ZONE %s)::date AS month,
+    count(*) FILTER (WHERE ok_at IS NOT NULL AND NOT historical),
+    count(*) FILTER (WHERE ok_at IS NULL),
+    count(*) FILTER (WHERE ok_at IS NOT NULL AND historical)
+FROM outcome JOIN ({documents}) d ON d.pk = outcome.document_id
+WHERE coalesce(ok_at, ko_at) >= %s AND coalesce(ok_at, ko_at) < %s
+GROUP BY 1, 2, 3, 4
+"""
+
+
+def _documents() -> tuple[str, tuple[object, ...]]:
+    """The produced Ségur documents with their FINESS and whether the patient's INS is qualified."""
+    qualified = Q(patient__identity_status=IdentityStatus.QUALIFIEE) & ~Q(patient__ins="")
+    documents = produced_segur_documents().annotate(
+        finess=DOCUMENT_FINESS, qualified=ExpressionWrapper(qualified, output_field=BooleanField())
     )
-    for finess, type_code, month, ok, ko, historical_ok in rows:
-        common = {"finess": finess, "month": as_month(month), "type_code": type_code}
-        yield Row(f"{route.prefix}{suffix}_OK", numerator=ok, **common)
-        yield Row(f"{route.prefix}{suffix}_KO", numerator=ko, **common)
+    return documents.values("pk", "finess", "type_code", "qualified").order_by().query.sql_with_params()
+
+
+def sending_rows(route: Route, period: Period) -> Iterator[Row]:
+    """``<prefix>_OK``, ``<prefix>_KO`` (flow: automatic and manual orders), ``DMP_HISTO_OK``, and for
+    professionals the same for patients with a qualified INS (``MSS_PRO_INS_*``)."""
+    documents, document_params = _documents()
+    statement = OUTCOMES.format(
+        orders=FeedingOrder._meta.db_table, acks=BusinessAck._meta.db_table, documents=documents,
+        addressed=route.addressed_sql, recipients=route.recipients_sql,
+    )  # fmt: skip
+    params = [list(route.events), route.channel, str(PARIS), *document_params, period.since, period.until]
+    with connection.cursor() as cursor:
+        cursor.execute(statement, params)
+        fetched = cursor.fetchall()
+    totals: dict[tuple[str, str, str, date], int] = defaultdict(int)
+    for finess, type_code, qualified, month, ok, ko, historical_ok in fetched:
+        counted = {f"{route.prefix}_OK": ok, f"{route.prefix}_KO": ko}
         if route is DMP:
-            yield Row("DMP_HISTO_OK", numerator=historical_ok, **common)
+            counted["DMP_HISTO_OK"] = historical_ok
+        if route is MSS_PRO and qualified:
+            counted |= {"MSS_PRO_INS_OK": ok, "MSS_PRO_INS_KO": ko}
+        for code, number in counted.items():
+            totals[code, finess, type_code, month] += number
+    for (code, finess, type_code, month), number in totals.items():
+        yield Row(code, finess, month, number, type_code=type_code)
 
 
 # NB 3: the stays each type's rate is computed over.
@@ -167,5 +198,4 @@ def stay_rate_rows(period: Period) -> Iterator[Row]:
 def rows(period: Period) -> Iterator[Row]:
     for route in ROUTES:
         yield from sending_rows(route, period)
-    yield from sending_rows(MSS_PRO, period, qualified_ins=True)
     yield from stay_rate_rows(period)
