@@ -105,7 +105,7 @@ def reached(route: Route) -> Exists:
 # type, qualified INS and Paris month of the outcome. In SQL rather than the ORM: Django cannot aggregate
 # an aggregate, and per-document subqueries are evaluated again in each clause that names them.
 OUTCOMES = """
-WITH outcome AS MATERIALIZED (
+WITH outcome AS (
     SELECT o.document_id,
         min(coalesce(o.sent_at, o.due_at)) FILTER (WHERE o.state = 'sent' AND a.success) AS ok_at,
         max(coalesce(o.sent_at, o.due_at)) FILTER (WHERE o.kind <> 'historical' AND (
