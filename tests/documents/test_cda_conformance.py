@@ -24,7 +24,7 @@ from lxml import etree
 from documents.cda import parse_cda_header
 from documents.services import create_draft, start_correction, update_draft, validate_document
 from documents.types import SEGUR_TYPES
-from tests.factories import EpisodeFactory, PatientFactory
+from tests.factories import EpisodeFactory, MembershipFactory, PatientFactory
 
 LDL_SES = "CI-SIS_LDL-SES_2022.01"
 H = {"h": "urn:hl7-org:v3"}
@@ -149,6 +149,20 @@ def test_a_replacement_without_ins_passes_the_chain_too(chain, care_unit, doctor
     assert header.replaced_id is not None and header.patient.ins is None
 
     report, _fired = run_chain(chain, _written(tmp_path, "v2.xml", bytes(version.cda)), volet_of(bytes(version.cda)))
+
+    assert errors_of(report) == {}
+
+
+@pytest.mark.django_db
+def test_a_letter_a_nurse_wrote_and_a_physician_validated_passes_the_chain(chain, care_unit, doctor, tmp_path):
+    """Two people (HOP/va1.04): the nurse is the CDA's author, the physician its legalAuthenticator."""
+    nurse = MembershipFactory(care_unit=care_unit, user__profession="60").user
+    episode = EpisodeFactory(care_unit=care_unit)
+    draft = create_draft(patient=episode.patient, episode=episode, type_code="11490-0", acting_user=nurse,
+                         title="Lettre", fields=FIELDS["11490-0"], act_date=timezone.now())  # fmt: skip
+    cda = bytes(validate_document(document=draft, acting_user=doctor).cda)
+
+    report, _fired = run_chain(chain, _written(tmp_path, "two.xml", cda), volet_of(cda))
 
     assert errors_of(report) == {}
 
