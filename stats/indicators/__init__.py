@@ -6,7 +6,7 @@ Definitions, numerators and denominators: ``docs/statistics.md``; one module per
 
 from __future__ import annotations
 
-from stats.indicators import consultation, information, received, sending
+from stats.indicators import consultation, information, received, sending, stay_rates
 from stats.indicators.common import Period, Row
 
 # Every code produced, in the order of the DSR, with its label in the CSV.
@@ -50,6 +50,7 @@ def compute(period: Period) -> list[Row]:
     """Every indicator of the period, sorted by indicator, FINESS, type, profession and month."""
     rows = [
         *sending.rows(period),
+        *stay_rates.rows(period),
         *consultation.rows(period),
         *received.rows(period),
         *information.rows(period),

@@ -12,10 +12,10 @@ from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo
 
-from django.db.models import Case, F, OuterRef, Q, QuerySet, Value, When
+from django.db.models import Case, F, Q, QuerySet, Value, When
 from django.db.models.functions import Coalesce, NullIf, TruncMonth
 
-from documents.models import Document, Provenance, Status
+from documents.models import Document, Provenance
 from documents.types import SEGUR_TYPES
 from patients.models import Episode
 
@@ -101,13 +101,6 @@ DOCUMENT_FINESS = Coalesce(
 def produced_segur_documents() -> QuerySet[Document]:
     """Documents of the Ségur list written in the DPI (the ones fed to the DMP and mailed)."""
     return Document.objects.filter(provenance=Provenance.PRODUCED, type_code__in=SEGUR_CODES)
-
-
-def stay_documents(type_code: str) -> QuerySet[Document]:
-    """The validated documents of a type produced in the stay of the outer query."""
-    return produced_segur_documents().filter(
-        episode=OuterRef("pk"), type_code=type_code, status__in=(Status.VALIDATED, Status.REPLACED)
-    )
 
 
 # When a visit counts as closed: its discharge; a consultation with no discharge recorded, its date.

@@ -23,30 +23,20 @@ from dataclasses import dataclass
 from datetime import date
 
 from django.db import connection
-from django.db.models import BooleanField, Count, Exists, ExpressionWrapper, OuterRef, Q, QuerySet
+from django.db.models import BooleanField, ExpressionWrapper, Q
 
 from dmp.mdm import PATIENT_MAIL_DOMAIN
-from dmp.models import BusinessAck, FeedingChannel, FeedingOrder, OrderState, Purpose
-from patients.models import Episode, IdentityStatus
+from dmp.models import BusinessAck, FeedingChannel, FeedingOrder
+from patients.models import IdentityStatus
 from stats.indicators.common import (
-    CONSULTATION_REPORT,
     DOCUMENT_FINESS,
-    HOSPITAL_KINDS,
-    LETTER,
-    OPERATIVE_REPORT,
     PARIS,
-    PRESCRIPTION,
-    SEGUR_CODES,
     Period,
     Row,
-    as_month,
-    closed_visits,
     produced_segur_documents,
-    stay_documents,
 )
 
 Event = BusinessAck.Event
-PATIENT_ADDRESS = Q(recipient__endswith="@" + PATIENT_MAIL_DOMAIN)
 
 
 @dataclass(frozen=True)
@@ -54,50 +44,21 @@ class Route:
     prefix: str  # of the indicator codes
     channel: str
     events: tuple[str, ...]
-    recipients: Q  # which business acks speak for this route
-    addressed: Q  # which failed orders were addressed to this route
-    recipients_sql: str  # the same two, in SQL over the ack ``a`` and the order ``o``
-    addressed_sql: str
+    recipients_sql: str  # which business acks ``a`` speak for this route
+    addressed_sql: str  # which failed orders ``o`` were addressed to this route
 
 
 PATIENT_LIKE = f"'%%@{PATIENT_MAIL_DOMAIN}'"
-DMP = Route("DMP", FeedingChannel.DMP, (Event.Z01,), Q(), Q(), "TRUE", "TRUE")
+DMP = Route("DMP", FeedingChannel.DMP, (Event.Z01,), "TRUE", "TRUE")
 MSS_PRO = Route(
-    "MSS_PRO", FeedingChannel.MSS, (Event.Z02, Event.Z03), ~PATIENT_ADDRESS, ~Q(mss_recipients=[]),
+    "MSS_PRO", FeedingChannel.MSS, (Event.Z02, Event.Z03),
     f"a.recipient NOT LIKE {PATIENT_LIKE}", "o.mss_recipients <> '[]'::jsonb",
 )  # fmt: skip
 MSS_PATIENT = Route(
-    "MSS_PATIENT", FeedingChannel.MSS, (Event.Z02, Event.Z03), PATIENT_ADDRESS, Q(mss_patient=True),
+    "MSS_PATIENT", FeedingChannel.MSS, (Event.Z02, Event.Z03),
     f"a.recipient LIKE {PATIENT_LIKE}", "o.mss_patient",
 )  # fmt: skip
 ROUTES = (DMP, MSS_PRO, MSS_PATIENT)
-
-
-def _acks(route: Route, *, success: bool) -> Exists:
-    return Exists(
-        BusinessAck.objects.filter(order=OuterRef("pk"), event__in=route.events, success=success).filter(
-            route.recipients
-        )
-    )
-
-
-def succeeded(route: Route) -> Q:
-    return Q(state=OrderState.SENT) & _acks(route, success=True)
-
-
-def failed(route: Route) -> Q:
-    refused_after_sending = Q(state=OrderState.SENT) & _acks(route, success=False) & ~_acks(route, success=True)
-    return (route.addressed & Q(state=OrderState.FAILED)) | refused_after_sending
-
-
-def orders(route: Route) -> QuerySet[FeedingOrder]:
-    """The publication orders of the route's channel for the document of the outer query."""
-    return FeedingOrder.objects.filter(document=OuterRef("pk"), channel=route.channel, purpose=Purpose.PUBLISH)
-
-
-def reached(route: Route) -> Exists:
-    """The document of the outer query has a successful order on the route."""
-    return Exists(orders(route).filter(succeeded(route)))
 
 
 # One pass over the route's orders and their business acks, grouped by document: the first success,
@@ -160,42 +121,6 @@ def sending_rows(route: Route, period: Period) -> Iterator[Row]:
         yield Row(code, finess, month, number, type_code=type_code)
 
 
-# NB 3: the stays each type's rate is computed over.
-def eligible_stays(type_code: str) -> Q:
-    hospital = Q(kind__in=HOSPITAL_KINDS)
-    return {
-        LETTER: hospital,
-        OPERATIVE_REPORT: hospital & Q(surgical=True),
-        PRESCRIPTION: hospital & Exists(stay_documents(PRESCRIPTION)),
-        CONSULTATION_REPORT: Q(kind=Episode.Kind.OUTPATIENT) & Exists(stay_documents(CONSULTATION_REPORT)),
-    }[type_code]
-
-
-def stay_rate_rows(period: Period) -> Iterator[Row]:
-    """``<prefix>_SEJOURS_TAUX`` per type, and ``MSS_PATIENT_PATIENTS_TAUX``: the eligible visits (NB 3)
-    closed in the month, and those with a document of the type that reached the route (at any time)."""
-    for type_code in SEGUR_CODES:
-        sent = {route.prefix: Exists(stay_documents(type_code).filter(reached(route))) for route in ROUTES}
-        rows = (
-            closed_visits(period)
-            .filter(eligible_stays(type_code))
-            .values_list("finess", "month")
-            .annotate(
-                stays=Count("pk"),
-                patients=Count("patient", distinct=True),
-                patients_sent=Count("patient", distinct=True, filter=Q(sent["MSS_PATIENT"])),
-                **{prefix: Count("pk", filter=Q(condition)) for prefix, condition in sent.items()},
-            )
-            .order_by()
-        )
-        for finess, month, stays, patients, patients_sent, *per_route in rows:
-            common = {"finess": finess, "month": as_month(month), "type_code": type_code}
-            for route, numerator in zip(ROUTES, per_route, strict=True):
-                yield Row(f"{route.prefix}_SEJOURS_TAUX", numerator=numerator, denominator=stays, **common)
-            yield Row("MSS_PATIENT_PATIENTS_TAUX", numerator=patients_sent, denominator=patients, **common)
-
-
 def rows(period: Period) -> Iterator[Row]:
     for route in ROUTES:
         yield from sending_rows(route, period)
-    yield from stay_rate_rows(period)

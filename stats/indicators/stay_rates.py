@@ -1,0 +1,87 @@
+"""Rates of closed visits whose document of a type reached the DMP, a professional or the patient by
+MSSanté, over the visits NB 3 names for that type; and the rate of patients sent one by MSSanté.
+
+A document *reached* a route when one of its orders succeeded there (docs/statistics.md: the PFI's AA
+and a positive business ack of the route), at any time up to the computation. One statement: the
+successes per document in one pass over orders and acks, folded per visit and type, joined to the
+closed visits of the period crossed with the four types and filtered by each type's eligibility.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from django.db import connection
+
+from dmp.mdm import PATIENT_MAIL_DOMAIN
+from dmp.models import BusinessAck, FeedingOrder
+from documents.models import Document, Provenance, Status
+from patients.models import Episode
+from stats.indicators.common import (
+    CONSULTATION_REPORT,
+    HOSPITAL_KINDS,
+    LETTER,
+    OPERATIVE_REPORT,
+    PRESCRIPTION,
+    SEGUR_CODES,
+    Period,
+    Row,
+    as_month,
+    closed_visits,
+)
+
+ROUTES = ("DMP", "MSS_PRO", "MSS_PATIENT")
+STATEMENT = """
+WITH reached AS (
+    SELECT o.document_id,
+        bool_or(o.channel = 'dmp' AND a.event = 'Z01') AS dmp,
+        bool_or(o.channel = 'mss' AND a.event IN ('Z02', 'Z03') AND a.recipient NOT LIKE %(patient_like)s) AS pro,
+        bool_or(o.channel = 'mss' AND a.event IN ('Z02', 'Z03') AND a.recipient LIKE %(patient_like)s) AS patient
+    FROM {orders} o JOIN {acks} a ON a.order_id = o.id
+    WHERE o.purpose = 'publish' AND o.state = 'sent' AND a.success
+    GROUP BY o.document_id
+), per_visit AS (
+    SELECT d.episode_id, d.type_code, bool_or(coalesce(r.dmp, FALSE)) AS dmp,
+        bool_or(coalesce(r.pro, FALSE)) AS pro, bool_or(coalesce(r.patient, FALSE)) AS patient
+    FROM {documents} d LEFT JOIN reached r ON r.document_id = d.id
+    WHERE d.provenance = %(produced)s AND d.status = ANY(%(statuses)s) AND d.type_code = ANY(%(types)s)
+        AND d.episode_id IS NOT NULL
+    GROUP BY 1, 2
+)
+SELECT v.finess, v.month, t.type_code, count(*),
+    count(*) FILTER (WHERE s.dmp), count(*) FILTER (WHERE s.pro), count(*) FILTER (WHERE s.patient),
+    count(DISTINCT v.patient_id), count(DISTINCT v.patient_id) FILTER (WHERE s.patient)
+FROM visits v CROSS JOIN unnest(%(types)s::text[]) AS t(type_code)
+    LEFT JOIN per_visit s ON s.episode_id = v.pk AND s.type_code = t.type_code
+WHERE (t.type_code = %(letter)s AND v.kind = ANY(%(hospital)s))
+    OR (t.type_code = %(operative)s AND v.kind = ANY(%(hospital)s) AND v.surgical)
+    OR (t.type_code = %(prescription)s AND v.kind = ANY(%(hospital)s) AND s.episode_id IS NOT NULL)
+    OR (t.type_code = %(consultation)s AND v.kind = %(outpatient)s AND s.episode_id IS NOT NULL)
+GROUP BY 1, 2, 3
+"""
+
+
+def rows(period: Period) -> Iterator[Row]:
+    """``<route>_SEJOURS_TAUX`` per type and ``MSS_PATIENT_PATIENTS_TAUX``."""
+    visits = closed_visits(period).values("pk", "finess", "month", "kind", "surgical", "patient_id").order_by()
+    visits_sql, visits_params = visits.query.sql_with_params()
+    params = {
+        "patient_like": f"%@{PATIENT_MAIL_DOMAIN}", "produced": Provenance.PRODUCED,
+        "statuses": [Status.VALIDATED, Status.REPLACED], "types": list(SEGUR_CODES), "letter": LETTER,
+        "operative": OPERATIVE_REPORT, "prescription": PRESCRIPTION, "consultation": CONSULTATION_REPORT,
+        "hospital": list(HOSPITAL_KINDS), "outpatient": Episode.Kind.OUTPATIENT,
+    }  # fmt: skip
+    # the visits' SQL comes from the ORM with positional parameters: inlined as a named CTE
+    named = {f"visit_{n}": value for n, value in enumerate(visits_params)}
+    visits_named = visits_sql % tuple(f"%({name})s" for name in named)
+    statement = STATEMENT.format(
+        orders=FeedingOrder._meta.db_table, acks=BusinessAck._meta.db_table, documents=Document._meta.db_table
+    ).replace("WITH reached AS", f"WITH visits AS ({visits_named}), reached AS", 1)
+    with connection.cursor() as cursor:
+        cursor.execute(statement, params | named)
+        fetched = cursor.fetchall()
+    for finess, month, type_code, visits_count, *reached, patients, patients_sent in fetched:
+        common = {"finess": finess, "month": as_month(month), "type_code": type_code}
+        for route, numerator in zip(ROUTES, reached, strict=True):
+            yield Row(f"{route}_SEJOURS_TAUX", numerator=numerator, denominator=visits_count, **common)
+        yield Row("MSS_PATIENT_PATIENTS_TAUX", numerator=patients_sent, denominator=patients, **common)
