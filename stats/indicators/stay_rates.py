@@ -3,7 +3,7 @@ MSSanté, over the visits NB 3 names for that type; and the rate of patients sen
 
 A document *reached* a route when one of its orders succeeded there (docs/statistics.md: the PFI's AA
 and a positive business ack of the route), at any time up to the computation. One statement: the
-successes per document in one pass over orders and acks, folded per visit and type, joined to the
+documents with their sent orders and positive acks folded per visit and type in one pass, joined to the
 closed visits of the period crossed with the four types and filtered by each type's eligibility.
 """
 
@@ -32,18 +32,14 @@ from stats.indicators.common import (
 
 ROUTES = ("DMP", "MSS_PRO", "MSS_PATIENT")
 STATEMENT = """
-WITH reached AS (
-    SELECT o.document_id,
+WITH per_visit AS (
+    SELECT d.episode_id, d.type_code,
         bool_or(o.channel = 'dmp' AND a.event = 'Z01') AS dmp,
         bool_or(o.channel = 'mss' AND a.event IN ('Z02', 'Z03') AND a.recipient NOT LIKE %(patient_like)s) AS pro,
         bool_or(o.channel = 'mss' AND a.event IN ('Z02', 'Z03') AND a.recipient LIKE %(patient_like)s) AS patient
-    FROM {orders} o JOIN {acks} a ON a.order_id = o.id
-    WHERE o.purpose = 'publish' AND o.state = 'sent' AND a.success
-    GROUP BY o.document_id
-), per_visit AS (
-    SELECT d.episode_id, d.type_code, bool_or(coalesce(r.dmp, FALSE)) AS dmp,
-        bool_or(coalesce(r.pro, FALSE)) AS pro, bool_or(coalesce(r.patient, FALSE)) AS patient
-    FROM {documents} d LEFT JOIN reached r ON r.document_id = d.id
+    FROM {documents} d
+        LEFT JOIN {orders} o ON o.document_id = d.id AND o.purpose = 'publish' AND o.state = 'sent'
+        LEFT JOIN {acks} a ON a.order_id = o.id AND a.success
     WHERE d.provenance = %(produced)s AND d.status = ANY(%(statuses)s) AND d.type_code = ANY(%(types)s)
         AND d.episode_id IS NOT NULL
     GROUP BY 1, 2
@@ -76,7 +72,7 @@ def rows(period: Period) -> Iterator[Row]:
     visits_named = visits_sql % tuple(f"%({name})s" for name in named)
     statement = STATEMENT.format(
         orders=FeedingOrder._meta.db_table, acks=BusinessAck._meta.db_table, documents=Document._meta.db_table
-    ).replace("WITH reached AS", f"WITH visits AS ({visits_named}), reached AS", 1)
+    ).replace("WITH per_visit AS", f"WITH visits AS ({visits_named}), per_visit AS", 1)
     with connection.cursor() as cursor:
         cursor.execute(statement, params | named)
         fetched = cursor.fetchall()
