@@ -60,3 +60,16 @@ def start_discharge_letter(page, live_server, patient) -> None:
     page.get_by_label("Recherche de micro-organismes multirésistants ou émergents effectuée *").select_option("non")
     page.get_by_label("Transfusion de produits sanguins *").select_option("non")
     page.get_by_label("Administration de dérivés du sang *").select_option("non")
+
+
+def accept_next_confirmation(page) -> list[str]:
+    """Accept the next confirmation dialog (an irreversible-looking action asks first); the returned list
+    receives its message."""
+    messages: list[str] = []
+
+    def accept(dialog) -> None:
+        messages.append(dialog.message)
+        dialog.accept()
+
+    page.once("dialog", accept)
+    return messages

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from tests.browser.helpers import log_in, qualified_patient_in, start_discharge_letter
+from tests.browser.helpers import accept_next_confirmation, log_in, qualified_patient_in, start_discharge_letter
 from tests.dmp.conftest import pfi, worker  # noqa: F401  (fixtures: the sandbox PFI, a real worker)
 from tests.hl7.conftest import start_listener  # noqa: F401  (fixture: the DPI listener for the ZAMs)
 
@@ -34,8 +34,10 @@ def test_validated_letter_waits_is_cancelled_released_then_sent_and_acknowledged
     assert "En attente" in page.get_by_test_id("export-dmp").inner_text()
     shots(page, "pending-order")
 
+    asked = accept_next_confirmation(page)
     page.get_by_test_id("cancel-dmp").click()
     page.get_by_test_id("release-dmp").wait_for()
+    assert asked and asked[0].startswith("Annuler l'envoi")  # the cancellation was confirmed first
     assert "annulé" in page.get_by_test_id("order-dmp").inner_text()
     assert "Non envoyé" in page.get_by_test_id("export-dmp").inner_text()
     shots(page, "cancelled")

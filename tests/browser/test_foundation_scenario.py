@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from dpi.models import AuditEvent
-from tests.browser.helpers import log_in
+from tests.browser.helpers import accept_next_confirmation, log_in
 from tests.factories import EpisodeFactory, PatientFactory, UserFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -35,8 +35,10 @@ def test_doctor_logs_in_with_totp_is_refused_outside_units_then_uses_emergency_a
     shots(page, "refused")
 
     page.get_by_label("Motif de l'accès d'urgence").fill("Patient inconscient, avis chirurgical urgent")
+    asked = accept_next_confirmation(page)
     page.get_by_role("button", name="Ouvrir en accès d'urgence").click()
     page.get_by_test_id("emergency-banner").wait_for()
+    assert asked  # the emergency access was confirmed first
     assert foreign.display_name in page.get_by_test_id("patient-banner").inner_text()
     shots(page, "emergency-file")
 

@@ -7,7 +7,7 @@ import pytest
 
 from dpi.hl7.client import send
 from dpi.hl7.mllp import start_server_in_thread
-from tests.browser.helpers import log_in
+from tests.browser.helpers import accept_next_confirmation, log_in
 from tests.factories import CareUnitFactory, LegalEntityFactory, MembershipFactory, RoleFactory, SiteFactory
 from tests.pam.builder import FINESS_EG, FINESS_EJ, Adt
 
@@ -35,8 +35,10 @@ def test_admission_over_mllp_then_opposition_to_consultation_changes_the_icon(pa
     assert "Alimentation : autorisée" in page.get_by_test_id("icon-dmp-feeding").inner_text()
     shots(page, "file-after-admission")
 
+    asked = accept_next_confirmation(page)
     page.get_by_test_id("oppose-dmp_consultation").click()
     page.get_by_test_id("icon-dmp-consultation").filter(has_text="opposition").wait_for()
+    assert asked  # the opposition was confirmed first
     assert "Informé, opposé" in page.get_by_test_id("state-dmp_consultation").inner_text()
     assert f"RPPS {user.rpps}" in page.get_by_test_id("source-dmp_consultation").inner_text()
     shots(page, "opposition-recorded")
