@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import io
-import stat
-import zipfile
-
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
@@ -15,36 +11,11 @@ from mss.models import PendingImport, Trace
 from mss.xdm import InvalidArchive, read_xdm
 from sandbox.mss_push import MINIMAL_PDF, patient_document, patient_identity
 from tests.factories import MembershipFactory, RoleFactory
+from tests.mss.xdm_builder import archive, metadata
 
 pytestmark = pytest.mark.django_db
 
-RIM = "urn:oasis:names:tc:ebxml-regrep:xsd:rim:3.0"
 XXE = b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "b">]><x/>'
-
-
-def metadata(*entries: tuple[str, str]) -> bytes:
-    objects = "".join(
-        f'<rim:ExtrinsicObject id="Document{n}" mimeType="{mime}"><rim:Slot name="URI"><rim:ValueList>'
-        f"<rim:Value>{uri}</rim:Value></rim:ValueList></rim:Slot></rim:ExtrinsicObject>"
-        for n, (uri, mime) in enumerate(entries)
-    )
-    return (
-        '<?xml version="1.0" encoding="UTF-8"?><lcm:SubmitObjectsRequest '
-        f'xmlns:lcm="urn:oasis:names:tc:ebxml-regrep:xsd:lcm:3.0" xmlns:rim="{RIM}"><rim:RegistryObjectList>'
-        f"{objects}</rim:RegistryObjectList></lcm:SubmitObjectsRequest>"
-    ).encode()
-
-
-def archive(files: dict[str, bytes], *, symlink: str = "") -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zf:
-        for name, data in files.items():
-            zf.writestr(name, data)
-        if symlink:
-            info = zipfile.ZipInfo(symlink)
-            info.external_attr = (stat.S_IFLNK | 0o777) << 16
-            zf.writestr(info, "/etc/passwd")
-    return buffer.getvalue()
 
 
 @pytest.fixture

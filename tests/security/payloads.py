@@ -19,13 +19,12 @@ A script in any payload sets ``window.__pwned`` and opens a dialog, so a browser
 
 from __future__ import annotations
 
-import io
-import stat
-import zipfile
 from dataclasses import dataclass
 from xml.sax.saxutils import escape, quoteattr
 
 from lxml import etree
+
+from tests.mss.xdm_builder import archive, metadata
 
 SECRET_FILE = "/etc/passwd"
 # What the secret files hold, never to be seen in any answer: /etc/passwd's first line, and the marker of the
@@ -34,7 +33,6 @@ SECRET_MARKERS = ("root:x:0:0", "SECRET-DU-SERVEUR")
 SECRET_XML = "<secret>SECRET-DU-SERVEUR</secret>"
 PWN = "window.__pwned=1;alert(document.domain)"
 HL7 = "urn:hl7-org:v3"
-RIM = "urn:oasis:names:tc:ebxml-regrep:xsd:rim:3.0"
 XSL_OPEN = (
     '<xsl:stylesheet version="1.0" xmlns:xsl="http://www.w3.org/1999/XSL/Transform" xmlns:hl7="urn:hl7-org:v3"'
     ' xmlns:exsl="http://exslt.org/common" xmlns:dyn="http://exslt.org/dynamic"'
@@ -268,40 +266,19 @@ def import_of(url: str) -> bytes:
 
 
 def xdm_metadata(*uris: str) -> bytes:
-    objects = "".join(
-        f'<rim:ExtrinsicObject id="Document{n}" mimeType="text/xml"><rim:Slot name="URI"><rim:ValueList>'
-        f"<rim:Value>{escape(uri)}</rim:Value></rim:ValueList></rim:Slot></rim:ExtrinsicObject>"
-        for n, uri in enumerate(uris)
-    )
-    return (
-        f'<?xml version="1.0" encoding="UTF-8"?><lcm:SubmitObjectsRequest xmlns:lcm="urn:oasis:names:tc:ebxml-regrep:'
-        f'xsd:lcm:3.0" xmlns:rim="{RIM}"><rim:RegistryObjectList>{objects}</rim:RegistryObjectList>'
-        "</lcm:SubmitObjectsRequest>"
-    ).encode()
-
-
-def zip_of(files: dict[str, bytes], *, symlink: str = "") -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for name, data in files.items():
-            archive.writestr(name, data)
-        if symlink:
-            info = zipfile.ZipInfo(symlink)
-            info.external_attr = (stat.S_IFLNK | 0o777) << 16
-            archive.writestr(info, SECRET_FILE)
-    return buffer.getvalue()
+    return metadata(*((uri, "text/xml") for uri in uris))
 
 
 def xdm_archive(cda: bytes, *, uri: str = "DOC0001.XML", extra: dict[str, bytes] | None = None) -> bytes:
     """An IHE_XDM archive listing one CDA document."""
     folder = "IHE_XDM/SUBSET01/"
-    return zip_of({f"{folder}METADATA.XML": xdm_metadata(uri), f"{folder}DOC0001.XML": cda, **(extra or {})})
+    return archive({f"{folder}METADATA.XML": xdm_metadata(uri), f"{folder}DOC0001.XML": cda, **(extra or {})})
 
 
 def hostile_archives(cda: bytes) -> tuple[Refused, ...]:
     """Archives around the valid document ``cda`` that must be refused, each with its French reason."""
     folder = "IHE_XDM/SUBSET01/"
-    bomb = zip_of({"bomb.xml": b"\0" * (8 * 1024 * 1024)})
+    bomb = archive({"bomb.xml": b"\0" * (8 * 1024 * 1024)})
     many = {f"{folder}F{n:04d}.TXT": b"x" for n in range(150)}
     laughs = REFUSED_DOCUMENTS[4].data
     return (
@@ -317,13 +294,13 @@ def hostile_archives(cda: bytes) -> tuple[Refused, ...]:
                 "an entry with an absolute path: refused"),
         Refused("backslash-entry", xdm_archive(cda, extra={"IHE_XDM\\..\\..\\x": b"x"}), "chemin dangereux",
                 "an entry with Windows separators: refused"),
-        Refused("symlink-entry", zip_of({f"{folder}METADATA.XML": xdm_metadata("DOC0001.XML"),
+        Refused("symlink-entry", archive({f"{folder}METADATA.XML": xdm_metadata("DOC0001.XML"),
                                          f"{folder}DOC0001.XML": cda}, symlink=f"{folder}LINK"),
                 "lien symbolique", "a symbolic link entry: refused"),
         Refused("metadata-uri-traversal", xdm_archive(cda, uri="../../../../etc/passwd"), "chemin dangereux",
                 "METADATA.XML pointing out of the archive: refused"),
         Refused("metadata-entity-bomb",
-                zip_of({f"{folder}METADATA.XML": laughs, f"{folder}DOC0001.XML": cda}), "DOCTYPE",
+                archive({f"{folder}METADATA.XML": laughs, f"{folder}DOC0001.XML": cda}), "DOCTYPE",
                 "entities in METADATA.XML: refused"),
         Refused("not-a-zip", b"PK\x03\x04" + b"\0" * 64, "archive zip", "a truncated zip: refused"),
     )  # fmt: skip
