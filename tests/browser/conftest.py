@@ -14,7 +14,7 @@ from tests.conftest import ARTEFACTS
 def page(browser, live_server, request) -> Iterator[object]:
     context = browser.new_context(viewport={"width": 1366, "height": 768}, locale="fr-FR")
     page = context.new_page()
-    page.set_default_timeout(15_000)
+    page.set_default_timeout(30_000)  # a safety net on a loaded 2-core machine, never an assertion
     yield page
     context.close()
 
