@@ -130,8 +130,9 @@ def peer(connect: Callable[[], Peer]) -> Peer:
     return connect()
 
 
-def wait_until(predicate: Callable[[], bool], timeout: float = 30) -> None:
-    """Poll until ``predicate()`` holds: synchronisation with other threads, not a timing assertion."""
+def wait_until(predicate: Callable[[], bool], timeout: float = 90) -> None:
+    """Poll until ``predicate()`` holds: synchronisation with other threads, not a timing assertion. The
+    default is generous: two test processes on two cores can keep a worker thread waiting for a while."""
     deadline = time.monotonic() + timeout
     while not predicate():
         if time.monotonic() > deadline:
