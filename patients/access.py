@@ -23,10 +23,8 @@ import enum
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any
 
-from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.db import models
 from django.http import Http404, HttpRequest, HttpResponse
@@ -36,12 +34,10 @@ from django.urls import Resolver404, resolve
 from dpi.models import AuditEvent, User
 from dpi.services import audit, audit_row
 from dpi.validators import is_database_id
+from patients.embedded import embedded_in_recorded_page, remember
 from patients.ins_traces import trace_ins_api, trace_ins_reading
 from patients.models import Patient
 from patients.selectors import PatientAccess, patient_access
-
-EMBEDDED_WINDOW = timedelta(minutes=10)
-EMBEDDED_DESTINATIONS = frozenset({"iframe", "frame", "embed", "object"})
 
 
 class Reads(enum.Enum):
@@ -77,23 +73,10 @@ def _patient_id_of(target: models.Model, via: str) -> int:
     return getattr(target, f"{last}_id") if last else target.pk
 
 
-def _mark_key(request: HttpRequest, patient_pk: int) -> str:
-    session = getattr(request, "session", None)
-    return f"audit:read:{request.user.pk}:{getattr(session, 'session_key', '') or ''}:{patient_pk}"
-
-
 def remember_audited_read(request: HttpRequest | None, patient: Patient) -> None:
     """Fragments and frames of the page this reading opened are not audited again (EMBEDDED_WINDOW)."""
     if request is not None and getattr(request, "user", None) is not None and request.user.is_authenticated:
-        cache.set(_mark_key(request, patient.pk), True, int(EMBEDDED_WINDOW.total_seconds()))
-
-
-def _embedded_in_audited_page(request: HttpRequest, patient: Patient) -> bool:
-    embedded = (
-        request.headers.get("HX-Request") == "true"
-        or request.headers.get("Sec-Fetch-Dest", "") in EMBEDDED_DESTINATIONS
-    )
-    return embedded and bool(cache.get(_mark_key(request, patient.pk)))
+        remember(request, "read", patient.pk)
 
 
 def audit_reading(
@@ -180,7 +163,8 @@ def patient_view(
                 audit_reading(request, patient=patient, access=access, obj=target, user=request.user)
                 raise PermissionDenied
             safe = request.method in ("GET", "HEAD")
-            if reads is Reads.DECORATOR and safe and (always or not _embedded_in_audited_page(request, patient)):
+            repeated = not always and embedded_in_recorded_page(request, "read", patient.pk)
+            if reads is Reads.DECORATOR and safe and not repeated:
                 audit_reading(request, patient=patient, access=access, obj=target, user=request.user)
             request.patient_access = access
             request.patient_target = target

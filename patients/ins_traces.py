@@ -20,7 +20,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.core.cache import cache
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
@@ -30,6 +29,7 @@ from dpi.hl7.models import Message
 from dpi.models import AuditEvent, Peer
 from dpi.services import audit, audit_row
 from dpi.validators import INS_MATRICULE
+from patients.embedded import embedded_in_recorded_page, remember
 from patients.models import Patient
 
 
@@ -103,21 +103,6 @@ NO_INS: dict[str, str] = {
 ADMIN_PAGES_SHOWING_INS = ("patients.Patient", "dmp.DmpTransaction")
 
 
-def _mark_key(request: HttpRequest, patient_id: int) -> str:
-    session = getattr(request, "session", None)
-    return f"audit:ins:{request.user.pk}:{getattr(session, 'session_key', '') or ''}:{patient_id}"
-
-
-def _embedded_in_traced_page(request: HttpRequest, patient_id: int) -> bool:
-    from patients.access import EMBEDDED_DESTINATIONS
-
-    embedded = (
-        request.headers.get("HX-Request") == "true"
-        or request.headers.get("Sec-Fetch-Dest", "") in EMBEDDED_DESTINATIONS
-    )
-    return embedded and bool(cache.get(_mark_key(request, patient_id)))
-
-
 def trace_ins(
     request: HttpRequest,
     *,
@@ -131,8 +116,6 @@ def trace_ins(
 ) -> AuditEvent:
     """One ``ins.read`` or ``ins.export`` row: who (user and RPPS, or peer), when, from where (address,
     view, path), which patient, which INS. ``shown`` defaults to the view's entry in :data:`INS_VIEWS`."""
-    from patients.access import EMBEDDED_WINDOW
-
     shown = shown or INS_VIEWS[view]
     row = audit(
         action=shown.use.value,
@@ -143,7 +126,7 @@ def trace_ins(
         detail={"view": view, "path": request.path, "ins": ins, **(detail or {})},
     )
     if peer is None and request.user.is_authenticated:
-        cache.set(_mark_key(request, patient_id), True, int(EMBEDDED_WINDOW.total_seconds()))
+        remember(request, "ins", patient_id)
     return row
 
 
@@ -170,7 +153,7 @@ def trace_ins_reading(
     if view not in INS_VIEWS or request.method not in ("GET", "HEAD") or not 200 <= response.status_code < 300:
         return response
     patient = patient_of()
-    if patient.ins and (always or not _embedded_in_traced_page(request, patient.pk)):
+    if patient.ins and (always or not embedded_in_recorded_page(request, "ins", patient.pk)):
         target = getattr(request, "patient_target", None)
         trace_ins(request, patient_id=patient.pk, ins=patient.ins, view=view, obj=target or patient)
     return response
