@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from dmp import mdm
 from dmp.models import FeedingOrder, OrderKind, Purpose
 from documents.cda import CdaHeader, InstanceId
+from documents.content import RPPS_PREFIX
 from documents.models import Document
 from dpi.hl7.parsing import escape
 from dpi.models import Site, User
@@ -55,7 +56,7 @@ def transmission_for(order: FeedingOrder, document: Document, plan: Plan | None,
         metadata=order.metadata,
         mss_recipients=plan.professionals if plan else (),
         patient_address=plan.patient_address if plan else "",
-        recipients_known=_recipients_known(plan, header) if plan else {},
+        recipients_known=_recipients_known(plan, header, document) if plan else {},
         mail_body_ps=_("Veuillez trouver ci-joint le document « %(title)s ».") % {"title": document.title}
         if plan and plan.professionals
         else "",
@@ -123,15 +124,19 @@ def assigning_authority(episode: Episode) -> str:
     return escape(value)
 
 
-def _recipients_known(plan: Plan, header: CdaHeader) -> dict[str, mdm.Person]:
+def _recipients_known(plan: Plan, header: CdaHeader, document: Document) -> dict[str, mdm.Person]:
     """Who the recipients are, when the DPI knows: the patient by the INS of the document; a professional
-    when the address is the e-mail of a DPI user with a national id (the correspondents' directory of
-    issue 13 will name the others)."""
+    when the address is a correspondent's the document names with an RPPS, or the e-mail of a DPI user with
+    a national id."""
     known = {
         user.mail: mdm.Person(user.national_id, user.last_name, user.first_name)
         for user in User.objects.annotate(mail=Lower("email")).filter(mail__in=plan.professionals)
         if user.national_id
     }
+    for named in document.recipients:
+        address = str(named.get("mss_address") or "").lower()
+        if named.get("rpps") and address in plan.professionals:
+            known[address] = mdm.Person(f"{RPPS_PREFIX}{named['rpps']}", named["family_name"], named["given_name"])
     patient = header.patient
     if plan.patient_address and patient.ins is not None:
         known[plan.patient_address.lower()] = mdm.Person.patient(patient.ins, patient.birth_name, patient.first_name)

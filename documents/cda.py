@@ -33,7 +33,17 @@ from documents.cdaxml import derived_uuid as _derived_uuid
 from documents.cdaxml import sub as _sub
 from documents.cdaxml import ts as _ts
 from documents.codes import Concept
-from documents.content import INS_OIDS, Author, DocumentContent, Encounter, Organization, PatientIdentity, Section
+from documents.content import (
+    INS_OIDS,
+    RPPS_PREFIX,
+    Author,
+    DocumentContent,
+    Encounter,
+    Organization,
+    PatientIdentity,
+    Recipient,
+    Section,
+)
 from dpi.xmlsafe import InvalidXML, parse_xml
 
 Level = Literal["N1", "N3"]
@@ -175,6 +185,9 @@ def _add_header(root: etree._Element, content: DocumentContent, level: str) -> N
     _add_organization(
         _sub(_sub(root, "custodian"), "assignedCustodian"), "representedCustodianOrganization", content.custodian
     )
+    for recipient in content.recipients:
+        if not recipient.is_patient:
+            _add_information_recipient(root, recipient)
     _add_legal_authenticator(root, content)
     _add_service_event(root, content)
     if content.replaces_id:
@@ -210,6 +223,29 @@ def _add_author(root: etree._Element, content: DocumentContent) -> None:
     author = _sub(root, "author")
     _sub(author, "time", value=_ts(content.created_at))
     _add_assigned_professional(author, "assignedAuthor", content.author, content.custodian)
+
+
+def _add_information_recipient(root: etree._Element, recipient: Recipient) -> None:
+    """A planned recipient (CI-SIS InformationRecipient): RPPS, MSSanté address, name, organisation."""
+    intended = _sub(_sub(root, "informationRecipient"), "intendedRecipient")
+    if recipient.rpps:
+        _sub(intended, "id", root=PROFESSIONAL_ID_ROOT, extension=f"{RPPS_PREFIX}{recipient.rpps}")
+    if recipient.mss_address:
+        _sub(intended, "telecom", value=f"mailto:{recipient.mss_address}")
+    if recipient.family_name:
+        name = _sub(_sub(intended, "informationRecipient"), "name")
+        _sub(name, "family", recipient.family_name)
+        if recipient.given_name:
+            _sub(name, "given", recipient.given_name)
+        if recipient.civility:
+            _sub(name, "prefix", recipient.civility)
+        if recipient.title:
+            _sub(name, "suffix", recipient.title)
+    if recipient.organization:
+        organization = _sub(intended, "receivedOrganization")
+        if recipient.organization_id:
+            _sub(organization, "id", root=STRUCTURE_ID_ROOT, extension=recipient.organization_id)
+        _sub(organization, "name", recipient.organization)
 
 
 def _add_legal_authenticator(root: etree._Element, content: DocumentContent) -> None:

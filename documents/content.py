@@ -14,6 +14,7 @@ from django.utils import timezone
 from documents.codes import Concept
 from patients.ins import INS_AUTHORITIES
 
+RPPS_PREFIX = "8"  # national identifier of a professional = "8" + 11-digit RPPS
 INS_OIDS = {oid: authority.label for oid, authority in INS_AUTHORITIES.items()}
 
 # The preset notice of a version that replaces another (MSS/va1.13): printed on the PDF, prefixed to the mails.
@@ -86,6 +87,31 @@ class Author:
         """authorSpecialty code (JDV_J01): ``G15_10/SM26``, or ``G15_60`` without specialty."""
         base = f"G15_{self.profession_code}"
         return f"{base}/{self.specialty_code}" if self.specialty_code else base
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """A planned recipient the document names (HOP/va1.05, DOC/va1.06): CDA ``informationRecipient``, PDF list.
+
+    ``role`` is the patient's naming (``traitant``, ``adresseur``, ``autre``) or ``patient`` for the patient's
+    own Mon espace santé mailbox (listed in the PDF only: the CDA's recipients are professionals).
+    """
+
+    role: str
+    name: str  # as printed, e.g. "Dr Claire MOREAU" or an organisation's name
+    family_name: str = ""
+    given_name: str = ""
+    civility: str = ""  # JDV_J245-Civilite-CISIS: M, MME
+    title: str = ""  # JDV_J246-Titre-CISIS: DR, PR
+    rpps: str = ""  # 11 digits; the CDA id is "8" + RPPS
+    organization: str = ""
+    organization_id: str = ""  # national structure id: "1" + FINESS, "3" + SIRET
+    city: str = ""
+    mss_address: str = ""
+
+    @property
+    def is_patient(self) -> bool:
+        return self.role == "patient"
 
 
 @dataclass(frozen=True)
@@ -185,4 +211,5 @@ class DocumentContent:
     legal_authenticator: Author | None = None
     discharge: DischargeFacts | None = None  # a discharge letter's coded facts (LDL-SES N3)
     printing: PrintSettings = field(default_factory=PrintSettings)  # the PDF only; the CDA does not depend on it
+    recipients: tuple[Recipient, ...] = ()
     extra: dict[str, str] = field(default_factory=dict)

@@ -7,14 +7,20 @@ from typing import Any
 from django import forms
 from django.core.files.uploadedfile import UploadedFile
 from django.core.validators import validate_email
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from directory.models import Correspondent
+from directory.selectors import patient_correspondents
 from documents.models import Document
+from documents.recipients import chosen_ids, recipient_addresses
 from documents.services import FLAGS, Recipients
 from documents.types import SegurType
+from dpi.validators import is_database_id
 from dpi.xmlsafe import DEFAULT_MAX_BYTES as MAX_IMPORT_BYTES
 from dpi.xmlsafe import InvalidXML, parse_xml
+from patients.models import Patient
 
 
 class DocumentForm(forms.Form):
@@ -32,11 +38,14 @@ class DocumentForm(forms.Form):
     invisible_to_legal_representatives = forms.BooleanField(
         label=_("Invisible pour les représentants légaux"), required=False
     )
+    correspondents = forms.ModelMultipleChoiceField(
+        label=_("Destinataires prévus"), queryset=Correspondent.objects.none(), required=False
+    )
     mss_recipients = forms.CharField(
-        label=_("Destinataires MSSanté (professionnels)"),
+        label=_("Autres adresses MSSanté (professionnels)"),
         required=False,
         widget=forms.Textarea(attrs={"rows": 2}),
-        help_text=_("Une adresse de messagerie sécurisée de santé par ligne."),
+        help_text=_("Une adresse de messagerie sécurisée de santé par ligne : envoyée, non nommée dans le document."),
         max_length=5000,
     )
     mss_to_patient = forms.BooleanField(
@@ -45,9 +54,12 @@ class DocumentForm(forms.Form):
         help_text=_("Nécessite un INS ; jamais si le document est invisible pour le patient."),
     )
 
-    def __init__(self, *args: object, segur: SegurType, **kwargs: object) -> None:
+    RECIPIENT_FIELDS = ("correspondents", "mss_recipients", "mss_to_patient")
+
+    def __init__(self, *args: object, segur: SegurType, patient: Patient, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)
         self.segur = segur
+        self._init_correspondents(patient)
         for spec in segur.fields:
             help_text = (
                 _("Une ligne par élément : %(columns)s, séparés par « ; ».") % {"columns": " ; ".join(spec.columns)}
@@ -70,13 +82,34 @@ class DocumentForm(forms.Form):
                 max_length=20000,
             )
 
+    def _init_correspondents(self, patient: Patient) -> None:
+        """Correspondents already chosen stay acceptable when deactivated since; new ones must be active."""
+        chosen = [int(pk) for pk in self.initial.get("correspondents", ())]
+        field = self.fields["correspondents"]
+        field.queryset = Correspondent.objects.filter(Q(active=True) | Q(pk__in=chosen))
+        checked = set(self.data.getlist("correspondents") if self.is_bound else map(str, chosen))
+        roles = {link.correspondent_id: link.get_role_display() for link in patient_correspondents(patient)}
+        shown = [*chosen, *(pk for pk in roles if pk not in chosen)]
+        posted = [int(pk) for pk in checked if is_database_id(pk) and int(pk) not in shown]
+        by_id = field.queryset.in_bulk([*shown, *posted])
+        self.recipient_rows = [
+            (by_id[pk], roles.get(pk, ""), str(pk) in checked) for pk in [*shown, *posted] if pk in by_id
+        ]
+
+    @property
+    def content_fields(self) -> list[forms.BoundField]:
+        """Every field but the recipients, which the page shows in their own box."""
+        return [field for field in self if field.name not in self.RECIPIENT_FIELDS]
+
     @classmethod
     def initial_for(cls, document: Document) -> dict:
+        named = recipient_addresses(document)
         return {
             "title": document.title,
             "act_date": timezone.localtime(document.act_date).replace(tzinfo=None),
             **{name: getattr(document, name) for name in FLAGS},
-            "mss_recipients": "\n".join(document.mss_recipients),
+            "correspondents": chosen_ids(document),
+            "mss_recipients": "\n".join(a for a in document.mss_recipients if a not in named),
             "mss_to_patient": document.mss_to_patient,
             **document.fields,
         }
@@ -88,7 +121,11 @@ class DocumentForm(forms.Form):
             "act_date": self.cleaned_data["act_date"],
             "fields": {spec.name: self.cleaned_data.get(spec.name, "") for spec in self.segur.fields},
             "flags": {name: self.cleaned_data[name] for name in FLAGS},
-            "recipients": Recipients(self.cleaned_data["mss_recipients"], self.cleaned_data["mss_to_patient"]),
+            "recipients": Recipients(
+                self.cleaned_data["mss_recipients"],
+                self.cleaned_data["mss_to_patient"],
+                tuple(self.cleaned_data["correspondents"]),
+            ),
         }
 
     def clean_mss_recipients(self) -> tuple[str, ...]:

@@ -94,6 +94,12 @@ class Document(models.Model):
     hold_sending = models.BooleanField(_("envoi bloqué par l'utilisateur"), default=False)
     mss_recipients = models.JSONField(_("destinataires MSSanté (professionnels)"), default=list, blank=True)
     mss_to_patient = models.BooleanField(_("envoyer au patient par MSSanté"), default=False)
+    recipients = models.JSONField(
+        _("destinataires prévus"),
+        default=list,
+        blank=True,
+        help_text=_("Les correspondants nommés dans le document (CDA et PDF), tels qu'à l'enregistrement."),
+    )
     fields = models.JSONField(_("contenu structuré"), default=dict, blank=True)
     current_version = models.ForeignKey(
         "DocumentVersion",

@@ -24,6 +24,7 @@ from documents.content import (
     INS_OIDS,
     REPLACEMENT_NOTICE,
     REPLACEMENT_NOTICE_TITLE,
+    RPPS_PREFIX,
     Author,
     DocumentContent,
     PatientIdentity,
@@ -38,7 +39,6 @@ from patients.models import Sex
 PDF_VARIANT = "pdf/a-1b"
 TEMPLATE = "documents/pdf/document.html"
 STYLESHEET = Path(__file__).parent / "templates" / "documents" / "pdf" / "document.css"
-RPPS_PREFIX = "8"  # national identifier of a professional = "8" + 11-digit RPPS
 DOCUMENT_LANGUAGE = "fr"
 
 

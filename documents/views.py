@@ -21,6 +21,7 @@ from documents.forms import DocumentForm, ImportForm
 from documents.links import viewer_links
 from documents.models import Document, DocumentVersion, Provenance
 from documents.prefill import prefill_for
+from documents.recipients import planned_ids
 from documents.rendering import CSP_FOR_RENDERED_CDA, STYLESHEETS, agency_stylesheet_path, render_cda_html
 from documents.rules import Operation, WritingRefused, allowed_types
 from documents.selectors import SORTS, DocumentFilters, document_types, patient_documents, versions_of
@@ -113,8 +114,13 @@ def document_new(request: HttpRequest, pk: int, type_code: str) -> HttpResponse:
     prefill = prefill_for(
         segur=segur, patient=patient, episode=episode, author=request.user, chosen=request.GET.get("modele", "")
     )  # only the form's initial values: the user edits and validates everything (REM HOP/va1.07, va1.03)
-    initial = {"title": segur.short_label, "act_date": timezone.localtime(), **prefill.fields}
-    form = DocumentForm(request.POST or None, segur=segur, initial=initial)
+    initial = {
+        "title": segur.short_label,
+        "act_date": timezone.localtime(),
+        "correspondents": planned_ids(patient),
+        **prefill.fields,
+    }
+    form = DocumentForm(request.POST or None, segur=segur, patient=patient, initial=initial)
     if request.method == "POST" and form.is_valid():
         document = services.create_draft(
             patient=patient,
@@ -164,7 +170,9 @@ def document_edit(request: HttpRequest, pk: int) -> HttpResponse:
     if document.is_locked:
         return redirect("documents:detail", pk=document.pk)
     segur = SEGUR_TYPES[document.type_code]
-    form = DocumentForm(request.POST or None, segur=segur, initial=DocumentForm.initial_for(document))
+    form = DocumentForm(
+        request.POST or None, segur=segur, patient=document.patient, initial=DocumentForm.initial_for(document)
+    )
     if request.method == "POST" and form.is_valid():
         try:
             services.update_draft(

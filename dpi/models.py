@@ -218,6 +218,7 @@ class AuditEvent(models.Model):
         TRACE_EXPORT = "trace.export", _("export de traces (journal d'audit, transactions DMP)")
         INS_READ = "ins.read", _("affichage de l'INS")
         INS_EXPORT = "ins.export", _("export de l'INS (PDF, CDA, CSV, API)")
+        CORRESPONDENT_CHANGE = "correspondent.change", _("modification des correspondants d'un patient")
 
     at = models.DateTimeField(_("date"), auto_now_add=True, db_index=True)
     action = models.CharField(_("action"), max_length=40, choices=Action.choices, db_index=True)

@@ -93,6 +93,7 @@ INSTALLED_APPS = [
     "dpi.hl7.apps.Hl7Config",
     "patients",
     "consent",
+    "directory",
     "documents",
     "dmp",
     "mss",

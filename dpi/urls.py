@@ -13,6 +13,7 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("patients/", include("patients.urls")),
     path("patients/", include("consent.urls")),
+    path("patients/", include("directory.urls")),
     path("", include("documents.urls")),
     path("mssante/", include("mss.urls")),
     path("dmp/", include("dmp.urls")),

@@ -7,6 +7,7 @@ from allauth.mfa.models import Authenticator
 from allauth.mfa.totp.internal.auth import TOTP
 from django.utils import timezone
 
+from directory.models import Correspondent
 from dpi.codes import NationalIdType, Profession
 from dpi.models import CareUnit, LegalEntity, Membership, NoticeAcknowledgement, Role, Site, User
 from dpi.validators import luhn_check_digit
@@ -125,6 +126,26 @@ class EpisodeFactory(factory.django.DjangoModelFactory):
     kind = Episode.Kind.INPATIENT
     care_unit = factory.SubFactory(CareUnitFactory)
     admitted_at = factory.LazyFunction(timezone.now)
+
+
+class CorrespondentFactory(factory.django.DjangoModelFactory):
+    """A general practitioner in town with an RPPS and a personal MSSanté address."""
+
+    class Meta:
+        model = Correspondent
+
+    rpps = factory.Sequence(lambda n: rpps_number(500_000 + n))
+    civility = "MME"
+    title = "DR"
+    family_name = factory.Sequence(lambda n: f"MOREAU{n}")
+    given_name = "Claire"
+    profession = "Médecin"
+    specialty = "Médecine générale"
+    organization = "Cabinet médical des Tilleuls"
+    organization_id = "1750000018"
+    postal_code = "75011"
+    city = "Paris"
+    mss_address = factory.LazyAttribute(lambda c: f"{c.family_name.lower()}@medecin.mssante.fr")
 
 
 def has_totp(user: User) -> bool:

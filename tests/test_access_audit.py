@@ -12,6 +12,7 @@ import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
+from directory.models import PatientCorrespondent
 from dmp.models import FeedingOrder, OrderKind, OrderState
 from documents.models import Document, DocumentVersion, Provenance, Status
 from dpi.hl7.ack import new_control_id
@@ -19,7 +20,7 @@ from dpi.models import AuditEvent, Membership, NoticeAcknowledgement, Peer
 from dpi.services import create_peer
 from patients.access import AuditedObjectMixin, PatientView, Reads
 from patients.models import Episode, Patient
-from tests.factories import CareUnitFactory, EpisodeFactory, MembershipFactory
+from tests.factories import CareUnitFactory, CorrespondentFactory, EpisodeFactory, MembershipFactory
 
 # Views that take an id and are not behind @patient_view, with the reason. Anything else is a failure.
 EXEMPT = {
@@ -153,9 +154,13 @@ def world(db, client, doctor, care_unit):
     )  # fmt: skip
     role = Membership.objects.filter(user=doctor).first().role
     outsider = MembershipFactory(care_unit=CareUnitFactory(), role=role).user
-    ids = {Patient: episode.patient.pk, Document: document.pk, Episode: episode.pk, FeedingOrder: order.pk}
+    gp = PatientCorrespondent.objects.create(
+        patient=episode.patient, correspondent=CorrespondentFactory(), role="traitant"
+    )
+    ids = {Patient: episode.patient.pk, Document: document.pk, Episode: episode.pk, FeedingOrder: order.pk,
+           PatientCorrespondent: gp.pk}  # fmt: skip
     return {"patient": episode.patient, "episode": episode, "document": document, "ids": ids,
-            "doctor": doctor, "outsider": outsider}  # fmt: skip
+            "doctor": doctor, "outsider": outsider, "correspondent": gp.correspondent_id}  # fmt: skip
 
 
 def _url(name: str, world: dict) -> str:
@@ -169,6 +174,7 @@ def _url(name: str, world: dict) -> str:
         "entry_uuid": f"urn:uuid:{uuid.uuid4()}",
         "page": "dossier",
         "channel": "dmp",
+        "correspondent": world["correspondent"],
     }
     if spec is not None:
         values[spec.kwarg] = world["ids"][spec.model]

@@ -25,7 +25,7 @@ from dpi.models import AuditEvent
 from patients.models import IdentityStatus
 from sandbox.models import PfiMessage
 from tests.dmp.conftest import LETTER_FIELDS, PRO_ADDRESS, set_pfi_mode, wait_until
-from tests.factories import CareUnitFactory, EpisodeFactory, PatientFactory, UserFactory
+from tests.factories import CareUnitFactory, CorrespondentFactory, EpisodeFactory, PatientFactory, UserFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -323,3 +323,15 @@ def test_a_version_is_never_ordered_twice_on_a_channel(qualified_episode, letter
     with pytest.raises(ValidationError):
         send_now(document=document, channel="dmp", acting_user=doctor)
     assert FeedingOrder.objects.filter(document=document, channel="dmp").count() == 1
+
+
+def test_a_correspondent_named_in_the_document_is_identified_in_prt5(qualified_episode, letter, no_delay, pfi):
+    """HOP/va1.05: the document's correspondent brings its RPPS to the MDM, checked by the sandbox PFI."""
+    gp = CorrespondentFactory(family_name="MOREAU", given_name="Claire", mss_address="c.moreau@medecin.mssante.fr")
+    document = letter(qualified_episode, recipients=Recipients(correspondents=(gp,)))
+    assert _run(_order(document, "mss")).state == OrderState.SENT
+    [received] = _accepted(document)
+    segments = read_segments(received.raw, STANDARD_ENCODING)
+    [rct] = [s for s in segments if s.name == "PRT" and _value(s, "4.1") == "RCT"]
+    assert [_value(rct, f"5.{n}") for n in (1, 2, 3, 13)] == [f"8{gp.rpps}", "MOREAU", "Claire", "IDNPS"]
+    assert _value(rct, "15.4") == "c.moreau@medecin.mssante.fr"

@@ -22,9 +22,9 @@ from django.utils import timezone
 from lxml import etree
 
 from documents.cda import parse_cda_header
-from documents.services import create_draft, start_correction, update_draft, validate_document
+from documents.services import Recipients, create_draft, start_correction, update_draft, validate_document
 from documents.types import SEGUR_TYPES
-from tests.factories import EpisodeFactory, MembershipFactory, PatientFactory
+from tests.factories import CorrespondentFactory, EpisodeFactory, MembershipFactory, PatientFactory
 
 LDL_SES = "CI-SIS_LDL-SES_2022.01"
 H = {"h": "urn:hl7-org:v3"}
@@ -134,6 +134,23 @@ def test_every_produced_document_passes_the_chain(chain, qualified_episode, doct
     assert fired["StructurationMinimale"] > 50 and fired["terminologies"] > 0 and fired["ModelesDeContenusCDA"] > 0
     if level == "N3":
         assert fired["IHE"] > 0 and fired["Modeles_ANS"] > 0 and fired[volet] > 0
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("type_code", "level"), MATRIX, ids=[f"{code}-{level}" for code, level in MATRIX])
+def test_documents_naming_their_recipients_pass_the_chain(chain, qualified_episode, doctor, tmp_path, type_code, level):
+    """informationRecipient (HOP/va1.05): a GP with RPPS, civility, title and practice; an organisation without
+    a person; the patient (listed in the PDF only)."""
+    gp = CorrespondentFactory()
+    centre = CorrespondentFactory(rpps="", family_name="", civility="", title="", organization="Centre de rééducation")
+    recipients = Recipients(("tiers@hopital.mssante.fr",), patient=True, correspondents=(gp, centre))
+    path, cda = produce(qualified_episode, doctor, type_code, tmp_path, recipients=recipients)
+    assert len(etree.fromstring(cda).xpath("/h:ClinicalDocument/h:informationRecipient", namespaces=H)) == 2
+
+    report, fired = run_chain(chain, path, volet_of(cda))
+
+    assert errors_of(report) == {}
+    assert fired["StructurationMinimale"] > 50
 
 
 @pytest.mark.django_db

@@ -1,0 +1,63 @@
+"""Naming a patient's correspondents (general practitioner, referring doctor, others), audited."""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.db.models import Q
+from django.http import HttpRequest
+
+from directory.models import Correspondent, PatientCorrespondent
+from dpi.models import AuditEvent, User
+from dpi.services import audit
+from patients.models import Patient
+
+SINGLE_ROLES = (PatientCorrespondent.Role.TREATING, PatientCorrespondent.Role.REFERRING)
+
+
+@transaction.atomic
+def name_patient_correspondent(
+    *,
+    patient: Patient,
+    correspondent: Correspondent,
+    role: str,
+    acting_user: User,
+    request: HttpRequest | None = None,
+) -> PatientCorrespondent:
+    """Name ``correspondent`` in ``role`` for the patient: a new general practitioner or referring doctor
+    replaces the previous one; a correspondent holds one role per patient (naming it again moves it)."""
+    PatientCorrespondent.Role(role)
+    clash = Q(correspondent=correspondent)
+    if role in SINGLE_ROLES:
+        clash |= Q(role=role)
+    replaced = PatientCorrespondent.objects.filter(clash, patient=patient)
+    previous = [(link.role, link.correspondent_id) for link in replaced]
+    replaced.delete()
+    link = PatientCorrespondent.objects.create(patient=patient, correspondent=correspondent, role=role)
+    _audit(patient, acting_user, request, "named", role=role, correspondent=correspondent, replaced=previous)
+    return link
+
+
+@transaction.atomic
+def remove_patient_correspondent(
+    *, link: PatientCorrespondent, acting_user: User, request: HttpRequest | None = None
+) -> None:
+    """The patient no longer names this correspondent (documents already written keep their recipients)."""
+    link.delete()
+    _audit(link.patient, acting_user, request, "removed", role=link.role, correspondent=link.correspondent)
+
+
+def _audit(
+    patient: Patient, user: User, request: HttpRequest | None, change: str, *, role: str,
+    correspondent: Correspondent, replaced: list[tuple[str, int]] | None = None,
+) -> None:  # fmt: skip
+    detail = {"change": change, "role": role, "correspondent": correspondent.pk, "rpps": correspondent.rpps}
+    if replaced:
+        detail["replaced"] = [{"role": role, "correspondent": pk} for role, pk in replaced]
+    audit(
+        action=AuditEvent.Action.CORRESPONDENT_CHANGE,
+        actor=user,
+        request=request,
+        obj=patient,
+        patient_id=patient.pk,
+        detail=detail,
+    )

@@ -1,0 +1,79 @@
+"""The patient's correspondents panel, the correspondent search and the recipient rows of the document form."""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET, require_POST
+
+from directory.forms import NameCorrespondentForm, SearchForm
+from directory.models import Correspondent, PatientCorrespondent
+from directory.selectors import patient_correspondents, search_correspondents
+from directory.services import name_patient_correspondent, remove_patient_correspondent
+from patients.access import Reads, patient_view
+from patients.file import Panel, section
+from patients.models import Episode, Patient
+
+
+@section(order=15)
+def correspondents_panel(request: HttpRequest, patient: Patient, episode: Episode | None) -> Panel:
+    return Panel("directory/_panel.html", _panel_context(patient))
+
+
+def _panel_context(patient: Patient) -> dict:
+    return {"patient": patient, "links": patient_correspondents(patient), "roles": PatientCorrespondent.Role}
+
+
+def _render_panel(request: HttpRequest, patient: Patient) -> HttpResponse:
+    context = _panel_context(patient)
+    return render(request, "directory/_panel.html", {"panel": Panel("directory/_panel.html", context)})
+
+
+@login_required
+@require_GET
+@patient_view()
+def search(request: HttpRequest, pk: int) -> HttpResponse:
+    """Local correspondents matching the query; ``pour=document`` offers to add one as a recipient."""
+    form = SearchForm(request.GET)
+    if not form.is_valid():
+        return HttpResponseBadRequest("Recherche invalide.")
+    query = form.cleaned_data["q"]
+    context = {
+        "patient": request.patient_target,
+        "query": query,
+        "results": list(search_correspondents(query)) if query.strip() else [],
+        "for_document": form.cleaned_data["pour"] == "document",
+        "roles": PatientCorrespondent.Role,
+    }
+    return render(request, "directory/_results.html", context)
+
+
+@login_required
+@require_GET
+@patient_view()
+def recipient_row(request: HttpRequest, pk: int, correspondent: int) -> HttpResponse:
+    """One checked recipient of the document form, added from the search results."""
+    chosen = get_object_or_404(Correspondent, pk=correspondent, active=True)
+    return render(request, "directory/_recipient_row.html", {"correspondent": chosen, "role": "", "checked": True})
+
+
+@login_required
+@require_POST
+@patient_view(reads=Reads.SERVICE)  # name_patient_correspondent audits the change
+def name(request: HttpRequest, pk: int) -> HttpResponse:
+    form = NameCorrespondentForm(request.POST)
+    if not form.is_valid():
+        return HttpResponseBadRequest("Correspondant ou rôle invalide.")
+    patient = request.patient_target
+    name_patient_correspondent(patient=patient, acting_user=request.user, request=request, **form.cleaned_data)
+    return _render_panel(request, patient) if request.htmx else redirect("patients:file", pk=pk)
+
+
+@login_required
+@require_POST
+@patient_view(PatientCorrespondent, via="patient", reads=Reads.SERVICE)  # the service audits the change
+def remove(request: HttpRequest, pk: int) -> HttpResponse:
+    link = request.patient_target
+    remove_patient_correspondent(link=link, acting_user=request.user, request=request)
+    return _render_panel(request, link.patient) if request.htmx else redirect("patients:file", pk=link.patient_id)
