@@ -22,6 +22,7 @@ from django.utils import timezone
 
 from consent.models import ConsentDecision, Source, State, Subject
 from consent.services import record_consent
+from directory.models import Correspondent, PatientCorrespondent
 from dmp.models import FeedingDelay, NewDocumentsRule
 from dmp.models.consultation import Reference
 from dpi.codes import NationalIdType, Profession, Specialty
@@ -281,12 +282,42 @@ def _patients(units: dict[str, CareUnit]) -> None:
         )
 
 
+# Correspondents in town (issue 11, HOP/va1.05): DUPONT's GP is planned as recipient of her documents; the
+# others are found by the correspondent search (a cardiologist, a rehabilitation centre without a person).
+CORRESPONDENTS = [
+    ("1", "MME", "DR", "MOREAU", "Claire", "Médecine générale", "Cabinet des Tilleuls", "75011", "Paris", "c.moreau"),
+    ("2", "M", "DR", "ROUX", "Paul", "Cardiologie", "Clinique du Parc", "69006", "Lyon", "paul.roux"),
+    ("", "", "", "", "", "", "Centre de rééducation des Lilas", "93260", "Les Lilas", "accueil.crf-lilas"),
+]
+
+
+def _correspondents() -> None:
+    people = []
+    for n, civility, title, family, given, specialty, organization, postal_code, city, mailbox in CORRESPONDENTS:
+        rpps = f"100900000{n}" if n else ""
+        correspondent, _ = Correspondent.objects.update_or_create(
+            mss_address=f"{mailbox}@demo.mssante.fr",
+            defaults={
+                "rpps": rpps + luhn_check_digit(rpps) if rpps else "",
+                "civility": civility, "title": title, "family_name": family, "given_name": given,
+                "profession": "Médecin" if family else "", "specialty": specialty, "organization": organization,
+                "postal_code": postal_code, "city": city,
+            },
+        )  # fmt: skip
+        people.append(correspondent)
+    dupont = Patient.objects.get(ipp_authority="CHU-DEMO", ipp="100001")
+    PatientCorrespondent.objects.get_or_create(
+        patient=dupont, role=PatientCorrespondent.Role.TREATING, defaults={"correspondent": people[0]}
+    )
+
+
 @transaction.atomic
 def load_demo() -> list[User]:
     units = _structures()
     users = _users(units)
     _groups()
     _patients(units)
+    _correspondents()
     _mssante(units)
     _emergency_access()
     _feeding_delay()
