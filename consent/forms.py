@@ -14,3 +14,9 @@ class ConsentForm(forms.Form):
     def subjects(self) -> list[str]:
         subject = self.cleaned_data["subject"]
         return list(Subject.values) if subject == BOTH else [subject]
+
+
+class PatientMailboxForm(forms.Form):
+    """The patient refuses ("1") or accepts again ("0") sendings to their Mon espace santé mailbox."""
+
+    refuses = forms.TypedChoiceField(choices=[("1", "refuse"), ("0", "accepte")], coerce=lambda value: value == "1")

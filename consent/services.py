@@ -13,7 +13,7 @@ from consent.selectors import effective_state
 from dpi.hl7.models import Message
 from dpi.models import AuditEvent, Peer, User
 from dpi.services import audit
-from patients.models import Episode
+from patients.models import Episode, Patient
 
 # ZFA-9 (feeding) and ZFA-11 (consultation) codes; NA ("not collected") is no decision.
 PAM_FEEDING = {"IO": State.INFORMED_OPPOSED, "INO": State.INFORMED_NOT_OPPOSED}
@@ -80,3 +80,28 @@ def apply_pam_consent(
         episode=episode, subject=subject, state=state, source=Source.PAM, collected_at=collected_at, message=message
     )
     return ""
+
+
+PATIENT_MAILBOX = "mss_patient_mailbox"  # the audit rows' subject for the patient's Mon espace santé mailbox
+
+
+@transaction.atomic
+def record_patient_mailbox_choice(
+    *, patient: Patient, refuses: bool, acting_user: User, request: HttpRequest | None = None
+) -> Patient:
+    """The patient refuses (or accepts again) documents sent to their Mon espace santé mailbox (MSS/va1.20):
+    while refused, no sending goes on that channel (``dmp.services.feeding.mss_plan``). Audited."""
+    patient = Patient.objects.select_for_update().get(pk=patient.pk)
+    if bool(patient.refuses_patient_mailbox_since) == refuses:
+        return patient
+    patient.refuses_patient_mailbox_since = timezone.now() if refuses else None
+    patient.save(update_fields=["refuses_patient_mailbox_since"])
+    audit(
+        action=AuditEvent.Action.CONSENT_CHANGE,
+        actor=acting_user,
+        request=request,
+        obj=patient,
+        patient_id=patient.pk,
+        detail={"subject": PATIENT_MAILBOX, "state": "refused" if refuses else "accepted", "source": Source.UI},
+    )
+    return patient

@@ -133,6 +133,7 @@ class Transmission:
     metadata: dict[str, bool]
     mss_recipients: tuple[str, ...] = ()
     patient_address: str = ""
+    patient_may_reply: bool = False  # else NTE-4 "FIN" after DESTMSSANTEPAT closes the patient's reply
     recipients_known: dict[str, Person] = field(default_factory=dict)  # address (lower case) -> who it is
     mail_body_ps: str = ""
     mail_body_patient: str = ""
@@ -255,7 +256,7 @@ def _metadata(t: Transmission) -> list[str]:
         flag = "Y" if t.metadata.get(code) else "N"
         segments.append(f"OBX|{number}|CWE|{code}^{escape(label)}^MetaDMPMSS||{flag}^^expandedYes-NoIndicator||||||F|")
         number += 1
-        if code == "DESTMSSANTEPAT" and t.metadata.get(code):
+        if code == "DESTMSSANTEPAT" and t.metadata.get(code) and not t.patient_may_reply:
             segments.append("NTE|1|||FIN|")  # the patient cannot answer the hospital's mailbox
     for (code, label), body in _mail_bodies(t):
         if body:

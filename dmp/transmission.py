@@ -56,6 +56,7 @@ def transmission_for(order: FeedingOrder, document: Document, plan: Plan | None,
         metadata=order.metadata,
         mss_recipients=plan.professionals if plan else (),
         patient_address=plan.patient_address if plan else "",
+        patient_may_reply=order.mss_patient_may_reply,
         recipients_known=_recipients_known(plan, header, document) if plan else {},
         mail_body_ps=_("Veuillez trouver ci-joint le document « %(title)s ».") % {"title": document.title}
         if plan and plan.professionals

@@ -22,13 +22,15 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from documents import portability
-from documents.models import Document, DocumentTemplate, PortabilityExport, WritingRule
+from documents.models import Document, DocumentTemplate, PatientReplyDefault, PortabilityExport, WritingRule
 from documents.prefill import PLACEHOLDERS, carry_choices, unknown_placeholders
 from documents.tasks import build_portability_export
 from documents.types import SEGUR_TYPES
 from dpi.admin import AuditedAdmin
 from dpi.models import AuditEvent
 from dpi.services import audit, audit_row
+
+SEGUR_TYPE_CHOICES = [(code, segur.label) for code, segur in SEGUR_TYPES.items()]
 
 PERMISSION = "documents.run_portability_export"
 
@@ -202,7 +204,7 @@ class DocumentTemplateForm(forms.ModelForm):
 
     type_code = forms.ChoiceField(
         label=_("Type de document"),
-        choices=[(code, segur.label) for code, segur in SEGUR_TYPES.items()],
+        choices=SEGUR_TYPE_CHOICES,
         help_text=_("Les rubriques du type s'affichent après « Enregistrer et continuer les modifications »."),
     )
 
@@ -302,3 +304,25 @@ class WritingRuleAdmin(AuditedAdmin):
     list_display = ["type_code", "profession", "role", "may_draft", "may_validate"]
     list_editable = ["may_draft", "may_validate"]
     list_filter = ["type_code", "profession", "role"]
+
+
+class PatientReplyDefaultForm(forms.ModelForm):
+    type_code = forms.ChoiceField(label=_("Type de document"), choices=SEGUR_TYPE_CHOICES)
+
+    class Meta:
+        model = PatientReplyDefault
+        fields = ("type_code", "patient_may_reply")
+
+
+@admin.register(PatientReplyDefault)
+class PatientReplyDefaultAdmin(AuditedAdmin):
+    """Per type, whether a document sent to the patient's Mon espace santé mailbox lets them reply (the author
+    may change it per document); a type without a row: no reply (NTE « FIN »)."""
+
+    form = PatientReplyDefaultForm
+    list_display = ("type_code", "type_label", "patient_may_reply")
+
+    @admin.display(description=_("libellé"))
+    def type_label(self, obj: PatientReplyDefault) -> str:
+        segur = SEGUR_TYPES.get(obj.type_code)
+        return segur.label if segur else obj.type_code

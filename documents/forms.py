@@ -54,12 +54,25 @@ class DocumentForm(forms.Form):
         help_text=_("Nécessite un INS ; jamais si le document est invisible pour le patient."),
     )
 
-    RECIPIENT_FIELDS = ("correspondents", "mss_recipients", "mss_to_patient")
+    patient_may_reply = forms.BooleanField(
+        label=_("Le patient peut répondre à ce message"),
+        required=False,
+        help_text=_(
+            "Sinon la messagerie de Mon espace santé ne lui permet pas de répondre (valeur par défaut du type)."
+        ),
+    )
+
+    RECIPIENT_FIELDS = ("correspondents", "mss_recipients", "mss_to_patient", "patient_may_reply")
 
     def __init__(self, *args: object, segur: SegurType, patient: Patient, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)
         self.segur = segur
         self._init_correspondents(patient)
+        if patient.refuses_patient_mailbox_since:  # MSS/va1.20: never on that channel
+            self.fields["mss_to_patient"].disabled = True
+            self.fields["mss_to_patient"].help_text = _(
+                "Le patient a refusé l'envoi dans sa messagerie de Mon espace santé (recueilli le %(date)s)."
+            ) % {"date": timezone.localtime(patient.refuses_patient_mailbox_since).strftime("%d/%m/%Y")}
         for spec in segur.fields:
             help_text = (
                 _("Une ligne par élément : %(columns)s, séparés par « ; ».") % {"columns": " ; ".join(spec.columns)}
@@ -111,6 +124,7 @@ class DocumentForm(forms.Form):
             "correspondents": chosen_ids(document),
             "mss_recipients": "\n".join(a for a in document.mss_recipients if a not in named),
             "mss_to_patient": document.mss_to_patient,
+            "patient_may_reply": document.patient_may_reply,
             **document.fields,
         }
 
@@ -125,6 +139,7 @@ class DocumentForm(forms.Form):
                 self.cleaned_data["mss_recipients"],
                 self.cleaned_data["mss_to_patient"],
                 tuple(self.cleaned_data["correspondents"]),
+                self.cleaned_data["patient_may_reply"],
             ),
         }
 

@@ -94,6 +94,11 @@ class Document(models.Model):
     hold_sending = models.BooleanField(_("envoi bloqué par l'utilisateur"), default=False)
     mss_recipients = models.JSONField(_("destinataires MSSanté (professionnels)"), default=list, blank=True)
     mss_to_patient = models.BooleanField(_("envoyer au patient par MSSanté"), default=False)
+    patient_may_reply = models.BooleanField(
+        _("le patient peut répondre"),
+        default=False,
+        help_text=_("Sinon le message envoyé à Mon espace santé ferme la réponse (NTE « FIN »)."),
+    )
     recipients = models.JSONField(
         _("destinataires prévus"),
         default=list,
@@ -335,3 +340,19 @@ class DocumentTemplate(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class PatientReplyDefault(models.Model):
+    """Whether the patient may reply to a document of this type sent to their Mon espace santé mailbox, by
+    default (the author changes it per document); no row: the patient may not reply."""
+
+    type_code = models.CharField(_("type de document (LOINC)"), max_length=20, unique=True)
+    patient_may_reply = models.BooleanField(_("le patient peut répondre par défaut"), default=False)
+
+    class Meta:
+        verbose_name = _("réponse du patient par défaut")
+        verbose_name_plural = _("réponses du patient par défaut (MSSanté)")
+        ordering = ["type_code"]
+
+    def __str__(self) -> str:
+        return self.type_code

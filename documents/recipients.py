@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from directory.models import Correspondent, PatientCorrespondent
 from directory.selectors import patient_correspondents, planned_recipients
 from documents.content import Recipient
-from documents.models import Document
+from documents.models import Document, PatientReplyDefault
 from patients.models import Patient
 
 PATIENT_ROLE = "patient"
@@ -52,6 +52,11 @@ def content_recipients(document: Document) -> tuple[Recipient, ...]:
     if document.mss_to_patient:
         named.append(Recipient(role=PATIENT_ROLE, name="Le patient (messagerie de Mon espace santé)"))
     return tuple(named)
+
+
+def patient_may_reply_by_default(type_code: str) -> bool:
+    """The hospital's default for a type (admin *Réponses du patient par défaut*); none set: no reply."""
+    return PatientReplyDefault.objects.filter(type_code=type_code, patient_may_reply=True).exists()
 
 
 def _recipient(correspondent: Correspondent, role: str) -> Recipient:

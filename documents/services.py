@@ -59,6 +59,7 @@ class Recipients:
     professionals: tuple[str, ...] = ()
     patient: bool = False
     correspondents: tuple[Correspondent, ...] = ()  # named in the document (HOP/va1.05), their addresses sent to
+    patient_may_reply: bool = False  # to a document sent to the patient's Mon espace santé mailbox
 
 
 def _apply_recipients(document: Document, recipients: Recipients | None) -> None:
@@ -68,6 +69,7 @@ def _apply_recipients(document: Document, recipients: Recipients | None) -> None
     typed = (address.strip().lower() for address in recipients.professionals)
     document.mss_recipients = list(dict.fromkeys([*typed, *sorted(recipient_addresses(document))]))
     document.mss_to_patient = recipients.patient
+    document.patient_may_reply = recipients.patient and recipients.patient_may_reply
 
 
 def _check_access(user: User, patient: Patient) -> None:

@@ -21,7 +21,7 @@ from documents.forms import DocumentForm, ImportForm
 from documents.links import viewer_links
 from documents.models import Document, DocumentVersion, Provenance
 from documents.prefill import prefill_for
-from documents.recipients import planned_ids
+from documents.recipients import patient_may_reply_by_default, planned_ids
 from documents.rendering import CSP_FOR_RENDERED_CDA, STYLESHEETS, agency_stylesheet_path, render_cda_html
 from documents.rules import Operation, WritingRefused, allowed_types
 from documents.selectors import SORTS, DocumentFilters, document_types, patient_documents, versions_of
@@ -118,6 +118,7 @@ def document_new(request: HttpRequest, pk: int, type_code: str) -> HttpResponse:
         "title": segur.short_label,
         "act_date": timezone.localtime(),
         "correspondents": planned_ids(patient),
+        "patient_may_reply": patient_may_reply_by_default(segur.code),
         **prefill.fields,
     }
     form = DocumentForm(request.POST or None, segur=segur, patient=patient, initial=initial)

@@ -115,6 +115,12 @@ class Patient(models.Model):
     dmp_status = models.CharField(_("statut du DMP (ZFA-1)"), max_length=12, choices=DmpStatus.choices, blank=True)
     dmp_status_at = models.DateTimeField(_("statut du DMP relevé le (ZFA-2)"), null=True, blank=True)
     dmp_closed_at = models.DateTimeField(_("DMP fermé le (ZFA-3)"), null=True, blank=True)
+    refuses_patient_mailbox_since = models.DateTimeField(
+        _("refuse l'envoi dans sa messagerie de Mon espace santé depuis"),
+        null=True,
+        blank=True,
+        help_text=_("Recueilli dans le dossier (MSS/va1.20) : aucun document n'est alors envoyé sur ce canal."),
+    )
     merged_into = models.ForeignKey(
         "self",
         on_delete=models.PROTECT,

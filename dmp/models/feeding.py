@@ -70,6 +70,7 @@ class FeedingOrder(models.Model):
     )
     mss_recipients = models.JSONField(_("destinataires MSSanté (professionnels)"), default=list, blank=True)
     mss_patient = models.BooleanField(_("MSSanté du patient"), default=False)
+    mss_patient_may_reply = models.BooleanField(_("le patient peut répondre"), default=False)
     control_id = models.CharField(_("MSH-10"), max_length=20, unique=True)
     trigger = models.CharField(_("événement"), max_length=3, choices=Trigger.choices, blank=True)
     replaced_version = models.ForeignKey(

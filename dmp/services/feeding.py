@@ -220,7 +220,11 @@ def _create_order(
     document = version.document
     fields = _order_fields(document, kind, user, due, state)
     if channel == FeedingChannel.MSS:
-        fields |= {"mss_recipients": list(document.mss_recipients), "mss_patient": document.mss_to_patient}
+        fields |= {
+            "mss_recipients": list(document.mss_recipients),
+            "mss_patient": document.mss_to_patient,
+            "mss_patient_may_reply": document.patient_may_reply,
+        }
     order = FeedingOrder.objects.create(version=version, channel=channel, purpose=Purpose.PUBLISH, **fields)
     _sync_exports(order)
     _enqueue(order)
@@ -434,7 +438,9 @@ def mss_plan(order: FeedingOrder) -> Plan:
     address = ""
     if order.mss_patient:
         ins = document.patient.ins
-        if document.invisible_to_patient:
+        if document.patient.refuses_patient_mailbox_since:
+            refused[PATIENT_KEY] = _("Le patient refuse l'envoi dans sa messagerie de Mon espace santé.")
+        elif document.invisible_to_patient:
             refused[PATIENT_KEY] = _("Document invisible pour le patient : pas d'envoi à sa messagerie.")
         elif not ins:
             refused[PATIENT_KEY] = _("Patient sans INS : adresse de messagerie inconnue.")
