@@ -8,8 +8,8 @@ class DmpConfig(AppConfig):
 
     def ready(self) -> None:
         from dmp import hl7  # noqa: F401  (registers the ZAM handlers)
-        from dmp.services import feeding
+        from dmp.services import feeding, sending
         from documents.signals import document_deleted, version_validated
 
         version_validated.connect(feeding.order_feeding, dispatch_uid="dmp.order_feeding")
-        document_deleted.connect(feeding.order_deletion, dispatch_uid="dmp.order_deletion")
+        document_deleted.connect(sending.on_document_deleted, dispatch_uid="dmp.order_deletion")

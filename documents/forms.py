@@ -23,21 +23,10 @@ from dpi.xmlsafe import InvalidXML, parse_xml
 from patients.models import Patient
 
 
-class DocumentForm(forms.Form):
-    title = forms.CharField(label=_("Titre"), max_length=250)
-    act_date = forms.DateTimeField(
-        label=_("Date de l'acte"), widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
-    )
-    hold_sending = forms.BooleanField(
-        label=_("Bloquer l'envoi de ce document (DMP et MSSanté)"),
-        required=False,
-        help_text=_("Exceptionnel : l'envoi est sinon automatique après validation."),
-    )
-    masked_to_professionals = forms.BooleanField(label=_("Masqué aux professionnels dans le DMP"), required=False)
-    invisible_to_patient = forms.BooleanField(label=_("Invisible pour le patient"), required=False)
-    invisible_to_legal_representatives = forms.BooleanField(
-        label=_("Invisible pour les représentants légaux"), required=False
-    )
+class RecipientsForm(forms.Form):
+    """The recipients box (HOP/va1.05): correspondents (the patient's planned first), other addresses, the
+    patient's mailbox and whether they may reply. Used to write a document and to send one later."""
+
     correspondents = forms.ModelMultipleChoiceField(
         label=_("Destinataires prévus"), queryset=Correspondent.objects.none(), required=False
     )
@@ -53,26 +42,74 @@ class DocumentForm(forms.Form):
         required=False,
         help_text=_("Nécessite un INS ; jamais si le document est invisible pour le patient."),
     )
-
     patient_may_reply = forms.BooleanField(
         label=_("Le patient peut répondre à ce message"),
         required=False,
-        help_text=_(
-            "Sinon la messagerie de Mon espace santé ne lui permet pas de répondre (valeur par défaut du type)."
-        ),
+        help_text=_("Sinon sa messagerie de Mon espace santé ne lui permet pas de répondre (défaut du type)."),
     )
 
     RECIPIENT_FIELDS = ("correspondents", "mss_recipients", "mss_to_patient", "patient_may_reply")
 
-    def __init__(self, *args: object, segur: SegurType, patient: Patient, **kwargs: object) -> None:
+    def __init__(self, *args: object, patient: Patient, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)
-        self.segur = segur
+        self.patient = patient
         self._init_correspondents(patient)
         if patient.refuses_patient_mailbox_since:  # MSS/va1.20: never on that channel
             self.fields["mss_to_patient"].disabled = True
             self.fields["mss_to_patient"].help_text = _(
                 "Le patient a refusé l'envoi dans sa messagerie de Mon espace santé (recueilli le %(date)s)."
             ) % {"date": timezone.localtime(patient.refuses_patient_mailbox_since).strftime("%d/%m/%Y")}
+
+    def _init_correspondents(self, patient: Patient) -> None:
+        """Correspondents already chosen stay acceptable when deactivated since; new ones must be active."""
+        chosen = [int(pk) for pk in self.initial.get("correspondents", ())]
+        field = self.fields["correspondents"]
+        field.queryset = Correspondent.objects.filter(Q(active=True) | Q(pk__in=chosen))
+        checked = set(self.data.getlist("correspondents") if self.is_bound else map(str, chosen))
+        roles = {link.correspondent_id: link.get_role_display() for link in patient_correspondents(patient)}
+        shown = [*chosen, *(pk for pk in roles if pk not in chosen)]
+        posted = [int(pk) for pk in checked if is_database_id(pk) and int(pk) not in shown]
+        by_id = field.queryset.in_bulk([*shown, *posted])
+        self.recipient_rows = [
+            (by_id[pk], roles.get(pk, ""), str(pk) in checked) for pk in [*shown, *posted] if pk in by_id
+        ]
+
+    def recipients(self) -> Recipients:
+        return Recipients(
+            self.cleaned_data["mss_recipients"],
+            self.cleaned_data["mss_to_patient"],
+            tuple(self.cleaned_data["correspondents"]),
+            self.cleaned_data["patient_may_reply"],
+        )
+
+    def clean_mss_recipients(self) -> tuple[str, ...]:
+        addresses = tuple(line.strip().lower() for line in self.cleaned_data["mss_recipients"].splitlines())
+        addresses = tuple(address for address in addresses if address)
+        bad = [address for address in addresses if not _is_email(address)]
+        if bad:
+            raise forms.ValidationError(_("Adresse invalide : %(addresses)s") % {"addresses": ", ".join(bad)})
+        return addresses
+
+
+class DocumentForm(RecipientsForm):
+    title = forms.CharField(label=_("Titre"), max_length=250)
+    act_date = forms.DateTimeField(
+        label=_("Date de l'acte"), widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
+    )
+    hold_sending = forms.BooleanField(
+        label=_("Bloquer l'envoi de ce document (DMP et MSSanté)"),
+        required=False,
+        help_text=_("Exceptionnel : l'envoi est sinon automatique après validation."),
+    )
+    masked_to_professionals = forms.BooleanField(label=_("Masqué aux professionnels dans le DMP"), required=False)
+    invisible_to_patient = forms.BooleanField(label=_("Invisible pour le patient"), required=False)
+    invisible_to_legal_representatives = forms.BooleanField(
+        label=_("Invisible pour les représentants légaux"), required=False
+    )
+
+    def __init__(self, *args: object, segur: SegurType, patient: Patient, **kwargs: object) -> None:
+        super().__init__(*args, patient=patient, **kwargs)
+        self.segur = segur
         for spec in segur.fields:
             help_text = (
                 _("Une ligne par élément : %(columns)s, séparés par « ; ».") % {"columns": " ; ".join(spec.columns)}
@@ -94,20 +131,6 @@ class DocumentForm(forms.Form):
                 help_text=help_text,
                 max_length=20000,
             )
-
-    def _init_correspondents(self, patient: Patient) -> None:
-        """Correspondents already chosen stay acceptable when deactivated since; new ones must be active."""
-        chosen = [int(pk) for pk in self.initial.get("correspondents", ())]
-        field = self.fields["correspondents"]
-        field.queryset = Correspondent.objects.filter(Q(active=True) | Q(pk__in=chosen))
-        checked = set(self.data.getlist("correspondents") if self.is_bound else map(str, chosen))
-        roles = {link.correspondent_id: link.get_role_display() for link in patient_correspondents(patient)}
-        shown = [*chosen, *(pk for pk in roles if pk not in chosen)]
-        posted = [int(pk) for pk in checked if is_database_id(pk) and int(pk) not in shown]
-        by_id = field.queryset.in_bulk([*shown, *posted])
-        self.recipient_rows = [
-            (by_id[pk], roles.get(pk, ""), str(pk) in checked) for pk in [*shown, *posted] if pk in by_id
-        ]
 
     @property
     def content_fields(self) -> list[forms.BoundField]:
@@ -135,21 +158,8 @@ class DocumentForm(forms.Form):
             "act_date": self.cleaned_data["act_date"],
             "fields": {spec.name: self.cleaned_data.get(spec.name, "") for spec in self.segur.fields},
             "flags": {name: self.cleaned_data[name] for name in FLAGS},
-            "recipients": Recipients(
-                self.cleaned_data["mss_recipients"],
-                self.cleaned_data["mss_to_patient"],
-                tuple(self.cleaned_data["correspondents"]),
-                self.cleaned_data["patient_may_reply"],
-            ),
+            "recipients": self.recipients(),
         }
-
-    def clean_mss_recipients(self) -> tuple[str, ...]:
-        addresses = tuple(line.strip().lower() for line in self.cleaned_data["mss_recipients"].splitlines())
-        addresses = tuple(address for address in addresses if address)
-        bad = [address for address in addresses if not _is_email(address)]
-        if bad:
-            raise forms.ValidationError(_("Adresse invalide : %(addresses)s") % {"addresses": ", ".join(bad)})
-        return addresses
 
 
 class ImportForm(forms.Form):

@@ -298,15 +298,18 @@ def _start_correction(document: Document, acting_user: User, request: HttpReques
 
 
 @transaction.atomic
-def delete_document(*, document: Document, acting_user: User, request: HttpRequest | None = None) -> Document:
-    """Mark the document deleted: it stays visible, as deleted, to habilitated users."""
+def delete_document(
+    *, document: Document, acting_user: User, request: HttpRequest | None = None, notify_mss: bool = False
+) -> Document:
+    """Mark the document deleted: it stays visible, as deleted, to habilitated users. ``notify_mss``: its
+    MSSanté recipients are told (SC.MSS/UX.38, by the receivers of ``document_deleted``)."""
     _check_access(acting_user, document.patient)
     if document.status == Status.DELETED:
         return document
     document.status = Status.DELETED
     document.save(update_fields=["status"])
-    _audit(document, acting_user, "deleted", request)
-    document_deleted.send(sender=Document, document=document, acting_user=acting_user)
+    _audit(document, acting_user, "deleted", request, notify_mss=notify_mss)
+    document_deleted.send(sender=Document, document=document, acting_user=acting_user, notify_mss=notify_mss)
     return document
 
 

@@ -291,7 +291,8 @@ def document_correct(request: HttpRequest, pk: int) -> HttpResponse:
 @patient_view(Document, via="patient", reads=Reads.SERVICE)
 def document_delete(request: HttpRequest, pk: int) -> HttpResponse:
     document = _accessible_document(request, pk)
-    services.delete_document(document=document, acting_user=request.user, request=request)
+    notify_mss = request.POST.get("notify_mss") == "1"
+    services.delete_document(document=document, acting_user=request.user, request=request, notify_mss=notify_mss)
     messages.success(request, "Document supprimé (il reste consultable, marqué supprimé).")
     return redirect("documents:detail", pk=pk)
 

@@ -292,7 +292,7 @@ def conformance_problems(mdm: Mdm, segments: list[Segment]) -> list[Problem]:
     if mdm.flag("INVISIBLE_PATIENT") and mdm.to_patient:
         text = _("INVISIBLE_PATIENT=Y interdit l'envoi au patient (DESTMSSANTEPAT=Y)")
         problems.append(Problem(text, _obx_location(mdm, segments)))
-    if mdm.trigger != "T04" and mdm.flag("DESTMSSANTEPS") and not mdm.recipients:
+    if mdm.flag("DESTMSSANTEPS") and not mdm.recipients:
         problems.append(Problem(_("DESTMSSANTEPS=Y sans destinataire MSSanté (PRT-4 = RCT, PRT-15.4)"), "PRT^1^15"))
     return problems
 
@@ -486,8 +486,6 @@ def plan_zams(mdm: Mdm, mode: str) -> list[PlannedZam]:
     if mdm.to_dmp and receipts:
         rejected = mode == PfiBehaviour.Mode.DMP_REJECT
         planned.append(PlannedZam("Z01", "N" if rejected else "Y", error=DMP_ERROR if rejected else None))
-    if mdm.trigger == "T04":
-        return planned  # a deletion concerns the DMP only
     undelivered = mode == PfiBehaviour.Mode.MSS_REJECT
     for recipient in mdm.mail_recipients:
         if receipts:

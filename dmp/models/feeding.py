@@ -36,6 +36,7 @@ class OrderKind(models.TextChoices):
     AUTOMATIC = "automatic", _("automatique (à la validation)")
     MANUAL = "manual", _("manuel")
     HISTORICAL = "historical", _("historique")
+    ADDITIONAL = "additional", _("envoi MSSanté complémentaire")
 
 
 class OrderState(models.TextChoices):
@@ -104,7 +105,11 @@ class FeedingOrder(models.Model):
         verbose_name_plural = _("ordres d'alimentation")
         ordering = ["due_at", "pk"]
         constraints = [
-            models.UniqueConstraint(fields=["version", "channel", "purpose"], name="feeding_order_once"),
+            models.UniqueConstraint(
+                fields=["version", "channel", "purpose"],
+                condition=~Q(kind="additional"),
+                name="feeding_order_once",
+            ),
             models.CheckConstraint(
                 condition=~Q(state__in=["refused", "failed"]) | ~Q(reason=""), name="feeding_order_refusal_has_reason"
             ),

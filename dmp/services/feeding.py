@@ -102,11 +102,11 @@ def order_feeding(*, version: DocumentVersion, acting_user: User | None, **signa
     ]
 
 
-def order_deletion(*, document: Document, acting_user: User | None, **signal: object) -> FeedingOrder | None:
+def order_deletion(*, document: Document, acting_user: User | None) -> FeedingOrder | None:
     """The document was deleted in the DPI: cancel what waits, withdraw it from the DMP if it is there.
 
-    Receiver of :data:`documents.signals.document_deleted`. MSSanté mails cannot be taken back: no
-    deletion message goes to their recipients.
+    Called by :func:`dmp.services.sending.on_document_deleted`, which then tells the MSSanté recipients
+    when the user asked to.
     """
     _cancel_pending(document, acting_user, _("Document supprimé dans le DPI"))
     return _withdraw(document, DeletionReason.DELETED_HERE, acting_user)
@@ -123,14 +123,14 @@ def withdraw_from_dmp(
 
     Publications still waiting for the DMP are cancelled: they would put the document back.
     """
-    _check_access(acting_user, document)
+    check_access(acting_user, document)
     if reason not in WITHDRAWAL_REASONS:
         raise ValidationError(_("Motif de suppression inconnu."))
     _cancel_pending(document, acting_user, _("Document retiré du DMP"), channel=FeedingChannel.DMP)
     order = _withdraw(document, reason, acting_user)
     if order is None:
         raise ValidationError(_("Ce document n'est pas dans le DMP."))
-    _audit(order, acting_user, "dmp_withdrawal_ordered", request, reason=reason)
+    audit_order(order, acting_user, "dmp_withdrawal_ordered", request, reason=reason)
     return order
 
 
@@ -143,12 +143,12 @@ def _withdraw(document: Document, reason: str, user: User | None) -> FeedingOrde
         version=sent.version,
         channel=FeedingChannel.DMP,
         purpose=Purpose.DELETE,
-        defaults=_order_fields(document, OrderKind.MANUAL, user, timezone.now(), OrderState.SCHEDULED)
+        defaults=order_fields(document, OrderKind.MANUAL, user, timezone.now(), OrderState.SCHEDULED)
         | {"deletion_reason": reason},
     )
     if created:
-        _sync_exports(order)
-        _enqueue(order)
+        sync_exports(order)
+        enqueue(order)
     elif order.state in RESTARTABLE:
         _reschedule(order)
     return order
@@ -159,11 +159,11 @@ def send_now(
     *, document: Document, channel: str, acting_user: User, request: HttpRequest | None = None
 ) -> FeedingOrder:
     """Send by hand a document not yet successfully fed on ``channel`` (the current version, now)."""
-    _check_access(acting_user, document)
+    check_access(acting_user, document)
     if document.status != Status.VALIDATED or document.provenance != Provenance.PRODUCED:
         raise ValidationError(_("Seul un document validé produit dans le DPI peut être envoyé."))
     order = _order_now(document, channel, acting_user)
-    _audit(order, acting_user, "feeding_sent_by_hand", request)
+    audit_order(order, acting_user, "feeding_sent_by_hand", request)
     return order
 
 
@@ -175,7 +175,7 @@ def send_history(
     if not patient_documents:
         return []
     patient = patient_documents[0].patient
-    _check_access(acting_user, patient_documents[0])
+    check_access(acting_user, patient_documents[0])
     allowed = set(historical_candidates(patient).values_list("pk", flat=True))
     if any(document.pk not in allowed or document.patient_id != patient.pk for document in patient_documents):
         raise ValidationError(_("Un des documents choisis ne relève pas de l'alimentation historique."))
@@ -199,6 +199,7 @@ def _order_now(document: Document, channel: str, user: User, *, kind: str = Orde
     order = (
         FeedingOrder.objects.select_for_update(of=("self",))
         .filter(version=version, channel=channel, purpose=Purpose.PUBLISH)
+        .exclude(kind=OrderKind.ADDITIONAL)
         .first()
     )
     if order is None:
@@ -218,7 +219,7 @@ def _create_order(
     version: DocumentVersion, channel: str, kind: str, *, state: str, due: timezone.datetime, user: User | None
 ) -> FeedingOrder:
     document = version.document
-    fields = _order_fields(document, kind, user, due, state)
+    fields = order_fields(document, kind, user, due, state)
     if channel == FeedingChannel.MSS:
         fields |= {
             "mss_recipients": list(document.mss_recipients),
@@ -226,12 +227,12 @@ def _create_order(
             "mss_patient_may_reply": document.patient_may_reply,
         }
     order = FeedingOrder.objects.create(version=version, channel=channel, purpose=Purpose.PUBLISH, **fields)
-    _sync_exports(order)
-    _enqueue(order)
+    sync_exports(order)
+    enqueue(order)
     return order
 
 
-def _order_fields(document: Document, kind: str, user: User | None, due: datetime, state: str) -> dict:
+def order_fields(document: Document, kind: str, user: User | None, due: datetime, state: str) -> dict:
     return {
         "document": document,
         "kind": kind,
@@ -253,8 +254,8 @@ def _reschedule(order: FeedingOrder) -> None:
     order.state, order.reason = OrderState.SCHEDULED, ""
     order.due_at, order.attempts, order.lease_until, order.lease_token = timezone.now(), 0, None, ""
     order.save()
-    _sync_exports(order)
-    _enqueue(order)
+    sync_exports(order)
+    enqueue(order)
 
 
 def refused_by_recipient(order: FeedingOrder) -> bool:
@@ -274,7 +275,7 @@ def _cancel_pending(document: Document, user: User | None, reason: str, *, chann
     for order in pending:
         order.state, order.reason = OrderState.CANCELLED, reason
         order.save(update_fields=["state", "reason"])
-        _sync_exports(order)
+        sync_exports(order)
 
 
 # --- user actions during the delay -----------------------------------------------------------------
@@ -289,8 +290,8 @@ def cancel_order(*, order: FeedingOrder, acting_user: User, request: HttpRequest
         raise ValidationError(_("Cet envoi ne peut plus être annulé (%(state)s).") % {"state": state})
     order.state, order.reason = OrderState.CANCELLED, _("Annulé par %(user)s") % {"user": acting_user.display_name}
     order.save(update_fields=["state", "reason"])
-    _sync_exports(order)
-    _audit(order, acting_user, "feeding_cancelled", request)
+    sync_exports(order)
+    audit_order(order, acting_user, "feeding_cancelled", request)
     return order
 
 
@@ -304,17 +305,17 @@ def release_order(*, order: FeedingOrder, acting_user: User, request: HttpReques
     if order.document.hold_sending:  # the hold was for this sending: later versions follow the usual path
         Document.objects.filter(pk=order.document_id).update(hold_sending=False)
     _reschedule(order)
-    _audit(order, acting_user, "feeding_released", request, previous_state=previous)
+    audit_order(order, acting_user, "feeding_released", request, previous_state=previous)
     return order
 
 
 def _locked(order: FeedingOrder, user: User) -> FeedingOrder:
     locked = FeedingOrder.objects.select_for_update(of=("self",)).select_related("document").get(pk=order.pk)
-    _check_access(user, locked.document)
+    check_access(user, locked.document)
     return locked
 
 
-def _check_access(user: User, document: Document) -> None:
+def check_access(user: User, document: Document) -> None:
     if not patient_access(user, document.patient).allowed:
         raise PermissionDenied(_("Vous n'êtes pas habilité sur ce dossier."))
 
@@ -364,7 +365,7 @@ def _claim(order_id: int) -> tuple[FeedingOrder, str] | None:
     if not claimed:
         return None
     order = FeedingOrder.objects.select_related("document__patient", "version").get(pk=order_id)
-    _sync_exports(order)
+    sync_exports(order)
     return order, token
 
 
@@ -507,8 +508,8 @@ def _after_failure(
         if error.message is not None:  # a database error has no message of its own: keep the last one
             order.message = error.message
         order.save()
-        _sync_exports(order)
-        _enqueue(order)
+        sync_exports(order)
+        enqueue(order)
     return order
 
 
@@ -532,7 +533,7 @@ def _conclude(
         elif message is not None:
             order.message = message
         order.save()
-        _sync_exports(order)
+        sync_exports(order)
         if state == OrderState.SENT:
             _after_sent(order)
     logger.info("Feeding order %s: %s %s", order.pk, state, reason)
@@ -556,7 +557,7 @@ def _journal(order: FeedingOrder) -> Message | None:
     )
 
 
-def _enqueue(order: FeedingOrder) -> None:
+def enqueue(order: FeedingOrder) -> None:
     """Ask the worker to run the order when due; the beat sweep catches anything this misses."""
     if order.state != OrderState.SCHEDULED:
         return
@@ -627,7 +628,7 @@ _ORDER_TO_EXPORT = {
 }
 
 
-def _sync_exports(order: FeedingOrder) -> None:
+def sync_exports(order: FeedingOrder) -> None:
     """The document's export lines follow its order (one line for the DMP, one per MSSanté recipient)."""
     state = _ORDER_TO_EXPORT[order.state]
     reason = order.reason
@@ -662,7 +663,9 @@ def _set_export(
     line.save(update_fields=["state", "reason", "updated_at"])
 
 
-def _audit(order: FeedingOrder, user: User | None, change: str, request: HttpRequest | None, **detail: object) -> None:
+def audit_order(
+    order: FeedingOrder, user: User | None, change: str, request: HttpRequest | None, **detail: object
+) -> None:
     audit(
         action=AuditEvent.Action.DOCUMENT_CHANGE,
         actor=user,

@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from dmp.models import BusinessAck, FeedingChannel, FeedingOrder, OrderState, Purpose
 from dmp.selectors.feeding import latest_orders, orders_of
 from dmp.services.feeding import WITHDRAWAL_REASONS, refused_by_recipient
+from dmp.services.sending import mailed_recipients
 from documents.models import Channel, Document, ExportState, ExportStatus, Provenance, Status
 
 register = template.Library()
@@ -34,6 +35,13 @@ REFUSALS = {
     BusinessAck.Event.Z02: _("message MSSanté non distribué"),
     BusinessAck.Event.Z03: _("lecture MSSanté non confirmée"),
 }
+
+
+@register.simple_tag
+def mailed_recipients_count(document: Document) -> int:
+    """How many MSSanté recipients a deletion of this document would be told to (SC.MSS/UX.38); 0: none."""
+    sent = mailed_recipients(document)
+    return len(sent.mss_recipients) + int(sent.mss_patient) if sent else 0
 
 
 @register.inclusion_tag("dmp/_feeding.html")

@@ -13,7 +13,9 @@ from django.views.decorators.http import require_POST
 from dmp.models import FeedingChannel, FeedingOrder
 from dmp.selectors.feeding import historical_candidates
 from dmp.services import feeding as services
+from dmp.services import sending
 from dmp.templatetags.feeding import feeding_context
+from documents.forms import RecipientsForm
 from documents.models import Document
 from dpi.validators import is_database_id
 from patients.access import Reads, patient_view
@@ -85,6 +87,26 @@ def document_send(request: HttpRequest, pk: int, channel: str) -> HttpResponse:
     if channel not in FeedingChannel.values:
         raise PermissionDenied
     return _act(request, document, services.send_now, document=document, channel=channel)
+
+
+@login_required
+@patient_view(Document, via="patient")  # the page is read; its POST is audited by send_to_recipients
+def send_mss(request: HttpRequest, pk: int) -> HttpResponse:
+    """Send a validated document now, by MSSanté, to recipients chosen now (MSS/va1.23)."""
+    document = _document(request, pk)
+    form = RecipientsForm(request.POST or None, patient=document.patient)
+    if request.method == "POST" and form.is_valid():
+        try:
+            sending.send_to_recipients(
+                document=document, recipients=form.recipients(), acting_user=request.user, request=request
+            )
+        except ValidationError as refusal:
+            form.add_error(None, refusal)
+        else:
+            messages.success(request, _("Envoi MSSanté programmé : il part dans un instant."))
+            return redirect("documents:detail", pk=document.pk)
+    context = file_context(request, document.patient, request.patient_access) | {"document": document, "form": form}
+    return render(request, "dmp/send_mss.html", context)
 
 
 @login_required

@@ -142,7 +142,9 @@ def test_zam_arriving_before_the_worker_concludes_is_applied_by_the_conclusion(q
     assert _line(document).state == ExportState.FAILED and _line(document).reason == "DMP fermé (DMPClosed)"
 
 
-def test_deleting_a_document_mailed_by_mssante_sends_no_deletion_mail(qualified_episode, letter, doctor, no_delay, pfi):
+def test_deleting_a_mailed_document_sends_no_deletion_mail_unless_asked(
+    qualified_episode, letter, doctor, no_delay, pfi
+):
     document = letter(qualified_episode, recipients=Recipients((PRO_ADDRESS,)))
     _run(_order(document, "mss"))
     delete_document(document=document, acting_user=doctor)

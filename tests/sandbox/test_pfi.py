@@ -240,14 +240,25 @@ def test_read_receipts_follow_for_each_recipient(pfi):
     assert segments["OBX"][1][4:6] == ["801234567897", f"^^X.400^{DR_HODA}"]
 
 
-def test_deletion_gets_a_dmp_receipt_only(pfi):
-    mdm = Mdm(control_id="del-1", trigger="T04", parent_id=PARENT_ID, flags={"ACK_RECEPTION": "Y"})
+def test_a_dmp_deletion_gets_a_dmp_receipt_only(pfi):
+    mdm = Mdm(control_id="del-1", trigger="T04", parent_id=PARENT_ID, flags={"ACK_RECEPTION": "Y"}, recipients=[])
 
     deliver(pfi, mdm.text())
 
     wait_until(lambda: PfiZam.objects.exclude(outcome="").exists())
     assert [zam.event for zam in PfiZam.objects.all()] == ["Z01"]
     assert [message.message_type for message in zams_received()] == ["ZAM^Z01"]
+
+
+def test_a_deletion_told_to_mssante_recipients_is_mailed_to_each(pfi):
+    """SC.MSS/UX.38: a T04 with DESTMSSANTEPS=Y and RCT recipients is mailed to them (delivery receipts)."""
+    flags = {"ACK_RECEPTION": "Y", "DESTDMP": "N"}
+    mdm = Mdm(control_id="del-2", trigger="T04", parent_id=PARENT_ID, flags=flags)
+
+    deliver(pfi, mdm.text())
+
+    wait_until(lambda: PfiZam.objects.exclude(outcome="").count() == len(mdm.recipients))
+    assert {zam.event for zam in PfiZam.objects.all()} == {"Z02"}
 
 
 def test_zams_wait_for_a_dpi_listener_coming_up_late(transactional_db, behave):
