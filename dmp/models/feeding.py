@@ -72,6 +72,12 @@ class FeedingOrder(models.Model):
     mss_recipients = models.JSONField(_("destinataires MSSanté (professionnels)"), default=list, blank=True)
     mss_patient = models.BooleanField(_("MSSanté du patient"), default=False)
     mss_patient_may_reply = models.BooleanField(_("le patient peut répondre"), default=False)
+    ins_qualified = models.BooleanField(
+        _("envoyé avec une INS qualifiée"),
+        null=True,
+        blank=True,
+        help_text=_("Fixé au premier envoi : la version envoyée porte-t-elle l'INS (identité qualifiée) ?"),
+    )
     control_id = models.CharField(_("MSH-10"), max_length=20, unique=True)
     trigger = models.CharField(_("événement"), max_length=3, choices=Trigger.choices, blank=True)
     replaced_version = models.ForeignKey(

@@ -387,7 +387,7 @@ def _prepare(order: FeedingOrder) -> str:
     if plan is not None and not plan.professionals and not plan.patient_address:
         raise OrderRefused("; ".join(plan.refused.values()) or _("Aucun destinataire MSSanté."))
     if not order.trigger:
-        _fix_trigger(order, plan)
+        _fix_trigger(order, plan, header)
     transmission = transmission_for(order, document, plan, header)
     if not transmission.sender.national_id:
         raise OrderRefused(_("L'émetteur n'a pas d'identifiant national (RPPS) : la PFI ne peut pas le transmettre."))
@@ -450,8 +450,9 @@ def mss_plan(order: FeedingOrder) -> Plan:
     return Plan(professionals, address, refused)
 
 
-def _fix_trigger(order: FeedingOrder, plan: Plan | None) -> None:
-    """T02, T10 (a previous version was sent on this channel) or T04, decided once per order."""
+def _fix_trigger(order: FeedingOrder, plan: Plan | None, header: CdaHeader) -> None:
+    """T02, T10 (a previous version was sent on this channel) or T04, decided once per order; with the fact
+    the statistics count, whether the version sent carries the INS (the CDA does only when qualified)."""
     previous = last_sent(order.document, order.channel)
     if order.purpose == Purpose.DELETE:
         order.trigger = Trigger.T04
@@ -460,7 +461,8 @@ def _fix_trigger(order: FeedingOrder, plan: Plan | None) -> None:
     else:
         order.trigger = Trigger.T02
     order.metadata = _metadata(order, plan, previous)
-    order.save(update_fields=["trigger", "replaced_version", "metadata"])
+    order.ins_qualified = header.patient.ins is not None
+    order.save(update_fields=["trigger", "replaced_version", "metadata", "ins_qualified"])
 
 
 def _metadata(order: FeedingOrder, plan: Plan | None, previous: FeedingOrder | None) -> dict[str, bool]:

@@ -15,7 +15,7 @@ from documents.models import Provenance
 from documents.services import Recipients
 from sandbox.models import PfiMessage
 from tests.dmp.conftest import PRO_ADDRESS
-from tests.factories import CorrespondentFactory
+from tests.factories import CorrespondentFactory, EpisodeFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -99,3 +99,12 @@ def test_a_document_never_mailed_offers_no_notice(client, qualified_episode, let
 
     assert 'data-testid="notify-mss"' not in page
     assert not FeedingOrder.objects.filter(document=document, channel="mss").exists()
+
+
+def test_each_sending_records_whether_it_carried_a_qualified_ins(qualified_episode, care_unit, letter, no_delay, pfi):
+    """The statistics' fact (issue 13 §3): decided at the first send from the version sent, kept after."""
+    qualified = letter(qualified_episode, recipients=Recipients((PRO_ADDRESS,)))
+    provisional = letter(EpisodeFactory(care_unit=care_unit), recipients=Recipients((PRO_ADDRESS,)))
+
+    assert (_run_latest(qualified).ins_qualified, _run_latest(provisional).ins_qualified) == (True, False)
+    assert FeedingOrder.objects.filter(document=provisional, channel="dmp").get().ins_qualified is None  # not sent
