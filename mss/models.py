@@ -142,6 +142,12 @@ class PendingImport(models.Model):
     path = models.CharField(_("chemin dans l'archive"), max_length=255)
     cda = models.BinaryField(_("CDA"))
     title = models.CharField(_("titre"), max_length=250, blank=True)
+    metadata_ins = models.CharField(
+        _("INS de METADATA.XML (patientId)"),
+        max_length=15,
+        blank=True,
+        help_text=_("Le matricule INS que l'archive donne au document : la recherche du patient part de lui."),
+    )
     refused_trace = models.ForeignKey(
         Trace, on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
         verbose_name=_("refus MSSanté repris par l'identitovigilance"),

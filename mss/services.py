@@ -393,7 +393,7 @@ def stage_xdm_archive(*, data: bytes, name: str, acting_user: User) -> list[Pend
         pending.append(
             PendingImport.objects.create(
                 user=acting_user, archive_name=name[:255], path=document.path[:255], cda=document.data,
-                title=(header.title or header.type_label)[:250],
+                title=(header.title or header.type_label)[:250], metadata_ins=document.patient_ins,
             )
         )  # fmt: skip
     return pending

@@ -138,7 +138,11 @@ def import_archive(request: HttpRequest) -> HttpResponse:
 
 
 def _search_initial(pending: PendingImport) -> dict[str, object]:
-    """The DPI's usual patient search, pre-filled from the CDA header (birth name and first name, birth date)."""
+    """The DPI's usual patient search, pre-filled with the INS the archive's METADATA.XML gives the document
+    (its ``patientId``, Ref#2 MSSanté ECO.2.1.2), else from the CDA header (birth name and first name, birth
+    date)."""
+    if pending.metadata_ins:
+        return {"ins": pending.metadata_ins}
     try:
         patient = parse_cda_header(bytes(pending.cda)).patient
     except InvalidCda:

@@ -18,9 +18,12 @@ import zipfile
 from dataclasses import dataclass
 
 from django.utils.translation import gettext as _
+from lxml import etree
 
 from documents.cda import InvalidCda, parse_cda_header
+from dpi.validators import INS_MATRICULE
 from dpi.xmlsafe import InvalidXML, parse_xml
+from patients.ins import INS_AUTHORITIES
 
 MAX_ARCHIVE_BYTES = 30 * 1024 * 1024
 MAX_ENTRIES = 100
@@ -30,6 +33,7 @@ MAX_RATIO = 100  # uncompressed / compressed, per entry
 RIM = "urn:oasis:names:tc:ebxml-regrep:xsd:rim:3.0"
 _DRIVE = re.compile(r"^[A-Za-z]:")
 _SPLIT_URI = re.compile(r"^(\d+)\|(.*)$")
+PATIENT_ID_SCHEME = "urn:uuid:58a6f841-87b3-4a3e-92fd-a8ffeff98427"  # XDSDocumentEntry.patientId
 
 
 class InvalidArchive(ValueError):
@@ -40,6 +44,13 @@ class InvalidArchive(ValueError):
 class XdmDocument:
     path: str  # inside the archive
     data: bytes
+    patient_ins: str = ""  # XDSDocumentEntry.patientId of METADATA.XML when its authority is an INS (ECO.2.1.2)
+
+
+@dataclass(frozen=True)
+class _Listed:
+    uri: str
+    patient_ins: str
 
 
 def read_xdm(data: bytes) -> list[XdmDocument]:
@@ -55,15 +66,15 @@ def read_xdm(data: bytes) -> list[XdmDocument]:
         documents = []
         for metadata_name in _metadata_names(entries):  # one per submission set (SUBSET01, SUBSET02…)
             folder = posixpath.dirname(metadata_name)
-            for uri in _listed_cda_uris(_read(archive, entries[metadata_name])):
-                path = _resolve(folder, uri)
+            for listed in _listed_cda(_read(archive, entries[metadata_name])):
+                path = _resolve(folder, listed.uri)
                 if any(document.path == path for document in documents):
                     continue  # listed twice: read once
                 if path not in entries:
                     raise InvalidArchive(
-                        _("Document listé par METADATA.XML absent de l'archive : %(uri)s") % {"uri": uri}
+                        _("Document listé par METADATA.XML absent de l'archive : %(uri)s") % {"uri": listed.uri}
                     )
-                documents.append(XdmDocument(path, _read(archive, entries[path])))
+                documents.append(XdmDocument(path, _read(archive, entries[path]), listed.patient_ins))
     if not documents:
         raise InvalidArchive(_("METADATA.XML ne liste aucun document CDA (text/xml)."))
     for document in documents:
@@ -148,13 +159,13 @@ def _read(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
     return data
 
 
-def _listed_cda_uris(metadata: bytes) -> list[str]:
-    """URIs of the ExtrinsicObjects whose mimeType is text/xml (the CDA documents)."""
+def _listed_cda(metadata: bytes) -> list[_Listed]:
+    """The ExtrinsicObjects whose mimeType is text/xml (the CDA documents): URI and patient's INS."""
     try:
         root = parse_xml(metadata)
     except InvalidXML as exc:
         raise InvalidArchive(_("METADATA.XML illisible : %(reason)s") % {"reason": exc}) from None
-    uris = []
+    listed = []
     for extrinsic in root.iter(f"{{{RIM}}}ExtrinsicObject"):
         if (extrinsic.get("mimeType") or "").strip().lower() != "text/xml":
             continue
@@ -162,8 +173,20 @@ def _listed_cda_uris(metadata: bytes) -> list[str]:
         uri = _joined_uri([str(value).strip() for value in values])
         if not uri:
             raise InvalidArchive(_("METADATA.XML : document sans URI."))
-        uris.append(uri)
-    return uris
+        listed.append(_Listed(uri, _patient_ins(extrinsic)))
+    return listed
+
+
+def _patient_ins(extrinsic: etree._Element) -> str:
+    """The INS matricule of XDSDocumentEntry.patientId (CX ``matricule^^^&OID&ISO``) when the OID is an INS
+    authority; "" for another identifier or a malformed value (the search then starts from the CDA)."""
+    path = f"rim:ExternalIdentifier[@identificationScheme='{PATIENT_ID_SCHEME}']/@value"
+    for value in extrinsic.xpath(path, namespaces={"rim": RIM}):
+        matricule, _sep, authority = str(value).strip().partition("^^^")
+        oid = authority.split("&")[1] if authority.count("&") >= 2 else ""
+        if oid in INS_AUTHORITIES and INS_MATRICULE.fullmatch(matricule):
+            return matricule
+    return ""
 
 
 def _joined_uri(values: list[str]) -> str:

@@ -11,6 +11,7 @@ from mss.models import PendingImport, Trace
 from mss.xdm import InvalidArchive, read_xdm
 from sandbox.mss_push import MINIMAL_PDF, patient_document, patient_identity
 from tests.factories import MembershipFactory, RoleFactory
+from tests.mss.conftest import NIR, NIR_OID
 from tests.mss.xdm_builder import archive, metadata
 
 pytestmark = pytest.mark.django_db
@@ -107,6 +108,36 @@ def test_upload_pick_the_prefilled_patient_and_integrate_with_provenance_mss(use
     assert not PendingImport.objects.exists()
     trace = Trace.objects.get(event=Trace.Event.IMPORTED)
     assert trace.user == user and trace.document == document and trace.care_unit == unit
+
+
+@pytest.mark.parametrize(
+    ("patient_id", "found"),
+    [
+        (f"{NIR}^^^&{NIR_OID}&ISO", NIR),
+        (f"{NIR}^^^&1.2.3.4&ISO", ""),  # another authority: not an INS
+        ("not-an-ins^^^&1.2.250.1.213.1.4.8&ISO", ""),
+        ("", ""),
+    ],
+    ids=["ins", "other-authority", "malformed", "absent"],
+)
+def test_the_patient_id_of_the_metadata_is_read_when_it_is_an_ins(cda, patient_id, found):
+    """Ref#2 MSSanté ECO.2.1.2 (SC.MSS/CONF.24 in the digest): the patientId of METADATA.XML names the patient."""
+    zipped = archive({"IHE_XDM/SUBSET01/METADATA.XML": metadata(("DOC0001.XML", "text/xml"), patient_id=patient_id),
+                      "IHE_XDM/SUBSET01/DOC0001.XML": cda})  # fmt: skip
+
+    assert [document.patient_ins for document in read_xdm(zipped)] == [found]
+
+
+def test_the_patient_search_starts_from_the_metadata_ins(user, patient, cda, unit):
+    listing = metadata(("DOC0001.XML", "text/xml"), patient_id=f"{NIR}^^^&{NIR_OID}&ISO")
+    zipped = archive({"IHE_XDM/SUBSET01/METADATA.XML": listing, "IHE_XDM/SUBSET01/DOC0001.XML": cda})
+    client = logged(user)
+    client.post("/mssante/import/", {"archive": SimpleUploadedFile("IHE_XDM.zip", zipped)})
+
+    page = client.get(f"/mssante/import/{PendingImport.objects.get().pk}/").text
+
+    assert 'data-testid="metadata-ins"' in page and f'value="{NIR}"' in page
+    assert 'data-testid="import-candidates"' in page and patient.ipp in page
 
 
 def test_import_into_a_patient_whose_identity_differs_asks_for_confirmation(user, patient, unit):

@@ -12,11 +12,19 @@ RIM = "urn:oasis:names:tc:ebxml-regrep:xsd:rim:3.0"
 LINK_TARGET = "/etc/passwd"
 
 
-def metadata(*entries: tuple[str, str]) -> bytes:
-    """A submission set listing ``(uri, mime type)`` documents."""
+PATIENT_ID_SCHEME = "urn:uuid:58a6f841-87b3-4a3e-92fd-a8ffeff98427"
+
+
+def metadata(*entries: tuple[str, str], patient_id: str = "") -> bytes:
+    """A submission set listing ``(uri, mime type)`` documents; ``patient_id`` (CX) as their XDS patientId."""
+    identifier = (
+        f'<rim:ExternalIdentifier identificationScheme="{PATIENT_ID_SCHEME}" value="{escape(patient_id)}"/>'
+        if patient_id
+        else ""
+    )
     objects = "".join(
         f'<rim:ExtrinsicObject id="Document{n}" mimeType="{mime}"><rim:Slot name="URI"><rim:ValueList>'
-        f"<rim:Value>{escape(uri)}</rim:Value></rim:ValueList></rim:Slot></rim:ExtrinsicObject>"
+        f"<rim:Value>{escape(uri)}</rim:Value></rim:ValueList></rim:Slot>{identifier}</rim:ExtrinsicObject>"
         for n, (uri, mime) in enumerate(entries)
     )
     return (
