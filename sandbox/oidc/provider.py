@@ -221,6 +221,7 @@ class Provider(AuthorizationServer):
         self.sessions: dict[str, Session] = {}
         self.backchannel: dict[str, BackchannelRequest] = {}
         self.ended_sessions: list[dict[str, Any]] = []  # what end-session received, for the tests and the admin
+        self.tamper_userinfo = False  # failure mode: userinfo JWTs with a broken signature
         self.register_token_generator(
             "default", BearerTokenGenerator(lambda **_: secrets.token_urlsafe(32), expires_generator=_token_lifetime)
         )
@@ -306,7 +307,11 @@ class Provider(AuthorizationServer):
         if not self.flavour.userinfo_as_jwt:
             return "application/json", json.dumps(claims).encode()
         claims |= {"iss": self.issuer, "aud": token.client.client_id, "iat": int(time.time())}
-        return "application/jwt", self.sign(claims).encode()
+        signed = self.sign(claims)
+        if self.tamper_userinfo:
+            head, _dot, signature = signed.rpartition(".")
+            signed = f"{head}.{signature[:10]}{'B' if signature[10] == 'A' else 'A'}{signature[11:]}"
+        return "application/jwt", signed.encode()
 
     def sign(self, claims: dict[str, Any]) -> str:
         header = {"alg": self.flavour.algorithm, "kid": self.key.kid, "typ": "JWT"}

@@ -178,3 +178,13 @@ def test_login_page_offers_both_providers_and_each_can_be_turned_off(client, psc
     page = client.get(reverse("account_login")).content.decode()
     assert 'data-testid="login-hopital"' not in page
     assert 'data-testid="login-psc"' in page
+
+
+def test_a_tampered_userinfo_jwt_fails_the_sign_in_and_is_audited(client, psc, sign_in):
+    UserFactory(rpps=MARTIN.rpps)
+    psc.provider.tamper_userinfo = True
+    sign_in("psc", MARTIN.sub)
+    assert signed_in_user(client) is None
+    failure = AuditEvent.objects.get(action=AuditEvent.Action.LOGIN_FAILURE)
+    assert failure.detail["provider"] == "psc"
+    assert "JWT refusé" in failure.detail["error"]
