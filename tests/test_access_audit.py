@@ -38,8 +38,7 @@ EXEMPT = {
     "patients.review.mark_reviewed audits the change, a refusal is audited (tests/patients/test_emergency_review.py)",
     **dict.fromkeys(
         ("dpi_oidc_login", "dpi_oidc_callback", "oidc_ciba", "oidc_ciba_poll"),
-        "the id names an identity provider (psc, hopital), no patient; every sign-in attempt is audited "
-        "(tests/oidc/)",
+        "the id names an identity provider (psc, hopital), no patient; every sign-in attempt is audited (tests/oidc/)",
     ),
 }
 # Whole namespaces of third-party views: no patient id in their URLs, or staff pages audited otherwise.
