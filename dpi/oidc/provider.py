@@ -10,11 +10,13 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
+from allauth.socialaccount.helpers import render_authentication_error
 from allauth.socialaccount.providers.openid_connect.provider import OpenIDConnectProvider, _pick_data
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 from django.utils.http import urlencode
+from requests import RequestException
 
 from dpi.oidc.views import DpiOidcAdapter
 
@@ -45,9 +47,12 @@ class DpiOidcProvider(OpenIDConnectProvider):
         """The authorization request, with a nonce the ID token must carry back (checked by the adapter)."""
         nonce = secrets.token_hex(32)
         auth_params = kwargs.pop("auth_params", None) or self.get_auth_params()
-        return super().redirect(
-            request, process, next_url, data, auth_params={**auth_params, "nonce": nonce}, nonce=nonce, **kwargs
-        )
+        try:
+            return super().redirect(
+                request, process, next_url, data, auth_params={**auth_params, "nonce": nonce}, nonce=nonce, **kwargs
+            )
+        except RequestException as error:  # the discovery document could not be read: the provider is away
+            return render_authentication_error(request, self, exception=error)
 
     def extract_common_fields(self, data: dict[str, Any]) -> dict[str, Any]:
         fields = super().extract_common_fields(data)

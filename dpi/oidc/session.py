@@ -7,14 +7,18 @@ abandoned provider attempt never lends its strength to a password sign-in of the
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.http import urlencode
+from requests import RequestException
 
 from dpi.oidc.discovery import discovery
+
+logger = logging.getLogger(__name__)
 
 PENDING_KEY = "dpi_oidc_pending"
 SIGNED_IN_KEY = "dpi_oidc"
@@ -62,7 +66,11 @@ def end_session_url(request: HttpRequest, signed_in: dict[str, Any]) -> str | No
     config = settings.OIDC_PROVIDERS.get(signed_in["provider"])
     if not config or not config["enabled"]:
         return None
-    endpoint = discovery(config["discovery_url"]).get("end_session_endpoint")
+    try:
+        endpoint = discovery(config["discovery_url"]).get("end_session_endpoint")
+    except RequestException:
+        logger.warning("Provider %s unreachable at logout: its session is left open", signed_in["provider"])
+        return None
     if not endpoint:
         return None
     query = {

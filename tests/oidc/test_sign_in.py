@@ -8,6 +8,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from allauth.socialaccount.models import SocialAccount
+from django.core.cache import cache
 from django.urls import reverse
 
 from dpi.models import AuditEvent
@@ -188,3 +189,23 @@ def test_a_tampered_userinfo_jwt_fails_the_sign_in_and_is_audited(client, psc, s
     failure = AuditEvent.objects.get(action=AuditEvent.Action.LOGIN_FAILURE)
     assert failure.detail["provider"] == "psc"
     assert "JWT refusé" in failure.detail["error"]
+
+
+def test_a_provider_that_does_not_answer_gives_a_clear_error_not_a_crash(client, psc):
+    psc.stop()
+    response = client.post("/accounts/oidc/psc/login/", {"process": "login"})
+    assert response.status_code == 401  # allauth's page: "Échec de la connexion", back to the login page
+    assert signed_in_user(client) is None
+    failure = AuditEvent.objects.get(action=AuditEvent.Action.LOGIN_FAILURE)
+    assert failure.detail["provider"] == "psc"
+    assert "Connection refused" in failure.detail["error"] or "Max retries" in failure.detail["error"]
+
+
+def test_logout_still_ends_the_dpi_session_when_the_provider_is_away(client, psc, sign_in):
+    UserFactory(rpps=MARTIN.rpps)
+    sign_in("psc", MARTIN.sub)
+    psc.stop()
+    cache.clear()  # the discovery document is no longer at hand
+    response = client.post(reverse("account_logout"))
+    assert response.status_code == 302
+    assert signed_in_user(client) is None
