@@ -13,7 +13,7 @@ from sandbox.demo import USERS
 
 DEMO_SITES = {"000897406": "Hôpital Nord", "000897422": "Hôpital Sud"}
 DEMO_FINESS_EJ = "000897414"
-UNKNOWN_RPPS = "10000000990"  # valid Luhn key, no DPI account: the sign-in is refused
+UNKNOWN_RPPS = "10000000991"  # valid Luhn key, no DPI account: the sign-in is refused
 
 
 @dataclass(frozen=True)
