@@ -460,6 +460,9 @@ DMP_LPS_HOMOLOGATION_ID = env("DMP_LPS_HOMOLOGATION_ID", "")
 # on the file; "Actualiser" asks again at once. The first automatic search spans this many years.
 DMP_CACHE_MINUTES = env_int("DMP_CACHE_MINUTES", 15)
 DMP_FIRST_SEARCH_YEARS = env_int("DMP_FIRST_SEARCH_YEARS", 2)
+# The web PS opened through ProSanté Connect (DPI.AUTH.01/02) for a user signed in with PSC: the DMP asks PSC
+# itself, whose session answers without a new sign-in. Empty: the VIHF form (AIR) for everyone.
+DMP_WEBPS_PSC_URL = env("DMP_WEBPS_PSC_URL", f"{_WEB_SANDBOX}/webps/psc")
 CONTENT_SECURITY_POLICY["DIRECTIVES"]["form-action"] += sorted(
     {"/".join(url.split("/", 3)[:3]) for url in (DMP_WEBPS_URL, DRIMBOX_URL)}
 )  # the contextual accesses are forms posted to these origins

@@ -20,6 +20,7 @@ from dpi.oidc.discovery import discovery
 
 logger = logging.getLogger(__name__)
 
+PSC_PROVIDER_ID = "psc"
 PENDING_KEY = "dpi_oidc_pending"
 SIGNED_IN_KEY = "dpi_oidc"
 
@@ -55,6 +56,11 @@ def on_logged_in(request: HttpRequest, provider_id: str | None) -> None:
 def signed_in_with(request: HttpRequest) -> dict[str, Any] | None:
     """The provider sign-in of this session (provider, id_token, strong, acr), if any."""
     return request.session.get(SIGNED_IN_KEY)
+
+
+def signed_in_with_psc(request: HttpRequest) -> bool:
+    """Whether this session was opened through ProSanté Connect (its session can open national services)."""
+    return (signed_in_with(request) or {}).get("provider") == PSC_PROVIDER_ID
 
 
 def strongly_signed_in(request: HttpRequest) -> bool:

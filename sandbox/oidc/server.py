@@ -23,6 +23,7 @@ from django.conf import settings
 from django.template.loader import render_to_string
 
 from sandbox.dmp.listeners import DatabaseHandler, HttpServer, Listener
+from sandbox.dmp.psc_login import WEBPS_PSC_CLIENT
 from sandbox.oidc import ciba
 from sandbox.oidc.people import Person, hospital_people, psc_people
 from sandbox.oidc.provider import CIBA_GRANT, HOSPITAL, PSC, Client, Flavour, Provider, Session
@@ -232,14 +233,19 @@ class OidcServer:
         self.listener.close()
 
 
-def make_provider(flavour: Flavour, client: Client) -> SandboxProvider:
+def make_provider(flavour: Flavour, *clients: Client) -> SandboxProvider:
     people = psc_people() if flavour is PSC else hospital_people()
-    return SandboxProvider(flavour, people, [client])
+    return SandboxProvider(flavour, people, list(clients))
 
 
-def start_provider_in_thread(flavour: Flavour, client: Client, host: str = "127.0.0.1", port: int = 0) -> OidcServer:
+def start_provider_in_thread(flavour: Flavour, *clients: Client, host: str = "127.0.0.1", port: int = 0) -> OidcServer:
     """Start a sandbox provider in background threads; ``port=0`` picks a free port."""
-    return OidcServer(make_provider(flavour, client), host, port).start()
+    return OidcServer(make_provider(flavour, *clients), host, port).start()
+
+
+def dmp_web_ps_client(redirect_uri: str) -> Client:
+    """The sandbox DMP's web PS as registered at the sandbox PSC (its PSC login, ``sandbox.dmp.psc_login``)."""
+    return Client(*WEBPS_PSC_CLIENT, [redirect_uri], [])
 
 
 def demo_client(provider_id: str, client_id: str, secret: str) -> Client:
@@ -261,8 +267,11 @@ class OidcSimulator:
 
     async def serve(self, stop: asyncio.Event) -> None:
         config = settings.OIDC_PROVIDERS[self.provider_id]
-        client = demo_client(self.provider_id, config["client_id"], config["secret"])
-        server = OidcServer(make_provider(self.flavour, client), "127.0.0.1", getattr(settings, self.port_setting))
+        clients = [demo_client(self.provider_id, config["client_id"], config["secret"])]
+        if self.flavour is PSC:
+            web = f"http://{settings.SANDBOX_DMP_HOST}:{settings.SANDBOX_DMP_WEB_PORT}"
+            clients.append(dmp_web_ps_client(f"{web}/webps/psc/retour"))
+        server = OidcServer(make_provider(self.flavour, *clients), "127.0.0.1", getattr(settings, self.port_setting))
         await asyncio.to_thread(server.start)
         try:
             await stop.wait()

@@ -11,11 +11,13 @@ from collections.abc import Iterator
 import pytest
 
 from sandbox.demo import current_totp_code
+from sandbox.dmp.psc_login import WEBPS_PSC_CLIENT, PscClient
 from sandbox.oidc.people import hospital_people, psc_people
 from sandbox.oidc.provider import HOSPITAL, PSC
-from sandbox.oidc.server import OidcServer
+from sandbox.oidc.server import OidcServer, dmp_web_ps_client
 from tests.browser.helpers import rem_shots
-from tests.factories import PASSWORD, UserFactory
+from tests.dmp.conftest import dmp_behave, dmp_pki, dmp_server, live_dmp  # noqa: F401  (the sandbox DMP)
+from tests.factories import PASSWORD, CareUnitFactory, MembershipFactory, RoleFactory, UserFactory
 from tests.oidc.conftest import start_for
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -131,3 +133,34 @@ def test_e_cps_sign_in_through_ciba_with_the_binding_code(page, live_server, pro
     phone.close()
     page.wait_for_selector("[data-testid=user-name]")  # the waiting page polled and signed in
     shots(page, "signed-in-after-acceptance")
+
+
+def test_the_dmp_web_ps_reuses_the_psc_session_without_a_new_sign_in(page, live_server, live_dmp, settings):  # noqa: F811
+    """DPI.AUTH.01/02, PSC variant of DPI.DMP/UX.49: signed in with PSC, the user opens the patient's DMP in the
+    web PS; the DMP asks PSC, whose session answers at once: no login page, the DMP knows the user's RPPS."""
+    shots = rem_shots("DPI.AUTH.01", "psc")
+    dmp = live_dmp.server
+    psc = start_for(settings, "psc", PSC, live_server.url)
+    psc.provider.clients["dmp-web-ps"] = dmp_web_ps_client(dmp.psc_redirect_uri)
+    dmp.psc = PscClient(psc.provider.discovery_url, *WEBPS_PSC_CLIENT, dmp.psc_redirect_uri)
+    settings.DMP_WEBPS_PSC_URL = dmp.webps_psc_url
+    try:
+        user = UserFactory(rpps=MARTIN.rpps, first_name="Claire", last_name="Martin", specialty="SM14")
+        MembershipFactory(user=user, care_unit=CareUnitFactory(), role=RoleFactory())
+        consultation = live_dmp.consultation(documents=2, user=user)
+        sign_in_with_psc(page, live_server)
+        page.goto(f"{live_server.url}/patients/{consultation.patient.pk}/")
+        page.locator("#dmp-panel [data-testid=dmp-entries]").wait_for()
+        shots(page, "file-signed-in-with-psc")
+        with page.expect_popup() as opened:
+            page.get_by_test_id("open-webps").click()
+        webps = opened.value
+        webps.locator("h1").wait_for()
+        assert webps.locator("h1").inner_text() == "Dossier médical partagé"
+        assert f"({user.national_id})" in webps.locator("body").inner_text()
+        shots(webps, "web-ps-opened-through-the-psc-session")
+        (call,) = live_dmp.calls("TD0.10")
+        assert (call.name_id, call.authentication_mode, call.outcome) == (user.national_id, "PSC", "ok")
+        assert len(psc.provider.sessions) == 1  # the one PSC session, opened by the DPI sign-in, reused
+    finally:
+        psc.stop()
