@@ -124,22 +124,23 @@ def ciba_poll(request: HttpRequest, provider_id: str) -> HttpResponse:
     if outcome.status != "pending":
         request.session.pop(ciba.SESSION_KEY, None)
     if outcome.status == "accepted":
-        return _sign_in_from_ciba(request, provider_id, outcome.tokens or {})
+        return _sign_in_from_ciba(request, pending, outcome.tokens or {})
     if outcome.status != "pending":
         audit_ciba_failure(request, provider_id, outcome.status, pending["national_id"])
     context = {"status": outcome.status, "message": outcome.message, "pending": pending, "provider_id": provider_id}
     return render(request, "dpi/oidc/_ciba_state.html", context)
 
 
-def _sign_in_from_ciba(request: HttpRequest, provider_id: str, tokens: dict[str, Any]) -> HttpResponse:
+def _sign_in_from_ciba(request: HttpRequest, pending: dict[str, Any], tokens: dict[str, Any]) -> HttpResponse:
     """The same checks and account lookup as a browser sign-in; the page then goes where allauth sends it."""
+    provider_id = pending["provider"]
     provider = get_adapter().get_provider(request, provider_id)
     adapter = DpiOidcAdapter(request, provider_id)
     try:
         data = {"id_token": adapter.verify(tokens["id_token"], provider.app)}
         data["userinfo"] = adapter._fetch_user_info(tokens.get("access_token", ""))
     except (OAuth2Error, RequestException) as error:
-        audit_ciba_failure(request, provider_id, "invalid_token", str(error)[:200])
+        audit_ciba_failure(request, provider_id, "invalid_token", pending["national_id"], error=str(error))
         context = {
             "status": "error",
             "message": _("La réponse de ProSanté Connect est invalide."),
@@ -157,13 +158,9 @@ def _sign_in_from_ciba(request: HttpRequest, provider_id: str, tokens: dict[str,
     return HttpResponse(response.content)  # the refusal page: the poll keeps its #ciba-state (hx-select)
 
 
-def audit_ciba_failure(request: HttpRequest, provider_id: str, reason: str, subject: str) -> None:
-    audit(
-        action=AuditEvent.Action.LOGIN_FAILURE,
-        request=request,
-        username=subject[:150],
-        detail={"provider": provider_id, "mode": "ciba", "reason": reason},
-    )
+def audit_ciba_failure(request: HttpRequest, provider_id: str, reason: str, subject: str, error: str = "") -> None:
+    detail = {"provider": provider_id, "mode": "ciba", "reason": reason} | ({"error": error[:300]} if error else {})
+    audit(action=AuditEvent.Action.LOGIN_FAILURE, request=request, username=subject[:150], detail=detail)
 
 
 def _provider_name(provider_id: str) -> str:

@@ -102,3 +102,15 @@ def test_accepted_by_someone_without_a_dpi_account_is_refused(client, psc):
 
 def test_poll_without_a_request_says_there_is_none(client, psc):
     assert "Aucune demande en cours." in unescape(client.post(POLL).content.decode())
+
+
+def test_an_accepted_request_with_a_tampered_userinfo_is_refused(client, psc):
+    UserFactory(rpps=MARTIN.rpps)
+    ask(client, MARTIN.rpps)
+    answer_on_the_phone(psc, "accept")
+    psc.provider.tamper_userinfo = True
+    outcome = unescape(client.post(POLL).content.decode())
+    assert "La réponse de ProSanté Connect est invalide." in outcome
+    assert client.get(reverse("home")).status_code == 302
+    failure = AuditEvent.objects.get(action=AuditEvent.Action.LOGIN_FAILURE)
+    assert (failure.actor_username, failure.detail["reason"]) == (f"8{MARTIN.rpps}", "invalid_token")

@@ -209,3 +209,14 @@ def test_logout_still_ends_the_dpi_session_when_the_provider_is_away(client, psc
     response = client.post(reverse("account_logout"))
     assert response.status_code == 302
     assert signed_in_user(client) is None
+
+
+def test_a_hospital_sign_in_whose_acr_is_not_strong_still_asks_for_the_totp_code(
+    client, hospital_idp, sign_in, settings
+):
+    user = UserFactory()
+    SocialAccount.objects.create(user=user, provider="hopital", uid=MARTIN_AT_HOSPITAL.sub)  # linked by an admin
+    settings.OIDC_PROVIDERS["hopital"]["strong_acr"] = []
+    flow = sign_in("hopital", MARTIN_AT_HOSPITAL.sub)
+    assert flow.response["Location"] == reverse("mfa_authenticate")
+    assert signed_in_user(client) is None  # not before the code
