@@ -9,6 +9,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from allauth.socialaccount.models import SocialAccount
 from django.core.cache import cache
+from django.test import Client
 from django.urls import reverse
 
 from dpi.models import AuditEvent
@@ -220,3 +221,16 @@ def test_a_hospital_sign_in_whose_acr_is_not_strong_still_asks_for_the_totp_code
     flow = sign_in("hopital", MARTIN_AT_HOSPITAL.sub)
     assert flow.response["Location"] == reverse("mfa_authenticate")
     assert signed_in_user(client) is None  # not before the code
+
+
+def test_an_administrator_links_a_hospital_identity_in_the_admin_and_it_is_audited(client, hospital_idp, sign_in):
+    user = UserFactory()
+    admin_client = Client()
+    admin_client.force_login(UserFactory(is_staff=True, is_superuser=True))
+    form = {"user": user.pk, "provider": "hopital", "uid": MARTIN_AT_HOSPITAL.sub}
+    response = admin_client.post(reverse("admin:socialaccount_socialaccount_add"), form)
+    assert response.status_code == 302, response.content
+    row = AuditEvent.objects.get(action=AuditEvent.Action.USER_CHANGE)
+    assert row.detail["change"] == "added"
+    sign_in("hopital", MARTIN_AT_HOSPITAL.sub)
+    assert signed_in_user(client) == user
