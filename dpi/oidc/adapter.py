@@ -4,8 +4,8 @@
   ``SubjectNameID`` claim; it is linked at the first sign-in. An unknown identifier is refused: no account is
   ever created by a sign-in, none is ever found by e-mail.
 - **The hospital's provider** (``link_by="linked"``): only an identity linked beforehand, by its owner signed
-  in on the DPI ("Mon compte", allauth's *connect*) or by an administrator (admin *Comptes de réseaux
-  sociaux*). An unlinked identity is refused with the way to link it.
+  in on the DPI ("Mon compte", allauth's *connect*) or by an administrator (admin *Comptes
+  sociaux*, ``dpi/oidc/admin.py``). An unlinked identity is refused with the way to link it.
 - Every provider answer is checked: the ``nonce`` of our request, the ``acr`` the provider must confirm (PSC:
   ``eidas1``), the same ``sub`` in the ID token and userinfo. A sign-in whose ``acr`` is in ``strong_acr`` is
   strong: no TOTP on top (:mod:`dpi.oidc.stages`).
