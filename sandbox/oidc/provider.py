@@ -14,7 +14,7 @@ import json
 import secrets
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from authlib.oauth2 import AuthorizationServer
@@ -187,7 +187,6 @@ class BackchannelRequest:
     acr: str | None
     expires_at: float
     status: str = "pending"  # pending, accepted, refused
-    created_at: float = field(default_factory=time.time)
 
     @property
     def expired(self) -> bool:
@@ -220,7 +219,7 @@ class Provider(AuthorizationServer):
         self.tokens: dict[str, Token] = {}
         self.sessions: dict[str, Session] = {}
         self.backchannel: dict[str, BackchannelRequest] = {}
-        self.ended_sessions: list[dict[str, Any]] = []  # what end-session received, for the tests and the admin
+        self.ended_sessions: list[dict[str, Any]] = []  # what end-session received, for the tests
         self.tamper_userinfo = False  # failure mode: userinfo JWTs with a broken signature
         self.register_token_generator(
             "default", BearerTokenGenerator(lambda **_: secrets.token_urlsafe(32), expires_generator=_token_lifetime)
