@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy
 
 from dpi.login import CODE_FIELD, address_backoff_remaining, record_address_failure, totp_code_matches
 from dpi.models import AuditEvent
+from dpi.oidc import session as oidc_session
 from dpi.services import audit
 
 
@@ -26,6 +27,21 @@ class AccountAdapter(DefaultAccountAdapter):
     def is_open_for_signup(self, request: HttpRequest) -> bool:
         """Accounts are created by administrators only."""
         return False
+
+    def get_login_stages(self) -> list[str]:
+        """allauth's stages, its second-factor one replaced by ours (skipped after a strong provider sign-in)."""
+        return [
+            "dpi.oidc.stages.SecondFactorStage" if stage == "allauth.mfa.stages.AuthenticateStage" else stage
+            for stage in super().get_login_stages()
+        ]
+
+    def get_logout_redirect_url(self, request: HttpRequest) -> str:
+        """After a provider sign-in, the provider's end-session endpoint (RP-initiated logout, IE.38): the
+        provider's session ends too, and it sends the browser back to our login page. Asked before the
+        DPI session ends (allauth's logout view), so the ID token is still there."""
+        signed_in = oidc_session.signed_in_with(request)
+        url = oidc_session.end_session_url(request, signed_in) if signed_in else None
+        return url or super().get_logout_redirect_url(request)
 
     def pre_authenticate(self, request: HttpRequest, **credentials: Any) -> None:
         try:

@@ -14,11 +14,15 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 
 from dpi.models import NoticeAcknowledgement
+from dpi.oidc import session as oidc_session
 
 EXEMPT_PREFIXES = ("/accounts/", "/static/")
 
 
 class RequireSecondFactorMiddleware:
+    """A user without a TOTP device sets one up before anything else, unless this session was opened by a
+    provider sign-in whose ``acr`` counts as strong authentication (``dpi.oidc``)."""
+
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
@@ -27,6 +31,7 @@ class RequireSecondFactorMiddleware:
         if (
             user.is_authenticated
             and not request.path.startswith(EXEMPT_PREFIXES)
+            and not oidc_session.strongly_signed_in(request)
             and not Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists()
         ):
             if request.path.startswith("/api/"):

@@ -13,6 +13,8 @@ from urllib.parse import urlsplit, urlunsplit
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from dpi.oidc.config import provider_origins, socialaccount_providers
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
@@ -89,6 +91,8 @@ INSTALLED_APPS = [
     "allauth.account",
     "allauth.mfa",
     "allauth.usersessions",
+    "allauth.socialaccount",
+    "dpi.oidc.apps.OidcConfig",
     "dpi.apps.DpiConfig",
     "dpi.hl7.apps.Hl7Config",
     "patients",
@@ -206,12 +210,61 @@ ACCOUNT_FORMS = {"login": "dpi.login.LoginForm"}
 ACCOUNT_RATE_LIMITS = {
     "login": "",
     "login_failed": f"{LOGIN_ATTEMPTS_LIMIT}/{LOGIN_LOCK_MINUTES * 60}s/key",
+    "dpi_ciba": "10/900s/ip",  # e-CPS sign-in requests (CIBA) from one address: each one reaches PSC
     "reset_password": "20/m/ip,5/m/key",
 }
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = env("MFA_TOTP_ISSUER", "DPI")
 MFA_ADAPTER = "dpi.mfa.MFAAdapter"
 USERSESSIONS_TRACK_ACTIVITY = True
+
+# --- Sign-in through OpenID Connect providers: ProSanté Connect and the hospital's (docs/identity.md) ---
+# Each provider: its discovery document (every endpoint is read from it), the client registered there,
+# the scope and acr_values sent, the acr values that count as strong authentication (no TOTP on top) and
+# how an identity finds its DPI account ("rpps": SubjectNameID = 8 + RPPS; "linked": an identity linked
+# beforehand by its owner from "Mon compte" or by an administrator; never by e-mail).
+SANDBOX_PSC_PORT = env_int("SANDBOX_PSC_PORT", 8450)
+SANDBOX_HOSPITAL_IDP_PORT = env_int("SANDBOX_HOSPITAL_IDP_PORT", 8451)
+SANDBOX_OIDC_RP_BASE_URLS = env_list("SANDBOX_OIDC_RP_BASE_URLS", "http://127.0.0.1:8000,http://localhost:8000")
+_PSC_SANDBOX = f"http://127.0.0.1:{SANDBOX_PSC_PORT}/auth/realms/esante-wallet"
+_HOSPITAL_SANDBOX = f"http://127.0.0.1:{SANDBOX_HOSPITAL_IDP_PORT}/realms/hopital"
+OIDC_PROVIDERS = {
+    "psc": {
+        "enabled": env_bool("PSC_ENABLED", True),
+        "name": "ProSanté Connect",
+        "discovery_url": env("PSC_DISCOVERY_URL", f"{_PSC_SANDBOX}/.well-known/wallet-openid-configuration"),
+        "client_id": env("PSC_CLIENT_ID", "dpi-bac-a-sable"),
+        "secret": env("PSC_CLIENT_SECRET", "secret-psc-bac-a-sable"),
+        "scope": env("PSC_SCOPE", "openid scope_all"),
+        "acr_values": env("PSC_ACR_VALUES", "eidas1"),
+        "strong_acr": ["eidas1"],
+        "required_acr": "eidas1",
+        "uid_field": "SubjectNameID",
+        "link_by": "rpps",
+        "ciba": env_bool("PSC_CIBA_ENABLED", True),
+    },
+    "hopital": {
+        "enabled": env_bool("HOSPITAL_OIDC_ENABLED", True),
+        "name": env("HOSPITAL_OIDC_NAME", "Compte de l'hôpital"),
+        "discovery_url": env("HOSPITAL_OIDC_DISCOVERY_URL", f"{_HOSPITAL_SANDBOX}/.well-known/openid-configuration"),
+        "client_id": env("HOSPITAL_OIDC_CLIENT_ID", "dpi-bac-a-sable"),
+        "secret": env("HOSPITAL_OIDC_CLIENT_SECRET", "secret-hopital-bac-a-sable"),
+        "scope": env("HOSPITAL_OIDC_SCOPE", "openid profile email groups"),
+        "acr_values": env("HOSPITAL_OIDC_ACR_VALUES", "mfa"),
+        "strong_acr": env_list("HOSPITAL_OIDC_STRONG_ACR", "mfa"),
+        "required_acr": "",
+        "uid_field": "sub",
+        "link_by": "linked",
+        "ciba": False,
+    },
+}
+OIDC_TIMEOUT_SECONDS = env_int("OIDC_TIMEOUT_SECONDS", 5)
+SOCIALACCOUNT_ADAPTER = "dpi.oidc.adapter.SocialAccountAdapter"
+SOCIALACCOUNT_REQUESTS_TIMEOUT = OIDC_TIMEOUT_SECONDS
+SOCIALACCOUNT_EMAIL_AUTHENTICATION = False  # never find an account by e-mail
+SOCIALACCOUNT_AUTO_SIGNUP = False
+SOCIALACCOUNT_STORE_TOKENS = False
+SOCIALACCOUNT_PROVIDERS = socialaccount_providers(OIDC_PROVIDERS)
 
 # How patients are named on screens: the four birth traits and the used names always; these extras
 # besides (patients.templatetags.identity.IDENTITY_EXTRAS: age, ipp, ins, first_names, birth_place).
@@ -258,7 +311,11 @@ CONTENT_SECURITY_POLICY = {
         "frame-ancestors": ["'self'"],
         "object-src": ["'none'"],
         "base-uri": ["'self'"],
-        "form-action": ["'self'"],
+        # The sign-in and logout forms are redirected to the providers' pages (authorize, end-session).
+        "form-action": [
+            "'self'",
+            *env_list("OIDC_FORM_ACTION_ORIGINS", ",".join(provider_origins(OIDC_PROVIDERS))),
+        ],
     }
 }
 
@@ -404,6 +461,9 @@ DMP_LPS_HOMOLOGATION_ID = env("DMP_LPS_HOMOLOGATION_ID", "")
 # on the file; "Actualiser" asks again at once. The first automatic search spans this many years.
 DMP_CACHE_MINUTES = env_int("DMP_CACHE_MINUTES", 15)
 DMP_FIRST_SEARCH_YEARS = env_int("DMP_FIRST_SEARCH_YEARS", 2)
+# The web PS opened through ProSanté Connect (DPI.AUTH.01/02) for a user signed in with PSC: the DMP asks PSC
+# itself, whose session answers without a new sign-in. Empty: the VIHF form (AIR) for everyone.
+DMP_WEBPS_PSC_URL = env("DMP_WEBPS_PSC_URL", f"{_WEB_SANDBOX}/webps/psc")
 CONTENT_SECURITY_POLICY["DIRECTIVES"]["form-action"] += sorted(
     {"/".join(url.split("/", 3)[:3]) for url in (DMP_WEBPS_URL, DRIMBOX_URL)}
 )  # the contextual accesses are forms posted to these origins

@@ -37,6 +37,10 @@ EXEMPT = {
     "chosen patient goes through open_patient_file; identity-vigilance permission, a refusal audited",
     "patients:emergency_reviewed": "POST on an emergency access, for its reviewers (DPO, head of the opener's unit); "
     "patients.review.mark_reviewed audits the change, a refusal is audited (tests/patients/test_emergency_review.py)",
+    **dict.fromkeys(
+        ("dpi_oidc_login", "dpi_oidc_callback", "oidc_ciba", "oidc_ciba_poll"),
+        "the id names an identity provider (psc, hopital), no patient; every sign-in attempt is audited (tests/oidc/)",
+    ),
 }
 # Whole namespaces of third-party views: no patient id in their URLs, or staff pages audited otherwise.
 EXEMPT_NAMESPACES = {

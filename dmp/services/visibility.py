@@ -3,6 +3,9 @@ and the contextual accesses opened in the user's browser (web PS TD0.10, DRIMbox
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
+from django.conf import settings
 from django.core.cache import cache
 from django.http import HttpRequest
 
@@ -92,6 +95,14 @@ def webps_form(request: HttpRequest, context: Context, page: str) -> BrowserForm
     )
     _audit_opening(request, context, f"webps:{page}")
     return form
+
+
+def webps_psc_url(request: HttpRequest, context: Context, page: str) -> str:
+    """The web PS through ProSanté Connect (DPI.AUTH.01/02): the DMP authenticates the user with PSC itself,
+    whose session, opened by the user's PSC sign-in to the DPI, answers without asking again."""
+    _audit_opening(request, context, f"webps-psc:{page}")
+    query = urlencode({"ins": context.patient_ref.ins, "oid": context.patient_ref.oid, "page": page})
+    return f"{settings.DMP_WEBPS_PSC_URL}?{query}"
 
 
 def drimbox_form(request: HttpRequest, context: Context, *, study: str = "", accession: str = "") -> BrowserForm:

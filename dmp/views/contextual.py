@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -21,6 +22,7 @@ from dmp.views.consultation import _consultable, _entry, _patient
 from documents.cda import CdaHeader
 from documents.links import ViewerLink, viewer_link
 from documents.models import Document
+from dpi.oidc import session as oidc_session
 from dpi.selectors import user_care_units
 from dpi.validators import is_ascii_digits
 from patients.access import Reads, patient_view
@@ -70,10 +72,13 @@ def invisible_documents(request: HttpRequest) -> HttpResponse:
 @require_GET
 @patient_view(reads=Reads.SERVICE)  # webps_form writes the dmp.read row
 def webps(request: HttpRequest, pk: int, page: str) -> HttpResponse:
-    """The DMP web PS on this patient (``dossier`` or ``vaccination``), opened by a posted form."""
+    """The DMP web PS on this patient (``dossier`` or ``vaccination``): through ProSanté Connect for a user
+    signed in with it (the DMP reuses the PSC session), otherwise a form posting the signed VIHF (AIR)."""
     if page not in visibility.PAGES:
         raise Http404
     context = _consultable(request, pk)
+    if settings.DMP_WEBPS_PSC_URL and oidc_session.signed_in_with_psc(request):
+        return redirect(visibility.webps_psc_url(request, context, page))
     try:
         form = visibility.webps_form(request, context, page)
     except DmpError as error:

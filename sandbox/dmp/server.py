@@ -20,6 +20,7 @@ from django.db import close_old_connections, connection
 from sandbox.dmp.constants import MAX_REQUEST_BYTES, PATH_PREFIX
 from sandbox.dmp.listeners import POLL_SECONDS, DatabaseHandler, HttpServer, Listener, TlsServer
 from sandbox.dmp.pipeline import Inbound, process
+from sandbox.dmp.psc_login import WEBPS_PSC_CLIENT, PscClient
 from sandbox.dmp.soap import SoapResponse, mtom_body
 from sandbox.dmp.vihf import Trust
 from sandbox.dmp.web import WebHandler
@@ -73,6 +74,7 @@ class DmpServer:
         self.trust = Trust.from_file(self.pki.ca)
         self.soap = Listener(host, port, lambda address: TlsServer(address, SoapHandler, self))
         self.web = Listener(host, web_port, lambda address: HttpServer(address, WebHandler, self))
+        self.psc: PscClient | None = None  # the web PS's login through ProSanté Connect, when configured
         self._stop = threading.Event()
         self._supervisor: threading.Thread | None = None
         self._lock = threading.Lock()
@@ -98,6 +100,14 @@ class DmpServer:
     @property
     def webps_url(self) -> str:
         return f"http://{self.web.host}:{self.web.port}/webps/contexte"
+
+    @property
+    def webps_psc_url(self) -> str:
+        return f"http://{self.web.host}:{self.web.port}/webps/psc"
+
+    @property
+    def psc_redirect_uri(self) -> str:
+        return f"{self.webps_psc_url}/retour"
 
     @property
     def drimbox_url(self) -> str:
@@ -164,6 +174,9 @@ class DmpSimulator:
     async def serve(self, stop: asyncio.Event) -> None:
         server = DmpServer(settings.SANDBOX_DMP_HOST, settings.SANDBOX_DMP_PORT, settings.SANDBOX_DMP_WEB_PORT)
         await asyncio.to_thread(server.start)
+        server.psc = PscClient(
+            settings.OIDC_PROVIDERS["psc"]["discovery_url"], *WEBPS_PSC_CLIENT, server.psc_redirect_uri
+        )
         try:
             await stop.wait()
         finally:

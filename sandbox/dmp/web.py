@@ -23,6 +23,7 @@ from sandbox.dmp.constants import MAX_REQUEST_BYTES, STUDY_REFERENCE, qname
 from sandbox.dmp.documents import Establishment, Professional
 from sandbox.dmp.identifiers import Ins
 from sandbox.dmp.listeners import DatabaseHandler
+from sandbox.dmp.psc_login import PscClient
 from sandbox.dmp.scope import Scope
 from sandbox.dmp.seed import add_document
 from sandbox.dmp.soap import DmpFault
@@ -46,7 +47,15 @@ class Refused(Exception):
 
 class WebHandler(DatabaseHandler):
     def do_GET(self) -> None:
-        self._page(405, "refused.html", {"reason": "Cette page s'ouvre depuis le DPI (formulaire POST)."})
+        path, _mark, query = self.path.partition("?")
+        psc_routes = {"/webps/psc": self._psc_start, "/webps/psc/retour": self._psc_return}
+        if path not in psc_routes:
+            self._page(405, "refused.html", {"reason": "Cette page s'ouvre depuis le DPI (formulaire POST)."})
+            return
+        try:
+            psc_routes[path]({name: values[0] for name, values in parse_qs(query).items()})
+        except Refused as refusal:
+            self._page(refusal.status, "refused.html", {"reason": refusal.reason})
 
     def do_POST(self) -> None:
         routes = {
@@ -68,7 +77,10 @@ class WebHandler(DatabaseHandler):
 
     def _webps(self, form: dict[str, str]) -> None:
         caller, dmp = self._verified(form, "webps", "TD0.10")
-        if form.get("page", "dossier") == "vaccination":
+        self._webps_page(caller, dmp, form.get("page", "dossier"))
+
+    def _webps_page(self, caller: Caller, dmp: PatientDmp, page: str) -> None:
+        if page == "vaccination":
             self._vaccination_page(caller, dmp)
             return
         scope = Scope(dmp, caller.national_id)
@@ -111,6 +123,40 @@ class WebHandler(DatabaseHandler):
         if found is None:
             raise Refused(404, f"Examen introuvable dans le DMP de ce patient : {study}")
         self._page(200, "drimbox_viewer.html", {"dmp": dmp, "study": found[0], "report": found[1]})
+
+    # -- the web PS through ProSanté Connect (sandbox.dmp.psc_login)
+
+    def _psc_start(self, query: dict[str, str]) -> None:
+        psc = self._psc()
+        patient = Ins(query.get("ins", ""), query.get("oid", ""))
+        location = psc.authorize_url(patient, query.get("page", "dossier"))
+        self.send_body(302, "text/plain; charset=utf-8", b"", {"Location": location, "Cache-Control": "no-store"})
+
+    def _psc_return(self, query: dict[str, str]) -> None:
+        """Back from PSC: the professional it authenticated, the DMP rules, then the page (every attempt recorded)."""
+        call = DmpCall(endpoint="webps", transaction="TD0.10", authentication_mode="PSC", raw_request=self.path[:2000])
+        try:
+            caller, page = self._psc().caller(query.get("code", ""), query.get("state", ""))
+            call.name_id, call.subject_name, call.structure_id = (
+                caller.national_id,
+                caller.subject_name,
+                caller.structure_id,
+            )
+            call.roles, call.patient_ins = [str(role) for role in caller.roles], caller.patient.value
+            call.authentication_class, call.purpose_of_use = caller.authentication_class, caller.purpose
+            dmp = dmp_for(caller, Rules.ACCESS, timezone.now())
+        except DmpFault as fault:
+            call.outcome, call.outcome_text = fault.subcode, fault.text
+            call.save()
+            raise Refused(403, fault.text) from fault
+        call.save()
+        self._webps_page(caller, dmp, page)
+
+    def _psc(self) -> PscClient:
+        psc = self.server.owner.psc
+        if psc is None:
+            raise Refused(404, "Ce DMP simulé n'est pas relié à ProSanté Connect.")
+        return psc
 
     # -- plumbing
 

@@ -1,5 +1,6 @@
 from typing import Any
 
+from django.conf import settings
 from django.core.management.base import BaseCommand
 
 from sandbox.demo import DEMO_PASSWORD, demo_totp_secret, load_demo
@@ -18,6 +19,15 @@ TRY = (
     "chef.faure  menu Accès d'urgence : l'accès d'urgence de dr.martin au dossier GARCIA, à marquer comme revu",
     "dpo.lambert menu Accès d'urgence : tous les accès d'urgence de l'établissement (aucun dossier ouvert)",
     "admin       administration : habilitations, traces DMP (export CSV), bac à sable (PFI, DMP simulé)",
+)
+
+SIGN_IN = (
+    "ProSanté Connect (simulé) : bouton « S'identifier avec ProSanté Connect », choisissez Claire MARTIN",
+    "            (dr.martin) sur la page e-CPS simulée : pas de code TOTP ; Jean INCONNU n'a pas de compte (refus)",
+    "e-CPS (CIBA) : « Se connecter avec mon e-CPS », RPPS 10000000017, puis acceptez la demande sur le",
+    "            téléphone simulé http://127.0.0.1:{psc_port}/ecps",
+    "Compte de l'hôpital (simulé) : connecté comme dr.martin, « Mon compte » → « Relier mon compte Compte de",
+    "            l'hôpital », choisissez dr.martin ; ensuite « S'identifier avec Compte de l'hôpital »",
 )
 
 
@@ -41,3 +51,6 @@ class Command(BaseCommand):
         self.stdout.write("À essayer :")
         for line in TRY:
             self.stdout.write(f"  {line}")
+        self.stdout.write("Connexion sans mot de passe (docs/identity.md) :")
+        for line in SIGN_IN:
+            self.stdout.write(f"  {line.format(psc_port=settings.SANDBOX_PSC_PORT)}")
