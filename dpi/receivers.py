@@ -1,10 +1,10 @@
-"""Audit rows for authentication events (login, logout, second factor)."""
+"""Audit rows for authentication events (login per provider, logout, second factor, password changes)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from allauth.account.signals import user_logged_in
+from allauth.account.signals import password_changed, password_reset, password_set, user_logged_in
 from allauth.mfa.signals import authentication_failed, authenticator_added, authenticator_removed
 from django.contrib.auth.signals import user_logged_out
 from django.dispatch import receiver
@@ -14,9 +14,34 @@ from dpi.models import AuditEvent, User
 from dpi.services import audit
 
 
+def sign_in_provider(**kwargs: Any) -> str:
+    """The provider of a sign-in: allauth's social login (OpenID Connect...) names it, else the local account."""
+    social = kwargs.get("sociallogin")
+    account = getattr(social, "account", None)
+    return str(getattr(account, "provider", "") or "local")
+
+
 @receiver(user_logged_in)
 def audit_login(sender: Any, request: HttpRequest, user: User, **kwargs: Any) -> None:
-    audit(action=AuditEvent.Action.LOGIN_SUCCESS, actor=user, request=request)
+    audit(
+        action=AuditEvent.Action.LOGIN_SUCCESS,
+        actor=user,
+        request=request,
+        detail={"provider": sign_in_provider(**kwargs), "result": "success"},
+    )
+
+
+@receiver(password_changed)
+@receiver(password_set)
+@receiver(password_reset)
+def audit_password_change(sender: Any, request: HttpRequest, user: User, **kwargs: Any) -> None:
+    audit(
+        action=AuditEvent.Action.PASSWORD_CHANGE,
+        actor=user,
+        request=request,
+        obj=user,
+        detail={"result": "success", "by": "self"},
+    )
 
 
 @receiver(user_logged_out)

@@ -1,0 +1,64 @@
+"""Admin pages of the accounts chapter: account lifecycle traces (IAM.91), the directory's group mappings and
+synchronisations (IAM.83). Imported by :mod:`dpi.admin`."""
+
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.urls import path, reverse
+from django.utils.translation import gettext_lazy as _
+
+from dpi.accounts.sync import request_directory_sync
+from dpi.admin import AuditedAdmin, AuditEventAdmin, ReadOnlyAdmin
+from dpi.models import AccountEvent, AuditEvent, DirectoryGroupMapping, DirectorySyncRun
+
+
+@admin.register(AccountEvent)
+class AccountEventAdmin(AuditEventAdmin):
+    """The audit trail narrowed to the accounts' life; filters and CSV export as the full trail."""
+
+    list_display = ["when", "action", "who", "object_repr", "result", "provider", "ip_address"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[AuditEvent]:
+        return super().get_queryset(request).filter(action__in=AccountEvent.ACTIONS)
+
+    @admin.display(description=_("résultat"))
+    def result(self, event: AuditEvent) -> str:
+        if event.action in (AuditEvent.Action.LOGIN_FAILURE, AuditEvent.Action.LOGIN_MFA_FAILURE,
+                            AuditEvent.Action.LOGIN_LOCKED, AuditEvent.Action.PASSWORD_CHANGE_FAILURE):  # fmt: skip
+            return str(_("échec"))
+        return str(_("échec")) if event.detail.get("result") == "failure" else str(_("succès"))
+
+    @admin.display(description=_("fournisseur"))
+    def provider(self, event: AuditEvent) -> str:
+        return str(event.detail.get("provider", ""))
+
+
+@admin.register(DirectoryGroupMapping)
+class DirectoryGroupMappingAdmin(AuditedAdmin):
+    audit_action = AuditEvent.Action.HABILITATION_CHANGE
+    list_display = ["group_dn", "role", "care_unit"]
+    list_filter = ["role", "care_unit__site"]
+    search_fields = ["group_dn", "care_unit__name", "care_unit__code"]
+    autocomplete_fields = ["care_unit"]
+    list_select_related = ["role", "care_unit"]
+
+
+@admin.register(DirectorySyncRun)
+class DirectorySyncRunAdmin(ReadOnlyAdmin):
+    list_display = ["requested_at", "status", "requested_by", "created", "updated", "deactivated", "rejected", "error"]
+    list_filter = ["status"]
+    readonly_fields = [field.name for field in DirectorySyncRun._meta.fields]
+    change_list_template = "admin/dpi/directorysyncrun/change_list.html"
+
+    def get_urls(self) -> list:
+        urls = [path("synchroniser/", self.admin_site.admin_view(self.sync_now), name="dpi_directory_sync_now")]
+        return urls + super().get_urls()
+
+    def sync_now(self, request: HttpRequest) -> HttpResponse:
+        """POST: queue a synchronisation now; the list shows its progress (never waits on the directory)."""
+        if request.method == "POST" and request.user.has_perm("dpi.add_directorysyncrun"):
+            request_directory_sync(acting_user=request.user)
+            self.message_user(request, _("Synchronisation demandée : elle apparaît ci-dessous."), messages.SUCCESS)
+        return HttpResponseRedirect(reverse("admin:dpi_directorysyncrun_changelist"))
