@@ -14,11 +14,23 @@ from dpi.admin import AuditedAdmin, AuditEventAdmin, ReadOnlyAdmin
 from dpi.models import AccountEvent, AuditEvent, DirectoryGroupMapping, DirectorySyncRun
 
 
+class AccountActionFilter(admin.SimpleListFilter):
+    title = _("action")
+    parameter_name = "action__exact"
+
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, str]]:
+        return [(action.value, action.label) for action in AccountEvent.ACTIONS]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[AuditEvent]) -> QuerySet[AuditEvent]:
+        return queryset.filter(action=self.value()) if self.value() else queryset
+
+
 @admin.register(AccountEvent)
 class AccountEventAdmin(AuditEventAdmin):
     """The audit trail narrowed to the accounts' life; filters and CSV export as the full trail."""
 
     list_display = ["when", "action", "who", "object_repr", "result", "provider", "ip_address"]
+    list_filter = [AccountActionFilter, ("at", admin.DateFieldListFilter)]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[AuditEvent]:
         return super().get_queryset(request).filter(action__in=AccountEvent.ACTIONS)

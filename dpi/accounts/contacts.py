@@ -79,20 +79,24 @@ def start_contact_verification(
     return verification
 
 
-@transaction.atomic
 def confirm_contact(*, user: User, code: str, request: HttpRequest | None = None) -> User:
     """Check the code typed back; on success the address becomes the account's verified contact and the
-    previous address, if any, is told. A wrong code counts as one try."""
-    verification = pending_verification(user)
-    if verification is None:
-        raise ValidationError(_("Aucun code en attente : demandez un nouveau code."), code="no_pending_code")
-    verification = ContactVerification.objects.select_for_update().get(pk=verification.pk)
-    if not secrets.compare_digest(verification.code_hash, _hash(code.strip())):
+    previous address, if any, is told. A wrong code counts as one try (committed, then refused)."""
+    with transaction.atomic():
+        verification = pending_verification(user)
+        if verification is None:
+            raise ValidationError(_("Aucun code en attente : demandez un nouveau code."), code="no_pending_code")
+        verification = ContactVerification.objects.select_for_update().get(pk=verification.pk)
+        if secrets.compare_digest(verification.code_hash, _hash(code.strip())):
+            return _verified(user, verification, request)
         verification.attempts += 1
         verification.save(update_fields=["attempts"])
         audit(action=AuditEvent.Action.CONTACT_CHANGE, actor=user, request=request, obj=user,
               detail={"step": "wrong_code", "email": verification.email, "result": "failure"})  # fmt: skip
-        raise ValidationError(_("Code incorrect."), code="wrong_code")
+    raise ValidationError(_("Code incorrect."), code="wrong_code")
+
+
+def _verified(user: User, verification: ContactVerification, request: HttpRequest | None) -> User:
     previous = user.email
     verification.verified_at = timezone.now()
     verification.save(update_fields=["verified_at"])
