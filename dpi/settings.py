@@ -313,6 +313,12 @@ DIRECTORY_ATTR_ID = env("DIRECTORY_ATTR_ID", "entryUUID")
 DIRECTORY_TIMEOUT_SECONDS = env_int("DIRECTORY_TIMEOUT_SECONDS", 10)
 DIRECTORY_SYNC_MINUTES = env_int("DIRECTORY_SYNC_MINUTES", 60)
 
+# --- Backups (manage.py backup_database, check_backup; docs/operations.md) ---------------------------
+
+BACKUP_DIR = Path(env("BACKUP_DIR", str(VAR_DIR / "backups")))
+BACKUP_OFFLINE_DIR = env("BACKUP_OFFLINE_DIR")  # a removable or write-once medium; empty: no offline copy
+BACKUP_MAX_AGE_HOURS = env_int("BACKUP_MAX_AGE_HOURS", 26)  # check_backup fails when the latest is older
+
 # --- Internationalisation ----------------------------------------------------------------
 
 LANGUAGE_CODE = "fr"
