@@ -451,7 +451,7 @@ class DirectorySyncRun(models.Model):
         ordering = ["-requested_at", "-id"]
 
     def __str__(self) -> str:
-        return f"{self.requested_at:%Y-%m-%d %H:%M} {self.get_status_display()}"
+        return f"{timezone.localtime(self.requested_at):%Y-%m-%d %H:%M} {self.get_status_display()}"
 
 
 class AccountEvent(AuditEvent):

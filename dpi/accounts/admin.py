@@ -7,6 +7,7 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import path, reverse
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
 from dpi.accounts.sync import request_directory_sync
@@ -61,8 +62,24 @@ class DirectoryGroupMappingAdmin(AuditedAdmin):
 class DirectorySyncRunAdmin(ReadOnlyAdmin):
     list_display = ["requested_at", "status", "requested_by", "created", "updated", "deactivated", "rejected", "error"]
     list_filter = ["status"]
-    readonly_fields = [field.name for field in DirectorySyncRun._meta.fields]
+    fields = readonly_fields = [
+        *(field.name for field in DirectorySyncRun._meta.fields if field.name not in {"id", "report"}),
+        "entries",
+    ]
     change_list_template = "admin/dpi/directorysyncrun/change_list.html"
+
+    @admin.display(description=_("rapport par entrée"))
+    def entries(self, run: DirectorySyncRun) -> str:
+        levels = {"error": _("refusée"), "warning": _("avertissement")}
+        return format_html(
+            "<ul>{}</ul>",
+            format_html_join(
+                "",
+                "<li><strong>{}</strong> {} ({}) : {}</li>",
+                ((levels.get(line["level"], line["level"]), line["login"], line["dn"], " ; ".join(line["problems"]))
+                 for line in run.report),
+            ),
+        ) if run.report else "—"  # fmt: skip
 
     def get_urls(self) -> list:
         urls = [path("synchroniser/", self.admin_site.admin_view(self.sync_now), name="dpi_directory_sync_now")]

@@ -16,13 +16,14 @@ from allauth.core import context
 from django.conf import settings
 from django.contrib.auth.hashers import check_password
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from dpi.middleware import BACKGROUND_HEADER
 from dpi.models import AuditEvent, User
 from dpi.services import audit
 
@@ -34,7 +35,7 @@ CHARACTER_CLASSES: dict[str, Callable[[str], bool]] = {
 }
 
 
-def _privileged(user: Any) -> bool:
+def is_privileged_account(user: Any) -> bool:
     return bool(user is not None and (getattr(user, "is_staff", False) or getattr(user, "is_superuser", False)))
 
 
@@ -43,7 +44,7 @@ class PrivilegedMinimumLengthValidator:
 
     def validate(self, password: str, user: Any = None) -> None:
         minimum = settings.PRIVILEGED_PASSWORD_MIN_LENGTH
-        if _privileged(user) and len(password) < minimum:
+        if is_privileged_account(user) and len(password) < minimum:
             raise ValidationError(
                 ngettext(
                     "Compte administrateur : le mot de passe doit compter au moins %(min)d caractère.",
@@ -65,7 +66,7 @@ class PrivilegedComplexityValidator:
     these classes required is ``PRIVILEGED_PASSWORD_CHARACTER_CLASSES``, 4 by default)."""
 
     def validate(self, password: str, user: Any = None) -> None:
-        if not _privileged(user):
+        if not is_privileged_account(user):
             return
         missing = [name for name, test in CHARACTER_CLASSES.items() if not any(test(char) for char in password)]
         if len(CHARACTER_CLASSES) - len(missing) < settings.PRIVILEGED_PASSWORD_CHARACTER_CLASSES:
@@ -77,6 +78,9 @@ class PrivilegedComplexityValidator:
 
     def get_help_text(self) -> str:
         return _("Compte administrateur : minuscules, majuscules, chiffres et caractères spéciaux.")
+
+
+PRIVILEGED_VALIDATORS = (PrivilegedMinimumLengthValidator, PrivilegedComplexityValidator)
 
 
 class PasswordHistoryValidator:
@@ -111,7 +115,12 @@ def password_change_required(user: User) -> bool:
 
 class RequirePasswordChangeMiddleware:
     """Sends a signed-in user whose password expired (or must be changed) to the password change page, from
-    every page of the DPI and of the admin; allauth's pages (the change itself, logout) stay open."""
+    every page of the DPI and of the admin; allauth's pages (the change itself, logout) stay open.
+
+    Like the mandatory notice (:class:`dpi.middleware.RequireNoticeAcknowledgementMiddleware`): an API call
+    gets a JSON 403, a background poll a bare 403 (never the change page inside a badge), an htmx request a
+    403 whose ``HX-Redirect`` takes the whole page there.
+    """
 
     exempt_prefixes = ("/accounts/", "/static/")
 
@@ -120,10 +129,27 @@ class RequirePasswordChangeMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         user = request.user
-        if user.is_authenticated and not request.path.startswith(self.exempt_prefixes):
-            if password_change_required(user):
-                return redirect(f"{reverse('account_change_password')}?expire=1")
+        if (
+            user.is_authenticated
+            and not request.path.startswith(self.exempt_prefixes)
+            and password_change_required(user)
+        ):
+            return _to_password_change(request)
         return self.get_response(request)
+
+
+def _to_password_change(request: HttpRequest) -> HttpResponse:
+    url = f"{reverse('account_change_password')}?expire=1"
+    message = _("Mot de passe expiré : changez-le dans le DPI avant de continuer.")
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": message}, status=403)
+    if BACKGROUND_HEADER in request.headers:
+        return HttpResponse(message, status=403, content_type="text/plain; charset=utf-8")
+    if getattr(request, "htmx", False):
+        response = HttpResponse(status=403)
+        response["HX-Redirect"] = url
+        return response
+    return redirect(url)
 
 
 class ChangePasswordForm(AllauthChangePasswordForm):

@@ -119,6 +119,16 @@ def test_an_expired_administrator_password_forces_a_change_at_the_next_sign_in(c
     assert PASSWORD not in str(events[0].detail) and STRONG not in str(events[2].detail)
 
 
+def test_polls_and_api_calls_of_an_expired_session_get_a_refusal_never_the_change_page(client, admin_user):
+    User.objects.filter(pk=admin_user.pk).update(password_changed_at=None)  # never set: counts as expired
+    client.force_login(admin_user)
+    poll = client.get(reverse("documents:worklist_counts"), headers={"X-DPI-Background": "1"})
+    assert poll.status_code == 403
+    htmx = client.get(reverse("home"), headers={"HX-Request": "true"})
+    assert (htmx.status_code, htmx["HX-Redirect"]) == (403, f"{reverse('account_change_password')}?expire=1")
+    assert client.get("/api/patients/").json()["detail"].startswith("Mot de passe expiré")
+
+
 def test_a_recent_administrator_password_and_a_user_password_do_not_expire(client, admin_user):
     _sign_in(client, admin_user)
     assert client.get("/admin/").status_code == 200
