@@ -41,6 +41,8 @@ class Target:
 
     @classmethod
     def default(cls) -> Target:
+        if connection.vendor != "postgresql":
+            raise BackupError(f"la base configurée est {connection.vendor} : ces commandes sauvegardent PostgreSQL")
         db = connection.settings_dict
         parts = {"dbname": db["NAME"], "user": db.get("USER"), "host": db.get("HOST"), "port": db.get("PORT")}
         return cls(make_conninfo(**{k: str(v) for k, v in parts.items() if v}), db.get("PASSWORD") or "")
@@ -108,19 +110,12 @@ def backup(*, folder: Path, offline_folder: Path | None, target: Target | None =
     folder.mkdir(parents=True, exist_ok=True)
     name = f"dpi-{datetime.now(UTC):%Y%m%dT%H%M%S%fZ}"
     dump, part = folder / f"{name}.dump", folder / f"{name}.dump.part"
-    with target.connect() as conn:  # one snapshot for the figures and the dump
-        conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
-        with conn.cursor() as cursor:
-            cursor.execute("SELECT pg_export_snapshot()")
-            snapshot = cursor.fetchone()[0]
-            counted = figures(cursor)
-            _run(["pg_dump", "--format=custom", "--no-owner", f"--snapshot={snapshot}", f"--file={part}",
-                  target.conninfo], target, "pg_dump")  # fmt: skip
     try:
+        counted = _dump(target, part)
         _run(["pg_restore", "--list", str(part)], target, "relecture du fichier (pg_restore --list)")
-    except BackupError:
+    except (BackupError, psycopg.Error) as error:
         part.unlink(missing_ok=True)
-        raise
+        raise BackupError(str(error)) from error
     part.rename(dump)
     manifest = {"file": dump.name, "sha256": sha256_file(dump), "bytes": dump.stat().st_size,
                 "created_at": datetime.now(UTC).isoformat(), **counted}  # fmt: skip
@@ -131,6 +126,19 @@ def backup(*, folder: Path, offline_folder: Path | None, target: Target | None =
     if offline_folder is not None:
         _read_only_copy(manifest_path, offline_folder / manifest_path.name)
     return manifest_path
+
+
+def _dump(target: Target, part: Path) -> dict[str, Any]:
+    """``pg_dump`` into ``part`` on the snapshot in which the figures are taken; returns the figures."""
+    with target.connect() as conn:
+        conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
+        with conn.cursor() as cursor:
+            cursor.execute("SELECT pg_export_snapshot()")
+            snapshot = cursor.fetchone()[0]
+            counted = figures(cursor)
+            _run(["pg_dump", "--format=custom", "--no-owner", f"--snapshot={snapshot}", f"--file={part}",
+                  target.conninfo], target, "pg_dump")  # fmt: skip
+    return counted
 
 
 def _read_only_copy(source: Path, destination: Path) -> None:

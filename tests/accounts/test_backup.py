@@ -17,7 +17,7 @@ from django.utils import timezone
 from psycopg import sql
 
 from documents.models import Document, DocumentVersion, Provenance, Status
-from dpi.backup import Target
+from dpi.backup import BackupError, Target, backup
 from tests.factories import EpisodeFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)  # pg_dump sees only committed rows
@@ -106,3 +106,10 @@ def test_a_damaged_backup_fails_the_check_and_is_not_restored(tmp_path, empty_da
 def test_no_recent_backup_fails_the_check(tmp_path):
     with pytest.raises(CommandError, match="Aucune sauvegarde"):
         call_command("check_backup", folder=tmp_path)
+
+
+def test_a_failed_dump_says_why_and_leaves_no_partial_file(tmp_path):
+    unreachable = Target.from_url("postgres://postgres@127.0.0.1:9/dpi")
+    with pytest.raises(BackupError):
+        backup(folder=tmp_path, offline_folder=None, target=unreachable)
+    assert list(tmp_path.iterdir()) == []

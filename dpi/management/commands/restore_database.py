@@ -3,6 +3,7 @@
 from pathlib import Path
 from typing import Any
 
+import psycopg
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from dpi.backup import BackupError, Target, restore
@@ -18,7 +19,7 @@ class Command(BaseCommand):
     def handle(self, *args: Any, manifest: Path, database_url: str, **options: Any) -> None:
         try:
             differences = restore(manifest_path=manifest, target=Target.from_url(database_url))
-        except BackupError as error:
+        except (BackupError, psycopg.Error) as error:
             raise CommandError(f"Restauration échouée : {error}") from error
         if differences:
             lines = [f"{name} : attendu {d['expected']}, restauré {d['restored']}" for name, d in differences.items()]
