@@ -212,7 +212,11 @@ LOGIN_ATTEMPTS_LIMIT = env_int("LOGIN_ATTEMPTS_LIMIT", 5)
 LOGIN_LOCK_MINUTES = env_int("LOGIN_LOCK_MINUTES", 15)
 LOGIN_ADDRESS_FREE_FAILURES = env_int("LOGIN_ADDRESS_FREE_FAILURES", 20)
 LOGIN_ADDRESS_BACKOFF_SECONDS = env_int("LOGIN_ADDRESS_BACKOFF_SECONDS", 30)
-ACCOUNT_FORMS = {"login": "dpi.login.LoginForm", "change_password": "dpi.accounts.passwords.ChangePasswordForm"}
+ACCOUNT_FORMS = {
+    "login": "dpi.login.LoginForm",
+    "change_password": "dpi.accounts.passwords.ChangePasswordForm",
+    "reset_password": "dpi.accounts.contacts.ResetPasswordForm",
+}
 ACCOUNT_RATE_LIMITS = {
     "login": "",
     "login_failed": f"{LOGIN_ATTEMPTS_LIMIT}/{LOGIN_LOCK_MINUTES * 60}s/key",

@@ -19,6 +19,12 @@ from dpi.models import AuditEvent, User
 from dpi.services import audit
 
 
+def _temporary_password(user: User) -> None:
+    """A password an administrator typed for someone else is known to two people: changed at first sign-in."""
+    User.objects.filter(pk=user.pk).update(must_change_password=True)
+    user.must_change_password = True
+
+
 class AccountAdminMixin:
     """Mixed into the user admin (before ``AuditedAdmin``)."""
 
@@ -28,6 +34,8 @@ class AccountAdminMixin:
         if email_changed:
             obj.email_verified_at = None
         super().save_model(request, obj, form, change)  # type: ignore[misc]
+        if not change and obj.has_usable_password():
+            _temporary_password(obj)
         if email_changed and obj.email:
             self._send_code(request, obj)
         notify_previous_contact(user=obj, address=before.get("email") or "", changes=identity_changes(before, obj))
@@ -50,6 +58,8 @@ class AccountAdminMixin:
         if request.method == "POST":
             user = User.objects.filter(pk=id).first() if str(id).isdigit() else None
             done = response.status_code == 302
+            if done and user is not None and user != request.user:
+                _temporary_password(user)
             audit(
                 action=AuditEvent.Action.PASSWORD_CHANGE if done else AuditEvent.Action.PASSWORD_CHANGE_FAILURE,
                 request=request,

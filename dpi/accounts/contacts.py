@@ -9,6 +9,7 @@ import secrets
 import smtplib
 from datetime import timedelta
 
+from allauth.account.forms import ResetPasswordForm as AllauthResetPasswordForm
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
@@ -133,3 +134,15 @@ def notify_previous_contact(*, user: User, address: str, changes: dict[str, tupl
     transaction.on_commit(  # robust: a relay down is logged, the change itself stays made
         lambda: send_mail(_("DPI : modification de votre compte"), body, None, [address]), robust=True
     )
+
+
+class ResetPasswordForm(AllauthResetPasswordForm):
+    """allauth's password reset by e-mail, for verified recovery addresses only: an address typed by an
+    administrator or received from the directory serves for recovery once its owner confirmed the code."""
+
+    def clean_email(self) -> str:
+        email = super().clean_email()
+        self.users = [
+            user for user in self.users if user.email_verified_at and (user.email or "").lower() == email.lower()
+        ]
+        return email

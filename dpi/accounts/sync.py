@@ -20,7 +20,7 @@ from typing import Any
 from celery import current_app
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -87,7 +87,12 @@ def run_directory_sync(
     for person in people:
         if person.directory_id:
             seen.add(person.directory_id)
-        _sync_person(person, mappings, tally, run)
+        try:
+            _sync_person(person, mappings, tally, run)
+        except DatabaseError as error:  # a constraint the checks above did not foresee: this entry only
+            logger.exception("directory entry %s refused by the database", person.dn)
+            tally.rejected += 1
+            tally.note(person, "error", [_("refusée par la base : %(error)s") % {"error": error.__class__.__name__}])
     error = ""
     if people:
         _deactivate_departed(seen, tally, run)

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from email import message_from_bytes
 from email.message import Message
+from email.utils import getaddresses
 from pathlib import Path
 
 import ldap3
@@ -166,7 +167,12 @@ class SmtpSink:
     messages: list[Message] = field(default_factory=list)
 
     def to(self, address: str) -> list[Message]:
-        return [message for message in self.messages if address in message["To"]]
+        """The mails to ``address``, or to an address starting with it (``to("camille@")``)."""
+        return [
+            message
+            for message in self.messages
+            if any(recipient.startswith(address) for _name, recipient in getaddresses([message["To"]]))
+        ]
 
     @staticmethod
     def text(message: Message) -> str:

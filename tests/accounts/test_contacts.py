@@ -109,3 +109,15 @@ def test_my_account_shows_the_stored_attributes_and_the_facility_identifiers(cli
     for value in (user.username, user.rpps, "6c1f-matricule", "Médecin", membership.care_unit.site.finess_eg,
                   membership.care_unit.site.legal_entity.finess_ej):  # fmt: skip
         assert value in page
+
+
+def test_a_password_reset_link_goes_only_to_a_verified_address(client, smtp):
+    from django.utils import timezone
+
+    UserFactory(email="verifiee@hopital.test", email_verified_at=timezone.now())
+    UserFactory(email="non-verifiee@hopital.test")
+    for address in ("verifiee@hopital.test", "non-verifiee@hopital.test"):
+        client.post(reverse("account_reset_password"), {"email": address})
+    [link] = smtp.to("verifiee@hopital.test")
+    assert "/accounts/password/reset/key/" in smtp.text(link)
+    assert all("/accounts/password/reset/key/" not in smtp.text(m) for m in smtp.to("non-verifiee@hopital.test"))

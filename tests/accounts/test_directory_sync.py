@@ -131,6 +131,15 @@ def test_bad_entries_are_reported_one_by_one_and_never_stop_the_synchronisation(
     assert set(User.objects.values_list("username", flat=True)) == {"autre", "bon"}
 
 
+def test_an_entry_the_database_refuses_is_reported_and_the_others_are_synchronised(directory):
+    too_long = directory.add_person("x" * 200, "Long", "Login")  # the DPI's logins have 150 characters at most
+    directory.add_person("court", "Court", "Login")
+    run = run_directory_sync()
+    assert (run.status, run.created, run.rejected) == (DirectorySyncRun.Status.DONE, 1, 1)
+    assert run.report[0]["dn"] == too_long
+    assert run.report[0]["problems"] == ["refusée par la base : DataError"]
+
+
 def test_an_unreachable_directory_fails_the_run_visibly_and_changes_nothing(directory, settings):
     UserFactory(private_id="1234", username="deja.la")
     settings.DIRECTORY_LDAP_URL = "ldap://127.0.0.1:9"  # nothing listens there

@@ -157,6 +157,8 @@ def test_a_password_set_by_an_administrator_is_audited_with_its_result(client, a
         ("password.change_failure", admin_user, "administrator"),
         ("password.change", admin_user, "administrator"),
     ]
+    target.refresh_from_db()
+    assert target.must_change_password  # a password typed by someone else is changed at first sign-in
 
 
 def test_sign_ins_are_traced_with_their_provider_and_result(client):
