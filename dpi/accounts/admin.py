@@ -1,13 +1,16 @@
-"""Admin pages of the accounts chapter: account lifecycle traces (IAM.91), the directory's group mappings and
-synchronisations (IAM.83). Imported by :mod:`dpi.admin`."""
+"""Admin pages of the accounts chapter: the admin's login handed to the DPI's, account lifecycle traces
+(IAM.91), the directory's group mappings and synchronisations (IAM.83). Imported by :mod:`dpi.admin`."""
 
 from __future__ import annotations
 
 from django.contrib import admin, messages
+from django.contrib.auth import REDIRECT_FIELD_NAME
+from django.contrib.auth.views import redirect_to_login
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseForbidden, HttpResponseRedirect
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext_lazy as _
 
 from dpi.accounts.sync import request_directory_sync
@@ -24,6 +27,22 @@ class AccountActionFilter(admin.SimpleListFilter):
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[AuditEvent]) -> QuerySet[AuditEvent]:
         return queryset.filter(action=self.value()) if self.value() else queryset
+
+
+def admin_login(request: HttpRequest, extra_context: dict | None = None) -> HttpResponse:
+    """The admin's own login form would take a password alone: no second factor, no lock-out, no audit
+    (REM IAM.92, IAM.91). Administrators sign in through the DPI's login like everyone, then come back."""
+    target = request.GET.get(REDIRECT_FIELD_NAME, "")
+    if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+        target = reverse("admin:index")
+    if not request.user.is_authenticated:
+        return redirect_to_login(target, login_url=reverse("account_login"))
+    if request.user.is_staff:
+        return HttpResponseRedirect(target)
+    return HttpResponseForbidden(_("Votre compte n'a pas accès à l'administration."))
+
+
+admin.site.login = admin_login
 
 
 @admin.register(AccountEvent)

@@ -171,3 +171,18 @@ def test_sign_ins_are_traced_with_their_provider_and_result(client):
     assert success.detail == {"provider": "local", "result": "success"}
     assert failure.detail == {"provider": "local", "result": "failure"}
     assert failure.actor_username == user.username
+
+
+def test_the_admin_login_form_never_signs_in_with_a_password_alone(client, admin_user):
+    credentials = {"username": admin_user.username, "password": PASSWORD}
+    response = client.post("/admin/login/?next=/admin/dpi/user/", credentials)
+    assert response.status_code == 302
+    assert response.url == f"{reverse('account_login')}?next=/admin/dpi/user/"
+    assert client.get("/admin/").status_code == 302  # still anonymous: the DPI's login asks for the TOTP code
+    _sign_in(client, admin_user)
+    assert client.get("/admin/login/?next=/admin/dpi/user/").url == "/admin/dpi/user/"
+
+
+def test_the_admin_login_refuses_a_signed_in_user_who_is_not_an_administrator(client):
+    client.force_login(UserFactory())
+    assert client.get("/admin/login/?next=/admin/").status_code == 403
