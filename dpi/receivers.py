@@ -6,6 +6,7 @@ from typing import Any
 
 from allauth.account.signals import password_changed, password_reset, password_set, user_logged_in
 from allauth.mfa.signals import authentication_failed, authenticator_added, authenticator_removed
+from django.contrib.auth import signals as django_auth
 from django.contrib.auth.signals import user_logged_out
 from django.dispatch import receiver
 from django.http import HttpRequest
@@ -29,6 +30,26 @@ def audit_login(sender: Any, request: HttpRequest, user: User, **kwargs: Any) ->
         request=request,
         detail={"provider": sign_in_provider(**kwargs), "result": "success"},
     )
+
+
+# Sign-ins through allauth (local account, allauth's OpenID Connect providers) are audited above; the ModelBackend
+# is only used by tests' force_login. Any other backend (mozilla-django-oidc...) signs in through Django alone.
+AUDITED_BY_ALLAUTH = {
+    "allauth.account.auth_backends.AuthenticationBackend",
+    "django.contrib.auth.backends.ModelBackend",
+}
+
+
+@receiver(django_auth.user_logged_in)
+def audit_login_by_another_backend(sender: Any, request: HttpRequest, user: User, **kwargs: Any) -> None:
+    backend = getattr(user, "backend", "")
+    if backend and backend not in AUDITED_BY_ALLAUTH:
+        audit(
+            action=AuditEvent.Action.LOGIN_SUCCESS,
+            actor=user,
+            request=request,
+            detail={"provider": backend.rsplit(".", 1)[-1], "result": "success"},
+        )
 
 
 @receiver(password_changed)

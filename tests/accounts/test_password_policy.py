@@ -186,3 +186,11 @@ def test_the_admin_login_form_never_signs_in_with_a_password_alone(client, admin
 def test_the_admin_login_refuses_a_signed_in_user_who_is_not_an_administrator(client):
     client.force_login(UserFactory())
     assert client.get("/admin/login/?next=/admin/").status_code == 403
+
+
+def test_a_sign_in_through_another_authentication_backend_is_traced_with_it(client, settings):
+    settings.AUTHENTICATION_BACKENDS = [*settings.AUTHENTICATION_BACKENDS, "tests.accounts.backends.OtherProvider"]
+    user = UserFactory()
+    client.force_login(user, backend="tests.accounts.backends.OtherProvider")
+    event = AuditEvent.objects.get(action=AuditEvent.Action.LOGIN_SUCCESS)
+    assert (event.actor, event.detail) == (user, {"provider": "OtherProvider", "result": "success"})
