@@ -300,6 +300,7 @@ DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "dpi@localhost")
 # A code sent to verify a recovery address is valid this long, for this many tries (REM SC.SSI/IE.31).
 CONTACT_CODE_MINUTES = env_int("CONTACT_CODE_MINUTES", 15)
 CONTACT_CODE_MAX_ATTEMPTS = env_int("CONTACT_CODE_MAX_ATTEMPTS", 5)
+CONTACT_CODES_PER_HOUR = env_int("CONTACT_CODES_PER_HOUR", 5)  # codes one account may ask for in an hour
 
 # --- Hospital directory (LDAP, Active Directory): REM SC.SSI/IAM.83, see docs/accounts.md --------------
 
@@ -315,6 +316,9 @@ DIRECTORY_ATTR_USERNAME = env("DIRECTORY_ATTR_USERNAME", "uid")
 DIRECTORY_ATTR_RPPS = env("DIRECTORY_ATTR_RPPS", "employeeNumber")
 DIRECTORY_ATTR_ID = env("DIRECTORY_ATTR_ID", "entryUUID")
 DIRECTORY_TIMEOUT_SECONDS = env_int("DIRECTORY_TIMEOUT_SECONDS", 10)
+# ldaps:// or StartTLS on ldap://: the server's certificate is checked against these CAs (empty: the system's).
+DIRECTORY_START_TLS = env_bool("DIRECTORY_START_TLS")
+DIRECTORY_CA_FILE = env("DIRECTORY_CA_FILE")
 DIRECTORY_SYNC_MINUTES = env_int("DIRECTORY_SYNC_MINUTES", 60)
 
 # --- Backups (manage.py backup_database, check_backup; docs/operations.md) ---------------------------

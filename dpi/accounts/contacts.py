@@ -48,6 +48,9 @@ def start_contact_verification(
     *, user: User, email: str, acting_user: User | None, request: HttpRequest | None = None
 ) -> ContactVerification:
     """Send a one-time code to ``email``; until it is typed back the address is not the account's contact."""
+    since = timezone.now() - timedelta(hours=1)
+    if user.contact_verifications.filter(created_at__gte=since).count() >= settings.CONTACT_CODES_PER_HOUR:
+        raise ValidationError(_("Trop de codes demandés en une heure : réessayez plus tard."), code="too_many_codes")
     user.contact_verifications.filter(verified_at__isnull=True).update(cancelled=True)
     code = f"{secrets.randbelow(1_000_000):06d}"
     verification = ContactVerification.objects.create(

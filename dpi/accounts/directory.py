@@ -3,6 +3,7 @@ and the groups, read-only, with timeouts. It returns plain data; :mod:`dpi.accou
 
 from __future__ import annotations
 
+import ssl
 import uuid
 from dataclasses import dataclass, field
 
@@ -30,6 +31,8 @@ class DirectoryConfig:
     attr_rpps: str
     attr_id: str
     timeout: int
+    start_tls: bool = False
+    ca_file: str = ""
 
     @classmethod
     def from_settings(cls) -> DirectoryConfig:
@@ -45,6 +48,8 @@ class DirectoryConfig:
             attr_rpps=settings.DIRECTORY_ATTR_RPPS,
             attr_id=settings.DIRECTORY_ATTR_ID,
             timeout=settings.DIRECTORY_TIMEOUT_SECONDS,
+            start_tls=settings.DIRECTORY_START_TLS,
+            ca_file=settings.DIRECTORY_CA_FILE,
         )
 
 
@@ -92,7 +97,9 @@ def read_people(config: DirectoryConfig) -> list[Person]:
     """Every person under the user base with the groups (under the group base) they are a member of."""
     if not config.url:
         raise DirectoryError("DIRECTORY_LDAP_URL n'est pas configuré.")
-    server = ldap3.Server(config.url, connect_timeout=config.timeout, get_info=ldap3.NONE)
+    # ldap3 checks no certificate unless told to: always verify the directory's (ldaps:// and StartTLS).
+    tls = ldap3.Tls(validate=ssl.CERT_REQUIRED, ca_certs_file=config.ca_file or None)
+    server = ldap3.Server(config.url, connect_timeout=config.timeout, get_info=ldap3.NONE, tls=tls)
     attributes = [config.attr_id, config.attr_username, "givenName", "sn", "mail", config.attr_rpps]
     try:
         with ldap3.Connection(
@@ -102,7 +109,7 @@ def read_people(config: DirectoryConfig) -> list[Person]:
             read_only=True,
             receive_timeout=config.timeout,
             raise_exceptions=True,
-            auto_bind=ldap3.AUTO_BIND_NO_TLS,
+            auto_bind=ldap3.AUTO_BIND_TLS_BEFORE_BIND if config.start_tls else ldap3.AUTO_BIND_NO_TLS,
         ) as connection:
             people = _paged(connection, config.user_base, config.user_filter, attributes)
             groups = _paged(connection, config.group_base, config.group_filter, ["member"]) if config.group_base else []

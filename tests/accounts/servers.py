@@ -40,6 +40,9 @@ suffix "{suffix}"
 rootdn "{root_dn}"
 rootpw {root_password}
 directory {dir}/data
+TLSCACertificateFile {dir}/ca.crt
+TLSCertificateFile {dir}/server.crt
+TLSCertificateKeyFile {dir}/server.key
 """
 
 
@@ -76,6 +79,8 @@ class Directory:
     """A running slapd: its URL and an admin connection to change the tree as a directory admin would."""
 
     url: str
+    ldaps_url: str
+    ca_file: str
 
     def connection(self) -> ldap3.Connection:
         return ldap3.Connection(self.url, ROOT_DN, ROOT_PASSWORD, auto_bind=True, raise_exceptions=True)
@@ -122,21 +127,28 @@ class Directory:
 
 
 @pytest.fixture(scope="session")
-def slapd() -> Iterator[Directory]:
-    """Debian's slapd on a free loopback port, its config and data under the test var directory."""
+def slapd(test_pki) -> Iterator[Directory]:
+    """Debian's slapd on free loopback ports (``ldap://`` and ``ldaps://`` with the sandbox PKI's localhost
+    certificate), its config and data under the test var directory."""
     if not Path(SLAPD).exists():
         pytest.fail(f"{SLAPD} is missing: `make system-deps` installs Debian's slapd.")
     folder = settings.VAR_DIR / "slapd"
     shutil.rmtree(folder, ignore_errors=True)
     (folder / "data").mkdir(parents=True)
+    for name in ("ca.crt", "server.crt", "server.key"):
+        shutil.copyfile(test_pki.path(name), folder / name)
     conf = folder / "slapd.conf"
     conf.write_text(SLAPD_CONF.format(dir=folder, suffix=SUFFIX, root_dn=ROOT_DN, root_password=ROOT_PASSWORD))
-    port = free_port()
-    command = [SLAPD, "-f", str(conf), "-h", f"ldap://127.0.0.1:{port}/", "-d", "0", *_unprivileged_args(folder)]
+    port, tls_port = free_port(), free_port()
+    urls = f"ldap://127.0.0.1:{port}/ ldaps://127.0.0.1:{tls_port}/"
+    command = [SLAPD, "-f", str(conf), "-h", urls, "-d", "0", *_unprivileged_args(folder)]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)  # noqa: S603
     try:
         _wait_for_port(port, process)
-        directory = Directory(url=f"ldap://127.0.0.1:{port}")
+        _wait_for_port(tls_port, process)
+        directory = Directory(
+            url=f"ldap://127.0.0.1:{port}", ldaps_url=f"ldaps://127.0.0.1:{tls_port}", ca_file=str(test_pki.ca)
+        )
         with directory.connection() as conn:
             conn.add(SUFFIX, ["dcObject", "organization"], {"dc": "hopital", "o": "Hôpital de test"})
             conn.add(PEOPLE, ["organizationalUnit"], {"ou": "people"})

@@ -121,3 +121,12 @@ def test_a_password_reset_link_goes_only_to_a_verified_address(client, smtp):
     [link] = smtp.to("verifiee@hopital.test")
     assert "/accounts/password/reset/key/" in smtp.text(link)
     assert all("/accounts/password/reset/key/" not in smtp.text(m) for m in smtp.to("non-verifiee@hopital.test"))
+
+
+def test_codes_asked_too_often_are_refused_so_the_dpi_floods_no_mailbox(client, smtp, settings):
+    settings.CONTACT_CODES_PER_HOUR = 2
+    client.force_login(UserFactory())
+    for n in range(3):
+        response = client.post(reverse("my_account_contact"), {"email": f"cible{n}@hopital.test"})
+    assert "Trop de codes demandés" in unescape(response.content.decode())
+    assert len(smtp.messages) == 2

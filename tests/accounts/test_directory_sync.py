@@ -140,6 +140,18 @@ def test_an_entry_the_database_refuses_is_reported_and_the_others_are_synchronis
     assert run.report[0]["problems"] == ["refusée par la base : DataError"]
 
 
+def test_ldaps_checks_the_directory_certificate_against_the_configured_authorities(directory, settings):
+    directory.add_person("jdupont", "Dupont", "Jeanne")
+    settings.DIRECTORY_LDAP_URL = directory.ldaps_url
+    refused = run_directory_sync()  # the system's CAs do not know the test CA
+    assert refused.status == DirectorySyncRun.Status.FAILED
+    assert "CERTIFICATE_VERIFY_FAILED" in refused.error
+    assert not User.objects.filter(username="jdupont").exists()
+
+    settings.DIRECTORY_CA_FILE = directory.ca_file
+    assert run_directory_sync().created == 1
+
+
 def test_an_unreachable_directory_fails_the_run_visibly_and_changes_nothing(directory, settings):
     UserFactory(private_id="1234", username="deja.la")
     settings.DIRECTORY_LDAP_URL = "ldap://127.0.0.1:9"  # nothing listens there
