@@ -52,6 +52,7 @@ class Tally:
     deactivated: int = 0
     rejected: int = 0
     report: list[dict[str, Any]] = field(default_factory=list)
+    synced: set[str] = field(default_factory=set)  # directory ids of the accounts brought in line
 
     def note(self, person: Person, level: str, problems: list[str]) -> None:
         self.report.append({"dn": person.dn, "login": person.username, "level": level, "problems": problems})
@@ -93,6 +94,7 @@ def run_directory_sync(
             logger.exception("directory entry %s refused by the database", person.dn)
             tally.rejected += 1
             tally.note(person, "error", [_("refusée par la base : %(error)s") % {"error": error.__class__.__name__}])
+    User.objects.filter(private_id__in=tally.synced).update(directory_synced_at=timezone.now())
     error = ""
     if people:
         _deactivate_departed(seen, tally, run)
@@ -177,6 +179,7 @@ def _sync_person(person: Person, mappings: Mappings, tally: Tally, run: Director
         created = user is None
         user, identity_changed = _apply_identity(user or User(private_id=person.directory_id), person, run)
         memberships_changed = _apply_memberships(user, person, mappings, run)
+    tally.synced.add(person.directory_id)
     if created:
         tally.created += 1
     elif identity_changed or memberships_changed:
@@ -203,18 +206,18 @@ def _apply_identity(user: User, person: Person, run: DirectorySyncRun) -> tuple[
         user.rpps, user.national_id_type = None, codes.NationalIdType.NONE
     user.is_active = True
     user.directory_dn = person.dn
-    user.directory_synced_at = timezone.now()
     if created:
         user.set_unusable_password()  # signs in through the hospital's identity provider, or a password set later
     after = _values(user)
     changes = {name: (before.get(name), value) for name, value in after.items() if before.get(name) != value}
-    user.save()
-    if changes:
+    if changes:  # an unchanged account is not written (its synchronisation date is stamped for all at the end)
+        user.directory_synced_at = timezone.now()
+        user.save()
         audit(action=AuditEvent.Action.USER_CHANGE, obj=user,
               detail={"change": "added" if created else "changed", "source": "directory", "run": run.pk,
                       "before": {k: _text(v[0]) for k, v in changes.items()} if not created else None,
                       "after": {k: _text(v[1]) for k, v in changes.items()}})  # fmt: skip
-    if not created and before.get("email") and user.email_verified_at is None:
+    if not created and before.get("email"):
         notify_previous_contact(user=user, address=str(before["email"]), changes=identity_changes(before, user))
     return user, bool(changes) and not created
 
