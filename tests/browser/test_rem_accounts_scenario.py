@@ -71,6 +71,25 @@ def test_an_expired_administrator_password_must_be_changed_and_weak_or_reused_on
     shots(page, "refused-changes-in-the-traces")
 
 
+def test_repeated_wrong_passwords_lock_the_account_even_for_the_right_one(page, live_server, settings):
+    shots = rem_shots("SC.SSI/IE.36")
+    user = MembershipFactory().user
+
+    def attempt(password: str) -> None:
+        page.goto(f"{live_server.url}/accounts/login/")
+        page.get_by_label("Identifiant", exact=True).fill(user.username)
+        page.get_by_label("Mot de passe").fill(password)
+        page.get_by_role("button", name="Se connecter").click()
+
+    for _ in range(settings.LOGIN_ATTEMPTS_LIMIT):
+        attempt("pas-le-bon")
+    shots(page, "wrong-password")
+    attempt(PASSWORD)  # the right password, too late
+    page.get_by_text("Trop de tentatives de connexion échouées").wait_for()
+    assert "/accounts/2fa/" not in page.url
+    shots(page, "locked-even-with-the-right-password")
+
+
 def test_a_recovery_address_is_verified_by_a_code_and_the_previous_one_is_told(page, live_server, smtp):  # noqa: F811
     shots = rem_shots("SC.SSI/IE.31")
     user = MembershipFactory(user=UserFactory(email="c.soignant@ancien.test")).user
