@@ -57,3 +57,23 @@ def test_the_account_traces_page_lists_only_the_accounts_life_and_exports_it(adm
     ids = list(AccountEvent.objects.filter(action__in=AccountEvent.ACTIONS).values_list("pk", flat=True))
     exported = _csv(admin_client.post("/admin/dpi/accountevent/", {"action": "export_csv", "_selected_action": ids}))
     assert {row["action"] for row in exported} == {"login.failure", "password.change"}
+
+
+def _export_queries(admin_client, count: int) -> int:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    ids = list(User.objects.values_list("pk", flat=True))
+    with CaptureQueriesContext(connection) as queries:
+        response = admin_client.post("/admin/dpi/user/", {"action": "export_accounts", "_selected_action": ids})
+        assert len(_csv(response)) == count
+    return len(queries)
+
+
+def test_the_export_costs_the_same_queries_for_twenty_accounts_as_for_two(admin_client):
+    MembershipFactory()
+    _export_queries(admin_client, 2)  # warms the caches of the first request (content types, permissions)
+    two = _export_queries(admin_client, 2)
+    for _ in range(18):
+        MembershipFactory()
+    assert _export_queries(admin_client, 20) == two

@@ -130,3 +130,22 @@ def test_codes_asked_too_often_are_refused_so_the_dpi_floods_no_mailbox(client, 
         response = client.post(reverse("my_account_contact"), {"email": f"cible{n}@hopital.test"})
     assert "Trop de codes demandés" in unescape(response.content.decode())
     assert len(smtp.messages) == 2
+
+
+def test_my_account_costs_the_same_queries_with_one_membership_or_four(client):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    user = MembershipFactory().user
+    client.force_login(user)
+    client.get(reverse("my_account"))  # warms the session's first-request checks
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(reverse("my_account")).status_code == 200
+        return len(captured)
+
+    one = queries()
+    for _ in range(3):
+        MembershipFactory(user=user)
+    assert queries() == one
