@@ -149,3 +149,20 @@ def test_my_account_costs_the_same_queries_with_one_membership_or_four(client):
     for _ in range(3):
         MembershipFactory(user=user)
     assert queries() == one
+
+
+TEMPORARY = "Un-mot-de-passe-provisoire-9"
+
+
+def test_an_account_created_by_an_administrator_gets_a_code_at_its_address_and_a_temporary_password(admin_client, smtp):
+    form = {
+        "username": "nouvelle.ide", "password1": TEMPORARY, "password2": TEMPORARY,
+        "usable_password": "true", "first_name": "Inès", "last_name": "Nouvelle", "email": "ines@hopital.test",
+        "national_id_type": "NONE", "profession": "60",
+        "memberships-TOTAL_FORMS": "0", "memberships-INITIAL_FORMS": "0",
+    }  # fmt: skip
+    response = admin_client.post("/admin/dpi/user/add/", form)
+    assert response.status_code == 302, response.content.decode()[:2000]
+    user = User.objects.get(username="nouvelle.ide")
+    assert (user.email, user.email_verified_at, user.must_change_password) == ("ines@hopital.test", None, True)
+    assert len(smtp.to("ines@hopital.test")) == 1
