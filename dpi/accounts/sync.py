@@ -33,6 +33,7 @@ from dpi.validators import validate_rpps
 
 logger = logging.getLogger(__name__)
 SYNCED_FIELDS = (
+    "private_id",
     "username",
     "first_name",
     "last_name",
@@ -177,7 +178,7 @@ def _sync_person(person: Person, mappings: Mappings, tally: Tally, run: Director
         tally.note(person, "warning", [_("groupe sans correspondance : %(dn)s") % {"dn": dn} for dn in unmapped])
     with transaction.atomic():
         created = user is None
-        user, identity_changed = _apply_identity(user or User(private_id=person.directory_id), person, run)
+        user, identity_changed = _apply_identity(user or User(), person, run)
         memberships_changed = _apply_memberships(user, person, mappings, run)
     tally.synced.add(person.directory_id)
     if created:
@@ -194,6 +195,7 @@ def _apply_identity(user: User, person: Person, run: DirectorySyncRun) -> tuple[
     """Names, e-mail, RPPS and state from the directory; audited with before and after when anything changed."""
     created = user.pk is None
     before = {} if created else _values(user)
+    user.private_id = person.directory_id  # links a local account of the same login at its first synchronisation
     user.username = person.username
     user.first_name = person.first_name
     user.last_name = person.last_name

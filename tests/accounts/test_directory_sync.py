@@ -95,6 +95,24 @@ def test_a_person_removed_from_the_directory_is_deactivated_never_deleted(direct
     ).exists()
 
 
+def test_a_local_account_of_the_same_login_is_linked_then_followed_by_the_directory(directory):
+    local = UserFactory(username="jdupont", last_name="Dupond")
+    dn = directory.add_person("jdupont", "Dupont", "Jeanne")
+    directory.add_person("pmartin", "Martin", "Paul")
+
+    run_directory_sync()
+    local.refresh_from_db()
+    assert (local.private_id, local.last_name) == (directory.entry_uuid(dn), "Dupont")
+    assert local.has_usable_password()  # the local password stays
+    link = AuditEvent.objects.get(action=AuditEvent.Action.USER_CHANGE, object_id=str(local.pk))
+    assert link.detail["before"]["private_id"] is None
+
+    directory.delete(dn)
+    run_directory_sync()
+    local.refresh_from_db()
+    assert local.is_active is False
+
+
 def test_a_login_back_in_the_directory_under_a_new_entry_is_reported_not_merged_into_the_old_account(directory):
     dn = directory.add_person("jdupont", "Dupont", "Jeanne")
     run_directory_sync()
