@@ -145,6 +145,14 @@ def test_administrators_browse_and_export_the_account_traces_and_the_accounts(pa
     page.get_by_role("link", name="échec de connexion").click()
     shots(page, "failed-sign-ins")
 
+    page.goto(f"{live_server.url}/admin/dpi/user/{user.pk}/change/")
+    page.locator("#id_last_name").fill("Nouveau-Nom")
+    page.get_by_role("button", name="Enregistrer", exact=True).click()
+    page.goto(f"{live_server.url}/admin/dpi/accountevent/?action__exact=user.change")
+    assert "NOUVEAU-NOM" in page.locator("#result_list").inner_text()
+    shots(page, "identity-change")
+
+    page.goto(f"{live_server.url}/admin/dpi/accountevent/?action__exact=login.failure")
     page.locator("#action-toggle").check()
     page.locator("select[name=action]").select_option("export_csv")
     with page.expect_download() as download:
