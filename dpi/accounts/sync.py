@@ -21,6 +21,7 @@ from celery import current_app
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import DatabaseError, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -153,15 +154,22 @@ def _problems(person: Person) -> list[str]:
 
 
 def _account_for(person: Person) -> tuple[User | None, str]:
-    """The account of this person, or why the entry cannot have one."""
-    user = User.objects.filter(private_id=person.directory_id).first()
-    if user is None:
-        user = User.objects.filter(username=person.username).first()
-        if user is not None and (user.private_id or user.is_superuser):
-            return None, _("l'identifiant %(login)s appartient à un autre compte") % {"login": person.username}
-    elif User.objects.filter(username=person.username).exclude(pk=user.pk).exists():
-        return None, _("l'identifiant %(login)s appartient à un autre compte") % {"login": person.username}
-    if person.rpps and User.objects.filter(rpps=person.rpps).exclude(pk=getattr(user, "pk", None)).exists():
+    """The account of this person, or why the entry cannot have one (one query: the accounts holding its
+    directory id, its login or its RPPS)."""
+    matches = Q(private_id=person.directory_id) | Q(username=person.username)
+    if person.rpps:
+        matches |= Q(rpps=person.rpps)
+    candidates = list(User.objects.filter(matches))
+    user = next((c for c in candidates if c.private_id == person.directory_id), None)
+    by_login = next((c for c in candidates if c.username == person.username), None)
+    taken = _("l'identifiant %(login)s appartient à un autre compte") % {"login": person.username}
+    if user is None and by_login is not None:
+        if by_login.private_id or by_login.is_superuser:
+            return None, taken
+        user = by_login
+    elif by_login is not None and by_login != user:
+        return None, taken
+    if person.rpps and any(c.rpps == person.rpps and c != user for c in candidates):
         return None, _("le RPPS %(rpps)s appartient à un autre compte") % {"rpps": person.rpps}
     return user, ""
 
@@ -231,8 +239,9 @@ def _text(value: object) -> str | None:
 def _apply_memberships(user: User, person: Person, mappings: Mappings, run: DirectorySyncRun) -> bool:
     """The memberships granted by the person's groups: missing ones added, those of groups left removed."""
     wanted = {pair for group in person.groups for pair in mappings.get(group, [])}
-    held = {(m.role_id, m.care_unit_id): m for m in user.memberships.filter(from_directory=True)}
-    manual = set(user.memberships.filter(from_directory=False).values_list("role_id", "care_unit_id"))
+    memberships = list(user.memberships.all())
+    held = {(m.role_id, m.care_unit_id): m for m in memberships if m.from_directory}
+    manual = {(m.role_id, m.care_unit_id) for m in memberships if not m.from_directory}
     changed = False
     for pair in sorted(wanted - held.keys() - manual):
         membership = Membership.objects.create(user=user, role_id=pair[0], care_unit_id=pair[1], from_directory=True)

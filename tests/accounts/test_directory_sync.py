@@ -209,3 +209,25 @@ def test_the_task_runs_a_queued_synchronisation_once(directory):
     run.refresh_from_db()
     assert (run.status, run.created) == (DirectorySyncRun.Status.DONE, 1)
     assert User.objects.filter(username="jdupont").count() == 1
+
+
+def _sync_queries() -> int:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:
+        run_directory_sync()
+    return len(queries)
+
+
+def test_an_unchanged_person_costs_two_reads_and_writes_nothing(directory, surgery):
+    unit, role = surgery
+    people = [directory.add_person(f"p{n}", f"Nom{n}", "P", employeeNumber=rpps_number(700 + n)) for n in range(10)]
+    _mapped_group(directory, "tous", people, unit, role)
+    run_directory_sync()
+    baseline = _sync_queries()
+    for n in range(10, 20):
+        people.append(directory.add_person(f"p{n}", f"Nom{n}", "P", employeeNumber=rpps_number(700 + n)))
+    run_directory_sync()
+    # per person: the account (id, login and RPPS at once), its memberships, and its savepoint (open, release)
+    assert _sync_queries() == baseline + 4 * 10
