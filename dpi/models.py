@@ -156,11 +156,6 @@ class User(AbstractUser):
         full = f"{self.first_name} {self.last_name.upper()}".strip()
         return full or self.username
 
-    @property
-    def is_privileged(self) -> bool:
-        """An administrator account: the strong password policy applies (REM SC.SSI/IAM.92)."""
-        return self.is_staff or self.is_superuser
-
     def save(self, *args: Any, **kwargs: Any) -> None:
         """A new password (``set_password``) stamps its date, lifts a forced change and joins the history."""
         new_password = self._password is not None

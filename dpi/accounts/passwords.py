@@ -36,6 +36,7 @@ CHARACTER_CLASSES: dict[str, Callable[[str], bool]] = {
 
 
 def is_privileged_account(user: Any) -> bool:
+    """An administrator account (staff or superuser): the strong rules apply (REM SC.SSI/IAM.92)."""
     return bool(user is not None and (getattr(user, "is_staff", False) or getattr(user, "is_superuser", False)))
 
 
@@ -107,9 +108,10 @@ def password_change_required(user: User) -> bool:
     for a privileged account, older than ``PRIVILEGED_PASSWORD_MAX_AGE_DAYS`` (never set counts as old)."""
     if user.must_change_password:
         return True
-    if not user.is_privileged or not user.has_usable_password() or settings.PRIVILEGED_PASSWORD_MAX_AGE_DAYS <= 0:
+    days = settings.PRIVILEGED_PASSWORD_MAX_AGE_DAYS
+    if not is_privileged_account(user) or not user.has_usable_password() or days <= 0:
         return False
-    max_age = timedelta(days=settings.PRIVILEGED_PASSWORD_MAX_AGE_DAYS)
+    max_age = timedelta(days=days)
     return user.password_changed_at is None or user.password_changed_at < timezone.now() - max_age
 
 
