@@ -375,7 +375,7 @@ class ContactVerification(models.Model):
 
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="contact_verifications")
     email = models.EmailField(_("adresse à vérifier"))
-    code_hash = models.CharField(max_length=64, editable=False)
+    code_hash = models.CharField(max_length=64, editable=False)  # HMAC with the secret key, never the code
     created_at = models.DateTimeField(_("envoyé le"), auto_now_add=True)
     expires_at = models.DateTimeField(_("expire le"))
     attempts = models.PositiveSmallIntegerField(_("essais"), default=0)
