@@ -50,9 +50,9 @@ totp: venv
 
 # Debian packages: PDF rendering (WeasyPrint: Pango, HarfBuzz, DejaVu fonts embedded in the PDF/A)
 # at run time; for the tests also Debian's chromium (browser scenarios), poppler-utils (PDF text and
-# pages) and libdmtx (decoding the INS datamatrix).
+# pages), libdmtx (decoding the INS datamatrix) and slapd (the OpenLDAP directory the account tests start).
 RUNTIME_DEBS := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core
-TEST_DEBS := $(RUNTIME_DEBS) chromium poppler-utils libdmtx0b
+TEST_DEBS := $(RUNTIME_DEBS) chromium poppler-utils libdmtx0b slapd
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 define apt_install

@@ -8,6 +8,7 @@ from typing import Any
 from allauth.account.adapter import DefaultAccountAdapter
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -77,4 +78,9 @@ class AccountAdapter(DefaultAccountAdapter):
             action=AuditEvent.Action.LOGIN_FAILURE,
             request=request,
             username=credentials.get("username", ""),
+            detail={"provider": "local", "result": "failure"},
         )
+
+    def get_password_change_redirect_url(self, request: HttpRequest) -> str:
+        """After a change (forced by an expiry or chosen), back to work."""
+        return reverse("home")

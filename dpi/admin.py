@@ -14,7 +14,6 @@ from allauth.usersessions.models import UserSession
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
-from django.contrib.sessions.models import Session
 from django.db import models, transaction
 from django.db.models import OuterRef, QuerySet, Subquery
 from django.forms.models import model_to_dict
@@ -23,9 +22,10 @@ from django.utils.formats import date_format
 from django.utils.timezone import localtime
 from django.utils.translation import gettext_lazy as _
 
+from dpi.accounts.admin_users import AccountAdminMixin
 from dpi.csvexport import csv_response
 from dpi.models import AuditEvent, CareUnit, LegalEntity, Membership, NoticeAcknowledgement, Peer, Role, Site, User
-from dpi.services import audit
+from dpi.services import audit, close_sessions
 
 admin.site.site_header = _("Administration du DPI")
 admin.site.site_title = _("DPI")
@@ -168,7 +168,7 @@ class MembershipAdmin(AuditedAdmin):
 
 
 @admin.register(User)
-class UserAdmin(AuditedAdmin, BaseUserAdmin):
+class UserAdmin(AccountAdminMixin, AuditedAdmin, BaseUserAdmin):
     audit_action = AuditEvent.Action.USER_CHANGE
     list_display = [
         "username",
@@ -191,17 +191,45 @@ class UserAdmin(AuditedAdmin, BaseUserAdmin):
     search_fields = ["username", "last_name", "first_name", "rpps", "adeli", "email"]
     fieldsets = (
         *BaseUserAdmin.fieldsets,
-        (_("Identification nationale"), {"fields": ("national_id_type", "rpps", "adeli", "profession", "specialty")}),
+        (
+            _("Identification nationale"),
+            {"fields": ("national_id_type", "rpps", "adeli", "private_id", "profession", "specialty")},
+        ),
+        (
+            _("Compte"),
+            {
+                "fields": (
+                    "email_verified_at",
+                    "must_change_password",
+                    "password_changed_at",
+                    "directory_dn",
+                    "directory_synced_at",
+                )
+            },
+        ),
     )
+    readonly_fields = ["email_verified_at", "password_changed_at", "directory_dn", "directory_synced_at"]
     add_fieldsets = (
         *BaseUserAdmin.add_fieldsets,
         (
             _("Identification nationale"),
-            {"fields": ("first_name", "last_name", "national_id_type", "rpps", "adeli", "profession", "specialty")},
+            {
+                "fields": (
+                    "first_name",
+                    "last_name",
+                    "email",
+                    "national_id_type",
+                    "rpps",
+                    "adeli",
+                    "private_id",
+                    "profession",
+                    "specialty",
+                )
+            },
         ),
     )
     inlines = [MembershipInline]
-    actions = ["deactivate_users", "logout_everywhere"]
+    actions = ["deactivate_users", "logout_everywhere", "export_accounts"]
 
     def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
         """Membership changes made inline are habilitation changes: audit each one."""
@@ -232,26 +260,16 @@ class UserAdmin(AuditedAdmin, BaseUserAdmin):
             user.is_active = False
             user.save(update_fields=["is_active"])
             self._audit(request, user, "deactivated")
-        _delete_sessions(queryset)
+        close_sessions(queryset)
         self.message_user(request, _("Comptes désactivés et déconnectés."), messages.SUCCESS)
 
     @admin.action(description=_("Déconnecter partout"))
     @transaction.atomic
     def logout_everywhere(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
-        count = _delete_sessions(queryset)
+        count = close_sessions(queryset)
         for user in queryset:
             self._audit(request, user, "logged_out_everywhere")
         self.message_user(request, _("%(count)d session(s) fermée(s).") % {"count": count}, messages.SUCCESS)
-
-
-def _delete_sessions(users: QuerySet[User]) -> int:
-    """Close every session of these users (allauth's user sessions and Django's sessions)."""
-    from allauth.usersessions.models import UserSession
-
-    keys = list(UserSession.objects.filter(user__in=users).values_list("session_key", flat=True))
-    UserSession.objects.filter(user__in=users).delete()
-    deleted, _detail = Session.objects.filter(session_key__in=keys).delete()
-    return deleted
 
 
 def audited_csv_export(
@@ -424,3 +442,6 @@ class UserSessionAdmin(allauth_sessions_admin.UserSessionAdmin):
     @admin.display(description=_("navigateur"))
     def browser(self, session: UserSession) -> str:
         return session.user_agent
+
+
+from dpi.accounts import admin as accounts_admin  # noqa: E402, F401  (registers the accounts' pages)

@@ -8,3 +8,4 @@ class DpiConfig(AppConfig):
 
     def ready(self) -> None:
         from dpi import receivers  # noqa: F401  (connects the audit receivers)
+        from dpi.accounts import checks, tasks  # noqa: F401  (registers the policy checks and the sync task)

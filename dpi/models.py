@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import hashlib
+from typing import Any
 
 from django.contrib.auth.models import AbstractUser
 from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from dpi import codes
@@ -114,6 +116,23 @@ class User(AbstractUser):
     adeli = models.CharField(_("ADELI"), max_length=9, unique=True, null=True, blank=True, validators=[adeli_validator])
     profession = models.CharField(_("profession"), max_length=10, choices=codes.Profession.choices, blank=True)
     specialty = models.CharField(_("spécialité"), max_length=10, choices=codes.Specialty.choices, blank=True)
+    private_id = models.CharField(
+        _("identifiant privé"),
+        max_length=64,
+        unique=True,
+        null=True,
+        blank=True,
+        help_text=_("Identifiant unique et stable dans l'annuaire de l'établissement (entryUUID, objectGUID)."),
+    )
+    email_verified_at = models.DateTimeField(_("adresse électronique vérifiée le"), null=True, blank=True)
+    password_changed_at = models.DateTimeField(_("mot de passe changé le"), null=True, blank=True)
+    must_change_password = models.BooleanField(
+        _("changement de mot de passe exigé"),
+        default=False,
+        help_text=_("Le mot de passe devra être changé à la prochaine connexion."),
+    )
+    directory_dn = models.CharField(_("entrée de l'annuaire"), max_length=500, blank=True)
+    directory_synced_at = models.DateTimeField(_("synchronisé avec l'annuaire le"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("utilisateur")
@@ -136,6 +155,18 @@ class User(AbstractUser):
     def display_name(self) -> str:
         full = f"{self.first_name} {self.last_name.upper()}".strip()
         return full or self.username
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        """A new password (``set_password``) stamps its date, lifts a forced change and joins the history."""
+        new_password = self._password is not None
+        if new_password:
+            self.password_changed_at = timezone.now()
+            self.must_change_password = False
+            if kwargs.get("update_fields") is not None:
+                kwargs["update_fields"] = {*kwargs["update_fields"], "password_changed_at", "must_change_password"}
+        super().save(*args, **kwargs)
+        if new_password and self.has_usable_password():
+            PasswordHistory.objects.create(user=self, password=self.password)
 
     @property
     def national_id(self) -> str:
@@ -178,6 +209,13 @@ class Membership(models.Model):
     )
     role = models.ForeignKey(Role, on_delete=models.PROTECT, related_name="memberships", verbose_name=_("rôle"))
     valid_until = models.DateField(_("valable jusqu'au"), null=True, blank=True)
+    from_directory = models.BooleanField(
+        _("issue de l'annuaire"),
+        default=False,
+        help_text=_(
+            "Accordée par un groupe de l'annuaire : la synchronisation la retire quand le groupe n'y est plus."
+        ),
+    )
 
     class Meta:
         verbose_name = _("affectation")
@@ -219,6 +257,11 @@ class AuditEvent(models.Model):
         INS_READ = "ins.read", _("affichage de l'INS")
         INS_EXPORT = "ins.export", _("export de l'INS (PDF, CDA, CSV, API)")
         CORRESPONDENT_CHANGE = "correspondent.change", _("modification des correspondants d'un patient")
+        PASSWORD_CHANGE = "password.change", _("changement de mot de passe")
+        PASSWORD_CHANGE_FAILURE = "password.change_failure", _("échec de changement de mot de passe")
+        CONTACT_CHANGE = "contact.change", _("vérification ou changement de l'adresse de récupération")
+        DIRECTORY_SYNC = "directory.sync", _("synchronisation avec l'annuaire")
+        ACCOUNT_EXPORT = "account.export", _("export des comptes (recertification)")
 
     at = models.DateTimeField(_("date"), auto_now_add=True, db_index=True)
     action = models.CharField(_("action"), max_length=40, choices=Action.choices, db_index=True)
@@ -305,3 +348,129 @@ class NoticeAcknowledgement(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} — {self.notice}"
+
+
+class PasswordHistory(models.Model):
+    """The hashes of a user's passwords, newest first: a new password may not be one of the last N
+    (``PASSWORD_HISTORY_COUNT``, :class:`dpi.accounts.passwords.PasswordHistoryValidator`)."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="password_history")
+    password = models.CharField(_("empreinte"), max_length=128)
+    created_at = models.DateTimeField(_("date"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("ancien mot de passe")
+        verbose_name_plural = _("anciens mots de passe")
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.user} — {self.created_at:%Y-%m-%d}"
+
+
+class ContactVerification(models.Model):
+    """A code sent to an e-mail address before it becomes the account's recovery contact (REM IE.31, IE.32).
+
+    Only the code's hash is kept; a code expires after ``CONTACT_CODE_MINUTES`` and after
+    ``CONTACT_CODE_MAX_ATTEMPTS`` wrong tries.
+    """
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="contact_verifications")
+    email = models.EmailField(_("adresse à vérifier"))
+    code_hash = models.CharField(max_length=64, editable=False)  # HMAC with the secret key, never the code
+    created_at = models.DateTimeField(_("envoyé le"), auto_now_add=True)
+    expires_at = models.DateTimeField(_("expire le"))
+    attempts = models.PositiveSmallIntegerField(_("essais"), default=0)
+    verified_at = models.DateTimeField(_("vérifiée le"), null=True, blank=True)
+    cancelled = models.BooleanField(_("remplacée"), default=False)
+
+    class Meta:
+        verbose_name = _("vérification d'adresse")
+        verbose_name_plural = _("vérifications d'adresse")
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.user} — {self.email}"
+
+
+class DirectoryGroupMapping(models.Model):
+    """A group of the hospital's directory (LDAP, Active Directory) granting a role in a care unit."""
+
+    group_dn = models.CharField(
+        _("groupe de l'annuaire (DN)"), max_length=500, help_text=_("Ex. cn=med-chir,ou=groups,dc=hopital,dc=fr")
+    )
+    role = models.ForeignKey(Role, on_delete=models.PROTECT, related_name="+", verbose_name=_("rôle"))
+    care_unit = models.ForeignKey(
+        CareUnit, on_delete=models.CASCADE, related_name="+", verbose_name=_("unité fonctionnelle")
+    )
+
+    class Meta:
+        verbose_name = _("correspondance de groupe d'annuaire")
+        verbose_name_plural = _("correspondances des groupes d'annuaire")
+        ordering = ["group_dn"]
+        constraints = [
+            models.UniqueConstraint(fields=["group_dn", "role", "care_unit"], name="directory_mapping_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.group_dn} → {self.role} / {self.care_unit}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        self.group_dn = self.group_dn.strip().lower()  # DNs compare case-insensitively
+        super().save(*args, **kwargs)
+
+
+class DirectorySyncRun(models.Model):
+    """One synchronisation with the directory: when, why, what changed, and each entry it could not take."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("en attente")
+        RUNNING = "running", _("en cours")
+        DONE = "done", _("terminée")
+        FAILED = "failed", _("échouée")
+
+    requested_by = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("demandée par")
+    )
+    requested_at = models.DateTimeField(_("demandée le"), auto_now_add=True)
+    finished_at = models.DateTimeField(_("terminée le"), null=True, blank=True)
+    status = models.CharField(_("état"), max_length=10, choices=Status.choices, default=Status.QUEUED)
+    created = models.PositiveIntegerField(_("comptes créés"), default=0)
+    updated = models.PositiveIntegerField(_("comptes modifiés"), default=0)
+    deactivated = models.PositiveIntegerField(_("comptes désactivés"), default=0)
+    rejected = models.PositiveIntegerField(_("entrées refusées"), default=0)
+    error = models.TextField(_("erreur"), blank=True)
+    report = models.JSONField(_("rapport par entrée"), default=list, blank=True)
+
+    class Meta:
+        verbose_name = _("synchronisation avec l'annuaire")
+        verbose_name_plural = _("synchronisations avec l'annuaire")
+        ordering = ["-requested_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{timezone.localtime(self.requested_at):%Y-%m-%d %H:%M} {self.get_status_display()}"
+
+
+class AccountEvent(AuditEvent):
+    """The audit rows of the accounts' life (REM SC.SSI/IAM.91): sign-ins per provider, passwords, identity,
+    permissions, contacts, directory; browsed and exported by administrators."""
+
+    ACTIONS = (
+        AuditEvent.Action.LOGIN_SUCCESS,
+        AuditEvent.Action.LOGIN_FAILURE,
+        AuditEvent.Action.LOGIN_MFA_FAILURE,
+        AuditEvent.Action.LOGIN_LOCKED,
+        AuditEvent.Action.LOGOUT,
+        AuditEvent.Action.MFA_CHANGE,
+        AuditEvent.Action.PASSWORD_CHANGE,
+        AuditEvent.Action.PASSWORD_CHANGE_FAILURE,
+        AuditEvent.Action.USER_CHANGE,
+        AuditEvent.Action.HABILITATION_CHANGE,
+        AuditEvent.Action.CONTACT_CHANGE,
+        AuditEvent.Action.DIRECTORY_SYNC,
+        AuditEvent.Action.ACCOUNT_EXPORT,
+    )
+
+    class Meta:
+        proxy = True
+        verbose_name = _("trace du cycle de vie des comptes")
+        verbose_name_plural = _("traces du cycle de vie des comptes")

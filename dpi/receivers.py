@@ -1,12 +1,13 @@
-"""Audit rows for authentication events (login, logout, second factor)."""
+"""Audit rows for authentication events (login per provider, logout, second factor, password changes)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from allauth.account.signals import user_logged_in
+from allauth.account.signals import password_changed, password_reset, password_set, user_logged_in
 from allauth.mfa.signals import authentication_failed, authenticator_added, authenticator_removed
 from allauth.socialaccount.signals import social_account_added, social_account_removed
+from django.contrib.auth import signals as django_auth
 from django.contrib.auth.signals import user_logged_out
 from django.dispatch import receiver
 from django.http import HttpRequest
@@ -16,12 +17,21 @@ from dpi.oidc import session as oidc_session
 from dpi.services import audit
 
 
+def sign_in_provider(**kwargs: Any) -> str:
+    """The provider of a sign-in: allauth's social login (OpenID Connect...) names it, else the local account."""
+    social = kwargs.get("sociallogin")
+    account = getattr(social, "account", None)
+    return str(getattr(account, "provider", "") or "local")
+
+
 @receiver(user_logged_in)
 def audit_login(sender: Any, request: HttpRequest, user: User, **kwargs: Any) -> None:
-    sociallogin = kwargs.get("sociallogin")
-    provider_id = sociallogin.account.provider if sociallogin is not None else None
-    oidc_session.on_logged_in(request, provider_id)
-    detail = {"provider": provider_id, "strong": oidc_session.strongly_signed_in(request)} if provider_id else None
+    provider = sign_in_provider(**kwargs)
+    through_provider = provider != "local"
+    oidc_session.on_logged_in(request, provider if through_provider else None)
+    detail: dict[str, object] = {"provider": provider, "result": "success"}
+    if through_provider:
+        detail["strong"] = oidc_session.strongly_signed_in(request)
     audit(action=AuditEvent.Action.LOGIN_SUCCESS, actor=user, request=request, detail=detail)
 
 
@@ -44,6 +54,39 @@ def audit_unlink(sender: Any, request: HttpRequest, socialaccount: Any, **kwargs
         request=request,
         obj=socialaccount.user,
         detail={"unlinked_provider": socialaccount.provider, "subject": socialaccount.uid},
+    )
+
+
+# Sign-ins through allauth (local account, allauth's OpenID Connect providers) are audited above; the ModelBackend
+# is only used by tests' force_login. Any other backend (mozilla-django-oidc...) signs in through Django alone.
+AUDITED_BY_ALLAUTH = {
+    "allauth.account.auth_backends.AuthenticationBackend",
+    "django.contrib.auth.backends.ModelBackend",
+}
+
+
+@receiver(django_auth.user_logged_in)
+def audit_login_by_another_backend(sender: Any, request: HttpRequest, user: User, **kwargs: Any) -> None:
+    backend = getattr(user, "backend", "")
+    if backend and backend not in AUDITED_BY_ALLAUTH:
+        audit(
+            action=AuditEvent.Action.LOGIN_SUCCESS,
+            actor=user,
+            request=request,
+            detail={"provider": backend.rsplit(".", 1)[-1], "result": "success"},
+        )
+
+
+@receiver(password_changed)
+@receiver(password_set)
+@receiver(password_reset)
+def audit_password_change(sender: Any, request: HttpRequest, user: User, **kwargs: Any) -> None:
+    audit(
+        action=AuditEvent.Action.PASSWORD_CHANGE,
+        actor=user,
+        request=request,
+        obj=user,
+        detail={"result": "success", "by": "self"},
     )
 
 

@@ -85,6 +85,17 @@ def stamp_once(obj: models.Model, *, at: str, by: str, user: User, already: str)
     return locked
 
 
+def close_sessions(users: models.QuerySet[User]) -> int:
+    """Close every session of these users (allauth's user sessions and Django's sessions)."""
+    from allauth.usersessions.models import UserSession
+    from django.contrib.sessions.models import Session
+
+    keys = list(UserSession.objects.filter(user__in=users).values_list("session_key", flat=True))
+    UserSession.objects.filter(user__in=users).delete()
+    deleted, _detail = Session.objects.filter(session_key__in=keys).delete()
+    return deleted
+
+
 @transaction.atomic
 def create_peer(*, name: str, scopes: list[str], acting_user: User | None = None) -> tuple[Peer, str]:
     """Create an API peer and return it with its token (shown once, only its hash is kept)."""

@@ -120,6 +120,7 @@ MIDDLEWARE = [
     "allauth.account.middleware.AccountMiddleware",
     "allauth.usersessions.middleware.UserSessionsMiddleware",
     "dpi.middleware.RequireSecondFactorMiddleware",
+    "dpi.accounts.passwords.RequirePasswordChangeMiddleware",
     "dpi.middleware.RequireNoticeAcknowledgementMiddleware",
     "dpi.middleware.IdleExpiryMiddleware",
 ]
@@ -185,7 +186,17 @@ AUTH_PASSWORD_VALIDATORS = [
     },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    {"NAME": "dpi.accounts.passwords.PrivilegedMinimumLengthValidator"},
+    {"NAME": "dpi.accounts.passwords.PrivilegedComplexityValidator"},
+    {"NAME": "dpi.accounts.passwords.PasswordHistoryValidator"},
 ]
+# Administrator (staff, superuser) accounts (REM SC.SSI/IAM.92): length, character classes (of minuscule,
+# majuscule, digit, special), expiry forcing a change at the next sign-in (0: never). Every account: no reuse
+# of the last N passwords.
+PRIVILEGED_PASSWORD_MIN_LENGTH = env_int("PRIVILEGED_PASSWORD_MIN_LENGTH", 15)
+PRIVILEGED_PASSWORD_CHARACTER_CLASSES = env_int("PRIVILEGED_PASSWORD_CHARACTER_CLASSES", 4)
+PRIVILEGED_PASSWORD_MAX_AGE_DAYS = env_int("PRIVILEGED_PASSWORD_MAX_AGE_DAYS", 90)
+PASSWORD_HISTORY_COUNT = env_int("PASSWORD_HISTORY_COUNT", 5)
 
 LOGIN_URL = "account_login"
 LOGIN_REDIRECT_URL = "home"
@@ -206,7 +217,11 @@ LOGIN_ATTEMPTS_LIMIT = env_int("LOGIN_ATTEMPTS_LIMIT", 5)
 LOGIN_LOCK_MINUTES = env_int("LOGIN_LOCK_MINUTES", 15)
 LOGIN_ADDRESS_FREE_FAILURES = env_int("LOGIN_ADDRESS_FREE_FAILURES", 20)
 LOGIN_ADDRESS_BACKOFF_SECONDS = env_int("LOGIN_ADDRESS_BACKOFF_SECONDS", 30)
-ACCOUNT_FORMS = {"login": "dpi.login.LoginForm"}
+ACCOUNT_FORMS = {
+    "login": "dpi.login.LoginForm",
+    "change_password": "dpi.accounts.passwords.ChangePasswordForm",
+    "reset_password": "dpi.accounts.contacts.ResetPasswordForm",
+}
 ACCOUNT_RATE_LIMITS = {
     "login": "",
     "login_failed": f"{LOGIN_ATTEMPTS_LIMIT}/{LOGIN_LOCK_MINUTES * 60}s/key",
@@ -329,6 +344,47 @@ BREAK_GLASS_HOURS = env_int("BREAK_GLASS_HOURS", 4)
 # The header badge and the "documents intégrés non vus" list cover the last N days (REM SC.MSS/UX.40).
 MSS_UNSEEN_DAYS = env_int("MSS_UNSEEN_DAYS", 30)
 
+# --- Mail (recovery contact verification, notifications of account changes) --------------
+
+# The hospital's SMTP relay; the demo prints the mails on the console (EMAIL_BACKEND).
+EMAIL_BACKEND = env("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+EMAIL_HOST = env("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25)
+EMAIL_HOST_USER = env("EMAIL_HOST_USER")
+EMAIL_HOST_PASSWORD = env("EMAIL_HOST_PASSWORD")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS")
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT_SECONDS", 10)
+DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "dpi@localhost")
+# A code sent to verify a recovery address is valid this long, for this many tries (REM SC.SSI/IE.31).
+CONTACT_CODE_MINUTES = env_int("CONTACT_CODE_MINUTES", 15)
+CONTACT_CODE_MAX_ATTEMPTS = env_int("CONTACT_CODE_MAX_ATTEMPTS", 5)
+CONTACT_CODES_PER_HOUR = env_int("CONTACT_CODES_PER_HOUR", 5)  # codes one account may ask for in an hour
+
+# --- Hospital directory (LDAP, Active Directory): REM SC.SSI/IAM.83, see docs/accounts.md --------------
+
+DIRECTORY_LDAP_URL = env("DIRECTORY_LDAP_URL")  # empty: no synchronisation
+DIRECTORY_BIND_DN = env("DIRECTORY_BIND_DN")
+DIRECTORY_BIND_PASSWORD = env("DIRECTORY_BIND_PASSWORD")
+DIRECTORY_USER_BASE = env("DIRECTORY_USER_BASE")
+DIRECTORY_USER_FILTER = env("DIRECTORY_USER_FILTER", "(objectClass=inetOrgPerson)")
+DIRECTORY_GROUP_BASE = env("DIRECTORY_GROUP_BASE")
+DIRECTORY_GROUP_FILTER = env("DIRECTORY_GROUP_FILTER", "(|(objectClass=groupOfNames)(objectClass=group))")
+# Attribute names (Active Directory: sAMAccountName, objectGUID).
+DIRECTORY_ATTR_USERNAME = env("DIRECTORY_ATTR_USERNAME", "uid")
+DIRECTORY_ATTR_RPPS = env("DIRECTORY_ATTR_RPPS", "employeeNumber")
+DIRECTORY_ATTR_ID = env("DIRECTORY_ATTR_ID", "entryUUID")
+DIRECTORY_TIMEOUT_SECONDS = env_int("DIRECTORY_TIMEOUT_SECONDS", 10)
+# ldaps:// or StartTLS on ldap://: the server's certificate is checked against these CAs (empty: the system's).
+DIRECTORY_START_TLS = env_bool("DIRECTORY_START_TLS")
+DIRECTORY_CA_FILE = env("DIRECTORY_CA_FILE")
+DIRECTORY_SYNC_MINUTES = env_int("DIRECTORY_SYNC_MINUTES", 60)
+
+# --- Backups (manage.py backup_database, check_backup; docs/operations.md) ---------------------------
+
+BACKUP_DIR = Path(env("BACKUP_DIR", str(VAR_DIR / "backups")))
+BACKUP_OFFLINE_DIR = env("BACKUP_OFFLINE_DIR")  # a removable or write-once medium; empty: no offline copy
+BACKUP_MAX_AGE_HOURS = env_int("BACKUP_MAX_AGE_HOURS", 26)  # check_backup fails when the latest is older
+
 # --- Internationalisation ----------------------------------------------------------------
 
 LANGUAGE_CODE = "fr"
@@ -389,6 +445,12 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE: dict = {}
+
+if DIRECTORY_LDAP_URL and DIRECTORY_SYNC_MINUTES > 0:
+    CELERY_BEAT_SCHEDULE["directory-sync"] = {
+        "task": "dpi.sync_directory",
+        "schedule": DIRECTORY_SYNC_MINUTES * 60.0,
+    }
 
 # --- HL7 v2 engine ------------------------------------------------------------------------
 

@@ -8,6 +8,7 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("unite/", views.select_care_unit, name="select_care_unit"),
     path("information/", views.notice, name="notice"),
+    path("compte/", include("dpi.accounts.urls")),
     path("admin/", admin.site.urls),
     path("accounts/inactivite/", views.idle_state, name="idle_state"),
     path("accounts/", include("allauth.urls")),

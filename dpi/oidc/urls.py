@@ -5,7 +5,6 @@ from django.urls import include, path
 from dpi.oidc import views
 
 urlpatterns = [
-    path("compte/identites/", views.my_account, name="oidc_account"),
     path("oidc/<str:provider_id>/ecps/", views.ciba_start, name="oidc_ciba"),
     path("oidc/<str:provider_id>/ecps/attente/", views.ciba_poll, name="oidc_ciba_poll"),
     path(

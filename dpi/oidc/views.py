@@ -21,12 +21,11 @@ from allauth.socialaccount.providers.oauth2.views import OAuth2CallbackView, OAu
 from allauth.socialaccount.providers.openid_connect.views import OpenIDConnectOAuth2Adapter
 from allauth.utils import build_absolute_uri
 from django.conf import settings
-from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 from requests import RequestException
 
 from dpi.models import AuditEvent
@@ -173,11 +172,9 @@ def _provider_name(provider_id: str) -> str:
 # -- "Mon compte": the identities linked to the account
 
 
-@login_required
-@require_GET
-def my_account(request: HttpRequest) -> HttpResponse:
+def linked_providers(request: HttpRequest) -> dict[str, Any]:
+    """What "Mon compte" shows of the providers: each enabled one, linked to the user or not, and the one the
+    current session signed in with."""
     linked = {account.provider: account for account in SocialAccount.objects.filter(user=request.user)}
     providers = [{**provider, "account": linked.get(provider["id"])} for provider in enabled_providers()]
-    return render(
-        request, "dpi/oidc/account.html", {"providers": providers, "signed_in": session.signed_in_with(request)}
-    )
+    return {"providers": providers, "signed_in": session.signed_in_with(request)}

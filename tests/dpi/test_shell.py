@@ -99,6 +99,6 @@ def test_main_pages_keep_a_fixed_number_of_queries(client, doctor, care_unit, dj
     with django_assert_max_num_queries(18):  # 15, the permissions, and one insert auditing every patient shown
         client.get(reverse("patients:search"), {"name": "nombre"})
     # 26, the DMP gate's read of the consultation consent, the permissions (2), the writing rules behind the
-    # "Nouveau" buttons and the INS display's own audit row
-    with django_assert_max_num_queries(31):
+    # "Nouveau" buttons, the INS display's own audit row and the patient's correspondents (one join)
+    with django_assert_max_num_queries(32):
         client.get(reverse("patients:file", args=[patient.pk]))

@@ -50,7 +50,7 @@ def test_accepted_request_signs_the_professional_in_without_totp(client, psc):
     assert signed_in["HX-Redirect"] == reverse("home")
     assert client.get(reverse("home")).wsgi_request.user == user
     success = AuditEvent.objects.get(action=AuditEvent.Action.LOGIN_SUCCESS)
-    assert success.detail == {"provider": "psc", "strong": True}
+    assert success.detail == {"provider": "psc", "result": "success", "strong": True}
 
 
 def test_refused_request_says_so_and_is_audited(client, psc):

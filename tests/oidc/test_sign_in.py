@@ -48,7 +48,7 @@ def test_first_psc_sign_in_links_the_account_found_by_rpps_and_needs_no_totp(cli
     assert account.uid == f"8{MARTIN.rpps}"
     assert account.extra_data["userinfo"]["SubjectRefPro"]["exercices"][0]["activities"][0]["numeroFinessSite"]
     success = AuditEvent.objects.get(action=AuditEvent.Action.LOGIN_SUCCESS, actor=user)
-    assert success.detail == {"provider": "psc", "strong": True}
+    assert success.detail == {"provider": "psc", "result": "success", "strong": True}
     assert AuditEvent.objects.filter(action=AuditEvent.Action.USER_CHANGE, detail__linked_provider="psc").exists()
 
 
@@ -107,7 +107,7 @@ def test_psc_hospital_provider_and_password_land_on_the_same_account(client, psc
     user = UserFactory(rpps=MARTIN.rpps)
     sign_in("psc", MARTIN.sub)
     # Signed in, the user links their hospital account from "Mon compte".
-    page = client.get(reverse("oidc_account"))
+    page = client.get(reverse("my_account"))
     assert "Relier mon compte" in page.content.decode()
     linked = sign_in("hopital", MARTIN_AT_HOSPITAL.sub, process="connect")
     assert linked.response.status_code == 302

@@ -18,7 +18,10 @@ TRY = (
     "            DUPONT puis intégrer après vérification ou marquer comme traité ; doublon possible DUPONT MARIE",
     "chef.faure  menu Accès d'urgence : l'accès d'urgence de dr.martin au dossier GARCIA, à marquer comme revu",
     "dpo.lambert menu Accès d'urgence : tous les accès d'urgence de l'établissement (aucun dossier ouvert)",
-    "admin       administration : habilitations, traces DMP (export CSV), bac à sable (PFI, DMP simulé)",
+    "admin       administration : habilitations, traces DMP (export CSV), bac à sable (PFI, DMP simulé) ;",
+    "            traces du cycle de vie des comptes, export des comptes (Utilisateurs, action), synchronisation",
+    "            avec l'annuaire (sans annuaire en démo : DIRECTORY_LDAP_URL, voir docs/accounts.md)",
+    "tous        Mon compte : changez l'adresse de récupération, le code s'affiche dans la console du serveur web",
 )
 
 SIGN_IN = (
