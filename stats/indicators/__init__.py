@@ -6,6 +6,7 @@ Definitions, numerators and denominators: ``docs/statistics.md``; one module per
 
 from __future__ import annotations
 
+from stats import services
 from stats.indicators import consultation, information, received, sending, stay_rates
 from stats.indicators.common import Period, Row
 
@@ -47,7 +48,9 @@ _ORDER = {code: position for position, code in enumerate(CATALOGUE)}
 
 
 def compute(period: Period) -> list[Row]:
-    """Every indicator of the period, sorted by indicator, FINESS, type, profession and month."""
+    """Every indicator of the period, sorted by indicator, FINESS, type, profession and month; the stale
+    document outcomes are refreshed first, so the figures equal the operational tables."""
+    services.refresh_outcomes()
     rows = [
         *sending.rows(period),
         *stay_rates.rows(period),
