@@ -2,7 +2,7 @@
 // same id (Chart.js, vendored in static/vendor/chartjs), when the page loads and when htmx brings figures.
 (function () {
   "use strict";
-  var COLOURS = ["#1d5fa8", "#c0392b", "#7f8c8d", "#27ae60"];
+  var COLOURS = ["#1d5fa8", "#c0392b", "#7f8c8d", "#27ae60", "#8e44ad", "#d68910"];
   function draw(canvas) {
     var source = document.getElementById(canvas.getAttribute("data-chart"));
     if (!source || canvas.getAttribute("data-drawn") || typeof Chart === "undefined") { return; }

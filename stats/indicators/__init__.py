@@ -28,6 +28,8 @@ CATALOGUE: dict[str, str] = {
     "MSS_PRO_SEJOURS_TAUX": "Taux de séjours clôturés dont le document a été envoyé par MSSanté",
     "MSS_PATIENT_OK": "Documents transmis au patient par MSSanté – réussi",
     "MSS_PATIENT_KO": "Documents transmis au patient par MSSanté – en échec",
+    "MSS_PATIENT_INS_OK": "Documents avec INS qualifiée transmis au patient par MSSanté – réussi",
+    "MSS_PATIENT_INS_KO": "Documents avec INS qualifiée transmis au patient par MSSanté – en échec",
     "MSS_PATIENT_SEJOURS_TAUX": "Taux de séjours clôturés dont le document a été envoyé au patient par MSSanté",
     "MSS_PATIENT_PATIENTS_TAUX": "Taux de patients à qui le document a été envoyé par MSSanté",
     "MSS_RECU_AUTO_OK": "Documents CDA reçus par MSSanté intégrés automatiquement – réussi",

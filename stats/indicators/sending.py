@@ -40,7 +40,7 @@ class Route:
 
 DMP = Route("DMP", "dmp", historical_code="DMP_HISTO_OK")
 MSS_PRO = Route("MSS_PRO", "pro", by_ins="MSS_PRO_INS")
-MSS_PATIENT = Route("MSS_PATIENT", "patient")
+MSS_PATIENT = Route("MSS_PATIENT", "patient", by_ins="MSS_PATIENT_INS")
 ROUTES = (DMP, MSS_PRO, MSS_PATIENT)
 QUALIFIED = Q(patient__identity_status=IdentityStatus.QUALIFIEE) & ~Q(patient__ins="")
 
@@ -68,7 +68,8 @@ def _counts(route: Route, period: Period) -> Iterator[tuple]:
 
 def sending_rows(route: Route, period: Period) -> Iterator[Row]:
     """``<prefix>_OK``, ``<prefix>_KO`` (flow: automatic and manual orders), ``DMP_HISTO_OK``, and for
-    professionals the same for patients with a qualified INS (``MSS_PRO_INS_*``)."""
+    MSSanté the same for patients with a qualified INS (``MSS_PRO_INS_*``, ``MSS_PATIENT_INS_*``, TBB/va1.01;
+    the DMP is fed only for a qualified INS, the feeding refuses the others)."""
     totals: dict[tuple[str, str, str, date], int] = defaultdict(int)
     for finess, type_code, *qualified, month, ok, ko, historical_ok in _counts(route, period):
         counted = {f"{route.prefix}_OK": ok, f"{route.prefix}_KO": ko}

@@ -71,7 +71,8 @@ def test_all_sites_add_up_counts_and_recompute_rates_from_their_parts(two_sites)
     assert line(html, "DMP_SEJOURS_TAUX", "Lettre de liaison") == ["100,0 %"]
     fed = chart(html, "Alimentation du DMP")
     assert fed["labels"] == ["03/2026"]
-    assert {d["label"]: d["data"] for d in fed["datasets"]} == {"réussis": [2], "en échec": [1], "historiques réussis": [0]}
+    expected = {"réussis": [2], "en échec": [1], "historiques réussis": [0]}
+    assert {dataset["label"]: dataset["data"] for dataset in fed["datasets"]} == expected
 
 
 def test_a_site_and_a_type_narrow_the_figures_and_the_csv_link(two_sites):
