@@ -1,6 +1,7 @@
 """REM SC.STAT/ES.01 and TBB/va1.01 in the browser: a manager opens the usage indicators' dashboard (the
 figures arrive after the page), narrows it to one site, one type and the previous year, and downloads the
-CSV of what is shown, opened as a spreadsheet would; screenshots under var/artefacts/rem/SC.STAT_ES.01/."""
+CSV of what is shown, opened as a spreadsheet would; screenshots under var/artefacts/rem/SC.STAT/ES.01/ and,
+for the sendings with a qualified INS per channel (the dashboard's chart and the extract), TBB/va1.01/."""
 
 from __future__ import annotations
 
@@ -42,7 +43,7 @@ def _as_spreadsheet(page, text: str) -> None:
 
 
 def test_a_manager_reads_the_indicators_narrows_them_and_downloads_what_is_shown(page, live_server):
-    shots = rem_shots("SC.STAT_ES.01")
+    shots, wave_one = rem_shots("SC.STAT/ES.01"), rem_shots("TBB/va1.01")
     units = [CareUnitFactory(site=SiteFactory(finess_eg=finess, name=name)) for finess, name in SITES]
     generate(units)
     log_in(page, live_server, _manager())
@@ -52,6 +53,8 @@ def test_a_manager_reads_the_indicators_narrows_them_and_downloads_what_is_shown
     assert page.locator("tr[data-code=DMP_OK]").count() >= 1
     assert page.locator("canvas[data-chart]").count() == 6
     shots(page, "dashboard-current-year")
+    assert page.get_by_text("Envois avec INS qualifiée, par canal (documents)").is_visible()
+    wave_one(page, "dashboard-qualified-ins-per-channel")
 
     form = page.get_by_test_id("indicators-form")
     form.get_by_label("Période").select_option("annee_precedente")
@@ -73,5 +76,7 @@ def test_a_manager_reads_the_indicators_narrows_them_and_downloads_what_is_shown
     assert rows[0][0] == "indicateur" and len(rows) > 1
     assert {row[2] for row in rows[1:]} == {SITES[0][0]} and {row[3] for row in rows[1:]} == {LETTER}
     assert {row[6][:4] for row in rows[1:]} == {"2025"}
+    assert {"MSS_PRO_INS_OK", "MSS_PATIENT_INS_KO"} <= {row[0] for row in rows[1:]}  # TBB/va1.01's extract
     _as_spreadsheet(page, text)
     shots(page, "csv-opened")
+    wave_one(page, "extract-opened")
