@@ -48,7 +48,7 @@ def test_a_manager_reads_the_indicators_narrows_them_and_downloads_what_is_shown
     generate(units)
     log_in(page, live_server, _manager())
 
-    page.goto(f"{live_server.url}/statistiques/")
+    page.get_by_test_id("indicators-link").click()  # the menu's "Indicateurs"
     _wait_for_figures(page)
     assert page.locator("tr[data-code=DMP_OK]").count() >= 1
     assert page.locator("canvas[data-chart]").count() == 6

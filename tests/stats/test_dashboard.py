@@ -62,6 +62,7 @@ def test_the_page_shows_the_filters_at_once_and_loads_the_figures_after(two_site
     assert 'href="/statistiques/indicateurs.csv?periode=mois&amp;mois=2026-03"' in html
     assert "vendor/chartjs/chart.umd.min.js" in html
     assert "Site 690000022" in html  # the site filter offers the sites
+    assert 'data-testid="indicators-link"' in html  # the menu leads there
 
 
 def test_all_sites_add_up_counts_and_recompute_rates_from_their_parts(two_sites):

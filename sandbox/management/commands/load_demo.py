@@ -18,6 +18,7 @@ TRY = (
     "chef.faure  menu Accès d'urgence : l'accès d'urgence de dr.martin au dossier GARCIA, à marquer comme revu",
     "dpo.lambert menu Accès d'urgence : tous les accès d'urgence de l'établissement (aucun dossier ouvert)",
     "admin       administration : habilitations, traces DMP (export CSV), bac à sable (PFI, DMP simulé)",
+    "            et /statistiques/ : indicateurs d'usage (tableau de bord, graphiques, CSV ; API /api/indicateurs/)",
 )
 
 
