@@ -50,12 +50,15 @@ class DocumentOutcome(models.Model):
     dmp_ok_at = models.DateTimeField(null=True)
     dmp_ko_at = models.DateTimeField(null=True)
     dmp_historical = models.BooleanField(default=False)
+    dmp_month = models.DateField(null=True)  # the Paris month of the success, else of the failure
     pro_ok_at = models.DateTimeField(null=True)
     pro_ko_at = models.DateTimeField(null=True)
     pro_historical = models.BooleanField(default=False)
+    pro_month = models.DateField(null=True)  # the Paris month of the success, else of the failure
     patient_ok_at = models.DateTimeField(null=True)
     patient_ko_at = models.DateTimeField(null=True)
     patient_historical = models.BooleanField(default=False)
+    patient_month = models.DateField(null=True)  # the Paris month of the success, else of the failure
 
     class Meta:
         default_permissions = ()

@@ -25,7 +25,7 @@ from django.db.models.expressions import RawSQL
 from dmp.mdm import PATIENT_MAIL_DOMAIN
 from dmp.models import BusinessAck, FeedingOrder
 from documents.models import Document, Status
-from stats.indicators.common import DOCUMENT_FINESS, produced_segur_documents
+from stats.indicators.common import DOCUMENT_FINESS, PARIS, produced_segur_documents
 from stats.models import DocumentOutcome, StaleOutcome
 
 # Which acks ``a`` speak for a route, and which failed orders ``o`` were addressed to it.
@@ -51,7 +51,7 @@ def _route_columns(route: str) -> str:
     )
 
 
-ROUTE_FIELDS = [f"{route}_{what}" for route in ROUTES for what in ("ok_at", "ko_at", "historical")]
+ROUTE_FIELDS = [f"{route}_{what}" for route in ROUTES for what in ("ok_at", "ko_at", "historical", "month")]
 OUTCOMES = """
 INSERT INTO {outcome} (document_id, episode_id, patient_id, finess, type_code, validated, {route_fields})
 SELECT d.id, d.episode_id, d.patient_id, d.finess, d.type_code, d.validated, {route_values}
@@ -78,13 +78,22 @@ def _documents(stale_only: bool) -> QuerySet[Document]:
     )
 
 
+def _route_value(name: str) -> str:
+    """The outcome column ``name`` from the orders' fold ``s``; a month is the Paris month of the success,
+    else of the failure (grouped on as a plain column: the planner knows it has few values)."""
+    if name.endswith("historical"):
+        return f"coalesce(s.{name}, FALSE)"
+    if name.endswith("month"):
+        route = name.removesuffix("_month")
+        return f"date_trunc('month', coalesce(s.{route}_ok_at, s.{route}_ko_at) AT TIME ZONE %(zone)s)::date"
+    return f"s.{name}"
+
+
 def _insert_outcomes(*, stale_only: bool) -> int:
     """Compute the outcome rows of every produced Ségur document, or of the taken ones only."""
     documents, document_params = _documents(stale_only).query.sql_with_params()
     named = {f"document_{n}": value for n, value in enumerate(document_params)}
-    values = ", ".join(
-        f"coalesce(s.{name}, FALSE)" if name.endswith("historical") else f"s.{name}" for name in ROUTE_FIELDS
-    )
+    values = ", ".join(_route_value(name) for name in ROUTE_FIELDS)
     statement = OUTCOMES.format(
         outcome=DocumentOutcome._meta.db_table, orders=FeedingOrder._meta.db_table, acks=BusinessAck._meta.db_table,
         route_fields=", ".join(ROUTE_FIELDS), route_values=values,
@@ -93,7 +102,7 @@ def _insert_outcomes(*, stale_only: bool) -> int:
         orders_filter="AND o.document_id IN (" + TAKEN_IDS + ")" if stale_only else "",
     )  # fmt: skip
     with connection.cursor() as cursor:
-        cursor.execute(statement, named | {"patient_like": f"%@{PATIENT_MAIL_DOMAIN}"})
+        cursor.execute(statement, named | {"patient_like": f"%@{PATIENT_MAIL_DOMAIN}", "zone": str(PARIS)})
         return cursor.rowcount
 
 

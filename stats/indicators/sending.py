@@ -26,7 +26,7 @@ from django.db.models import BooleanField, Count, ExpressionWrapper, Q
 from django.db.models.functions import Coalesce
 
 from patients.models import IdentityStatus
-from stats.indicators.common import Period, Row, as_month, in_period, month_of
+from stats.indicators.common import Period, Row, in_period
 from stats.models import DocumentOutcome
 
 
@@ -47,7 +47,7 @@ QUALIFIED = Q(patient__identity_status=IdentityStatus.QUALIFIEE) & ~Q(patient__i
 
 def _counts(route: Route, period: Period) -> Iterator[tuple]:
     """(finess, type, qualified, month, flow successes, failures, historical successes) per group."""
-    ok, ko, historical = (f"{route.field}_{what}" for what in ("ok_at", "ko_at", "historical"))
+    ok, ko, historical, month = (f"{route.field}_{what}" for what in ("ok_at", "ko_at", "historical", "month"))
     success = Q(**{f"{ok}__isnull": False})
     groups = ["finess", "type_code"]
     outcomes = DocumentOutcome.objects.annotate(at=Coalesce(ok, ko)).filter(in_period("at", period))
@@ -55,8 +55,7 @@ def _counts(route: Route, period: Period) -> Iterator[tuple]:
         outcomes = outcomes.annotate(qualified=ExpressionWrapper(QUALIFIED, output_field=BooleanField()))
         groups.append("qualified")
     return (
-        outcomes.annotate(month=month_of("at"))
-        .values_list(*groups, "month")
+        outcomes.values_list(*groups, month)
         .annotate(
             ok=Count("pk", filter=success & Q(**{historical: False})),
             ko=Count("pk", filter=~success),
@@ -78,7 +77,7 @@ def sending_rows(route: Route, period: Period) -> Iterator[Row]:
         if route.by_ins and qualified[0]:
             counted |= {f"{route.by_ins}_OK": ok, f"{route.by_ins}_KO": ko}
         for code, number in counted.items():
-            totals[code, finess, type_code, as_month(month)] += number
+            totals[code, finess, type_code, month] += number
     for (code, finess, type_code, month), number in totals.items():
         yield Row(code, finess, month, number, type_code=type_code)
 
