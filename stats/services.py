@@ -25,7 +25,7 @@ from django.db.models.expressions import RawSQL
 from dmp.mdm import PATIENT_MAIL_DOMAIN
 from dmp.models import BusinessAck, FeedingOrder
 from documents.models import Document, Status
-from stats.indicators.common import DOCUMENT_FINESS, PARIS, produced_segur_documents
+from stats.indicators.common import DOCUMENT_FINESS, PARIS, named_sql, produced_segur_documents
 from stats.models import DocumentOutcome, StaleOutcome
 
 # Which acks ``a`` speak for a route, and which failed orders ``o`` were addressed to it.
@@ -91,14 +91,13 @@ def _route_value(name: str) -> str:
 
 def _insert_outcomes(*, stale_only: bool) -> int:
     """Compute the outcome rows of every produced Ségur document, or of the taken ones only."""
-    documents, document_params = _documents(stale_only).query.sql_with_params()
-    named = {f"document_{n}": value for n, value in enumerate(document_params)}
+    documents, named = named_sql(_documents(stale_only), "document")
     values = ", ".join(_route_value(name) for name in ROUTE_FIELDS)
     statement = OUTCOMES.format(
         outcome=DocumentOutcome._meta.db_table, orders=FeedingOrder._meta.db_table, acks=BusinessAck._meta.db_table,
         route_fields=", ".join(ROUTE_FIELDS), route_values=values,
         route_columns=", ".join(_route_columns(route) for route in ROUTES),
-        documents=documents % tuple(f"%({name})s" for name in named),
+        documents=documents,
         orders_filter="AND o.document_id IN (" + TAKEN_IDS + ")" if stale_only else "",
     )  # fmt: skip
     with connection.cursor() as cursor:

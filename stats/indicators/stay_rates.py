@@ -26,6 +26,7 @@ from stats.indicators.common import (
     Row,
     as_month,
     closed_visits,
+    named_sql,
 )
 from stats.models import DocumentOutcome
 
@@ -54,17 +55,14 @@ GROUP BY 1, 2, 3
 def rows(period: Period) -> Iterator[Row]:
     """``<route>_SEJOURS_TAUX`` per type and ``MSS_PATIENT_PATIENTS_TAUX``."""
     visits = closed_visits(period).values("pk", "finess", "month", "kind", "surgical", "patient_id").order_by()
-    visits_sql, visits_params = visits.query.sql_with_params()
+    visits_sql, named = named_sql(visits, "visit")
     params = {
         "types": list(SEGUR_CODES), "letter": LETTER,
         "operative": OPERATIVE_REPORT, "prescription": PRESCRIPTION, "consultation": CONSULTATION_REPORT,
         "hospital": list(HOSPITAL_KINDS), "outpatient": Episode.Kind.OUTPATIENT,
     }  # fmt: skip
-    # the visits' SQL comes from the ORM with positional parameters: inlined as a named CTE
-    named = {f"visit_{n}": value for n, value in enumerate(visits_params)}
-    visits_named = visits_sql % tuple(f"%({name})s" for name in named)
     statement = STATEMENT.format(outcomes=DocumentOutcome._meta.db_table)
-    statement = statement.replace("WITH per_visit AS", f"WITH visits AS MATERIALIZED ({visits_named}), per_visit AS", 1)
+    statement = statement.replace("WITH per_visit AS", f"WITH visits AS MATERIALIZED ({visits_sql}), per_visit AS", 1)
     with connection.cursor() as cursor:
         cursor.execute(statement, params | named)
         fetched = cursor.fetchall()
