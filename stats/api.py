@@ -45,6 +45,13 @@ class IndicatorsQuery(serializers.Serializer):
     finess = serializers.RegexField(r"^[0-9A-Z]{9}$", required=False, help_text="FINESS géographique d'un site")
     type = serializers.ChoiceField(choices=list(SEGUR_TYPES), required=False, help_text="code LOINC d'un type Ségur")
 
+    def to_internal_value(self, data: Any) -> dict[str, Any]:
+        """An empty parameter is refused, not taken for an absent one (DRF's reading of a query string)."""
+        blank = {name: ["Ce paramètre ne peut être vide."] for name in self.fields if data.get(name) == ""}
+        if blank:
+            raise serializers.ValidationError(blank)
+        return super().to_internal_value(data)
+
 
 class IndicatorSerializer(serializers.Serializer):
     indicateur = serializers.ChoiceField(choices=list(CATALOGUE))

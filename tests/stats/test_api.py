@@ -65,6 +65,8 @@ def test_a_peer_without_the_scope_and_a_user_without_the_right_are_refused(two_s
         {"finess": "999999999"},  # not a site of ours
         {"type": "=1+1"},
         {"finess": "75000\x0011"},
+        {"periode": ""},  # empty: refused, not the default
+        {"periode": "annee", "mois": ""},
     ],
 )
 def test_bad_parameters_are_refused_with_their_reason(two_sites, query):  # noqa: F811
