@@ -11,5 +11,8 @@ class DocumentsConfig(AppConfig):
 
         from documents import views  # noqa: F401  (contributes the documents section of the patient file)
         from documents.rules import reinstall_default_rules
+        from documents.signals import version_validated
+        from documents.surgical import mark_surgical_stay
 
         post_migrate.connect(reinstall_default_rules, sender=self)
+        version_validated.connect(mark_surgical_stay, dispatch_uid="documents.mark_surgical_stay")

@@ -296,6 +296,7 @@ class Peer(models.Model):
         PATIENTS_READ = "patients:read", _("lecture des patients et séjours")
         CONSENT_WRITE = "consent:write", _("enregistrement de l'information/opposition")
         DOCUMENTS_READ = "documents:read", _("lecture des documents")
+        STATS_READ = "stats:read", _("lecture des indicateurs d'usage (aide à la décision)")
 
     name = models.SlugField(_("nom"), max_length=100, unique=True)
     token_hash = models.CharField(max_length=64, unique=True, editable=False, verbose_name=_("empreinte du jeton"))

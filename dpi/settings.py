@@ -489,6 +489,11 @@ CELERY_BEAT_SCHEDULE["dmp-dispatch-due-orders"] = {
     "schedule": DMP_FEEDING_SWEEP_SECONDS,
 }
 
+# --- Usage indicators (SC.STAT/ES.01): the per-document outcomes refreshed in the background ---
+
+STATS_REFRESH_SECONDS = float(env("STATS_REFRESH_SECONDS", "300"))
+CELERY_BEAT_SCHEDULE["stats-refresh-outcomes"] = {"task": "stats.refresh_outcomes", "schedule": STATS_REFRESH_SECONDS}
+
 # --- DMP consultation (AIR simplifié): SOAP 1.2 over HTTPS with mutual TLS, see docs/dmp-consultation.md ---
 
 DMP_CONSULTATION_ENABLED = env_bool("DMP_CONSULTATION_ENABLED", True)

@@ -95,3 +95,9 @@ def link_care_episode(
         detail={"care_episode": [before, episode.care_episode_id], "same_as": same_as.pk if same_as else None},
     )
     return episode
+
+
+def record_surgical_activity(*, episode_id: int) -> bool:
+    """The visit had surgery (an operative report of it was validated): the denominator of the operative
+    report's indicators (docs/statistics.md). Never unset here: surgery done stays done. Whether it changed."""
+    return bool(Episode.objects.filter(pk=episode_id, surgical=False).update(surgical=True))

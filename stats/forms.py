@@ -8,6 +8,8 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from documents.types import SEGUR_TYPES
+from dpi.models import Site
 from stats.indicators import Period
 
 LONGEST_RANGE_DAYS = 5 * 366
@@ -48,3 +50,18 @@ class PeriodForm(forms.Form):
         except ValueError:
             raise forms.ValidationError(_("Indiquez le mois sous la forme AAAA-MM.")) from None
         return Period.month(first.year, first.month)
+
+
+class IndicatorsForm(PeriodForm):
+    """The period, and optionally one site (FINESS géographique) and one Ségur type: what the dashboard
+    shows, what its CSV link downloads."""
+
+    finess = forms.ChoiceField(label=_("Site (FINESS géographique)"), required=False)
+    type = forms.ChoiceField(label=_("Type de document"), required=False)
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        sites = Site.objects.order_by("finess_eg").values_list("finess_eg", "name")
+        self.fields["finess"].choices = [("", _("Tous les sites"))] + [(f, f"{f} – {name}") for f, name in sites]
+        types = [(code, segur.label) for code, segur in SEGUR_TYPES.items()]
+        self.fields["type"].choices = [("", _("Tous les types"))] + types

@@ -6,6 +6,7 @@ Definitions, numerators and denominators: ``docs/statistics.md``; one module per
 
 from __future__ import annotations
 
+from stats import services
 from stats.indicators import consultation, information, received, sending, stay_rates
 from stats.indicators.common import Period, Row
 
@@ -27,6 +28,8 @@ CATALOGUE: dict[str, str] = {
     "MSS_PRO_SEJOURS_TAUX": "Taux de séjours clôturés dont le document a été envoyé par MSSanté",
     "MSS_PATIENT_OK": "Documents transmis au patient par MSSanté – réussi",
     "MSS_PATIENT_KO": "Documents transmis au patient par MSSanté – en échec",
+    "MSS_PATIENT_INS_OK": "Documents avec INS qualifiée transmis au patient par MSSanté – réussi",
+    "MSS_PATIENT_INS_KO": "Documents avec INS qualifiée transmis au patient par MSSanté – en échec",
     "MSS_PATIENT_SEJOURS_TAUX": "Taux de séjours clôturés dont le document a été envoyé au patient par MSSanté",
     "MSS_PATIENT_PATIENTS_TAUX": "Taux de patients à qui le document a été envoyé par MSSanté",
     "MSS_RECU_AUTO_OK": "Documents CDA reçus par MSSanté intégrés automatiquement – réussi",
@@ -47,7 +50,9 @@ _ORDER = {code: position for position, code in enumerate(CATALOGUE)}
 
 
 def compute(period: Period) -> list[Row]:
-    """Every indicator of the period, sorted by indicator, FINESS, type, profession and month."""
+    """Every indicator of the period, sorted by indicator, FINESS, type, profession and month; the stale
+    document outcomes are refreshed first, so the figures equal the operational tables."""
+    services.refresh_outcomes()
     rows = [
         *sending.rows(period),
         *stay_rates.rows(period),

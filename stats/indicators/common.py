@@ -117,3 +117,11 @@ def closed_visits(period: Period) -> QuerySet[Episode]:
         .filter(in_period("closed_at", period))
         .annotate(finess=F("care_unit__site__finess_eg"), month=month_of("closed_at"))
     )
+
+
+def named_sql(queryset: QuerySet, prefix: str) -> tuple[str, dict[str, object]]:
+    """The queryset's SQL with named parameters ``%(<prefix>_<n>)s``, to inline it in a statement of our own
+    (a CTE) whose other parameters are named too."""
+    sql, params = queryset.query.sql_with_params()
+    named = {f"{prefix}_{n}": value for n, value in enumerate(params)}
+    return sql % tuple(f"%({name})s" for name in named), named

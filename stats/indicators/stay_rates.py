@@ -2,9 +2,10 @@
 MSSanté, over the visits NB 3 names for that type; and the rate of patients sent one by MSSanté.
 
 A document *reached* a route when one of its orders succeeded there (docs/statistics.md: the PFI's AA
-and a positive business ack of the route), at any time up to the computation. One statement: the
-documents with their sent orders and positive acks folded per visit and type in one pass, joined to the
-closed visits of the period crossed with the four types and filtered by each type's eligibility.
+and a positive business ack of the route), at any time up to the computation: its outcome row
+(:mod:`stats.services`) has a first success on that route. One statement: the validated documents'
+outcomes folded per visit and type, joined to the closed visits of the period crossed with the four types
+and filtered by each type's eligibility.
 """
 
 from __future__ import annotations
@@ -13,9 +14,6 @@ from collections.abc import Iterator
 
 from django.db import connection
 
-from dmp.mdm import PATIENT_MAIL_DOMAIN
-from dmp.models import BusinessAck, FeedingOrder
-from documents.models import Document, Provenance, Status
 from patients.models import Episode
 from stats.indicators.common import (
     CONSULTATION_REPORT,
@@ -28,20 +26,17 @@ from stats.indicators.common import (
     Row,
     as_month,
     closed_visits,
+    named_sql,
 )
+from stats.models import DocumentOutcome
 
 ROUTES = ("DMP", "MSS_PRO", "MSS_PATIENT")
 STATEMENT = """
 WITH per_visit AS (
-    SELECT d.episode_id, d.type_code,
-        bool_or(o.channel = 'dmp' AND a.event = 'Z01') AS dmp,
-        bool_or(o.channel = 'mss' AND a.event IN ('Z02', 'Z03') AND a.recipient NOT LIKE %(patient_like)s) AS pro,
-        bool_or(o.channel = 'mss' AND a.event IN ('Z02', 'Z03') AND a.recipient LIKE %(patient_like)s) AS patient
-    FROM {documents} d
-        LEFT JOIN {orders} o ON o.document_id = d.id AND o.purpose = 'publish' AND o.state = 'sent'
-        LEFT JOIN {acks} a ON a.order_id = o.id AND a.success
-    WHERE d.provenance = %(produced)s AND d.status = ANY(%(statuses)s) AND d.type_code = ANY(%(types)s)
-        AND d.episode_id IS NOT NULL
+    SELECT episode_id, type_code, bool_or(dmp_ok_at IS NOT NULL) AS dmp, bool_or(pro_ok_at IS NOT NULL) AS pro,
+        bool_or(patient_ok_at IS NOT NULL) AS patient
+    FROM {outcomes}
+    WHERE validated
     GROUP BY 1, 2
 )
 SELECT v.finess, v.month, t.type_code, count(*),
@@ -60,19 +55,14 @@ GROUP BY 1, 2, 3
 def rows(period: Period) -> Iterator[Row]:
     """``<route>_SEJOURS_TAUX`` per type and ``MSS_PATIENT_PATIENTS_TAUX``."""
     visits = closed_visits(period).values("pk", "finess", "month", "kind", "surgical", "patient_id").order_by()
-    visits_sql, visits_params = visits.query.sql_with_params()
+    visits_sql, named = named_sql(visits, "visit")
     params = {
-        "patient_like": f"%@{PATIENT_MAIL_DOMAIN}", "produced": Provenance.PRODUCED,
-        "statuses": [Status.VALIDATED, Status.REPLACED], "types": list(SEGUR_CODES), "letter": LETTER,
+        "types": list(SEGUR_CODES), "letter": LETTER,
         "operative": OPERATIVE_REPORT, "prescription": PRESCRIPTION, "consultation": CONSULTATION_REPORT,
         "hospital": list(HOSPITAL_KINDS), "outpatient": Episode.Kind.OUTPATIENT,
     }  # fmt: skip
-    # the visits' SQL comes from the ORM with positional parameters: inlined as a named CTE
-    named = {f"visit_{n}": value for n, value in enumerate(visits_params)}
-    visits_named = visits_sql % tuple(f"%({name})s" for name in named)
-    statement = STATEMENT.format(
-        orders=FeedingOrder._meta.db_table, acks=BusinessAck._meta.db_table, documents=Document._meta.db_table
-    ).replace("WITH per_visit AS", f"WITH visits AS ({visits_named}), per_visit AS", 1)
+    statement = STATEMENT.format(outcomes=DocumentOutcome._meta.db_table)
+    statement = statement.replace("WITH per_visit AS", f"WITH visits AS MATERIALIZED ({visits_sql}), per_visit AS", 1)
     with connection.cursor() as cursor:
         cursor.execute(statement, params | named)
         fetched = cursor.fetchall()

@@ -3,11 +3,12 @@
 Schemathesis reads ``/api/schema/`` from the running server and generates, for every operation, requests
 that fit the schema (positive) and requests that do not (negative: wrong types, missing fields, odd
 characters). They are sent as a user of a care unit (session cookie, second factor done) and as a peer of
-the hospital information system (``Authorization: Token``, scopes ``patients:read`` and
-``consent:write``). Every answer must be no 5xx, a status code the schema documents for the operation,
-the documented content type and a body that fits the documented schema; a request outside the schema
-must be refused with a 4xx. Half of the positive requests aim at a patient or visit that exists, so that
-the 200/201 answers are checked too, not only the 404s of random identifiers.
+the hospital information system (``Authorization: Token``, scopes ``patients:read``, ``consent:write``
+and ``stats:read``); the user is also staff with the usage indicators' permission. Every answer must be
+no 5xx, a status code the schema documents for the operation, the documented content type and a body
+that fits the documented schema; a request outside the schema must be refused with a 4xx. Half of the
+positive requests aim at a patient or visit that exists, so that the 200/201 answers are checked too,
+not only the 404s of random identifiers.
 
 A real server (pytest-django's ``live_server``) rather than the WSGI app: the requests go through an
 HTTP client and Django's HTTP server, so header encoding, query-string quoting and cookies are the ones a
@@ -23,6 +24,7 @@ from __future__ import annotations
 import pytest
 import schemathesis
 from django.conf import settings
+from django.contrib.auth.models import Permission
 from django.test import Client
 from hypothesis import HealthCheck, Phase, given
 from hypothesis import settings as hypothesis_settings
@@ -36,7 +38,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from dpi.models import CareUnit, Peer
+from dpi.models import CareUnit, Peer, User
 from dpi.services import create_peer
 from patients.models import Episode
 from tests.factories import EpisodeFactory
@@ -71,6 +73,7 @@ OPERATIONS = [
     "GET /api/episodes/",
     "GET /api/episodes/{id}/",
     "POST /api/episodes/{id}/consent/",
+    "GET /api/indicateurs/",
 ]
 
 
@@ -83,13 +86,24 @@ def _user_headers(user: object) -> dict[str, str]:
 
 
 def _peer_headers() -> dict[str, str]:
-    _peer, token = create_peer(name="fuzz", scopes=[Peer.Scope.PATIENTS_READ, Peer.Scope.CONSENT_WRITE])
+    scopes = [Peer.Scope.PATIENTS_READ, Peer.Scope.CONSENT_WRITE, Peer.Scope.STATS_READ]
+    _peer, token = create_peer(name="fuzz", scopes=scopes)
     return {"Authorization": f"Token {token}"}
+
+
+def _indicators_reader(user: User) -> User:
+    """The doctor also reads the usage indicators (staff, with the permission), so that endpoint answers too."""
+    user.is_staff = True
+    user.save(update_fields=["is_staff"])
+    user.user_permissions.add(Permission.objects.get(codename="view_indicators", content_type__app_label="stats"))
+    return user
 
 
 @pytest.fixture(params=["user", "peer"])
 def caller_headers(request: pytest.FixtureRequest, transactional_db: None) -> dict[str, str]:
-    return _user_headers(request.getfixturevalue("doctor")) if request.param == "user" else _peer_headers()
+    if request.param == "peer":
+        return _peer_headers()
+    return _user_headers(_indicators_reader(request.getfixturevalue("doctor")))
 
 
 def _existing_id(operation: APIOperation, episode: Episode) -> int:

@@ -36,7 +36,7 @@ BASELINES = {
     "[exact name, indexed]": "the birth name as stored, exact and accent-sensitive, through its plain index, "
     "same order and limit, alternating with it",
     "[COUNT(*)]": "a bare SELECT count(*) of each table the indicators read (stays, documents, versions, orders, "
-    "acks, consent), best of three",
+    "acks, consent, document outcomes), best of three",
 }
 BENCHMARKS = ("mllp", "pam", "mss", "feeding", "dmp", "documents", "search", "stats")
 

@@ -11,6 +11,7 @@ from documents.models import Document, DocumentVersion, Provenance, Status
 from dpi.hl7.ack import new_control_id
 from dpi.hl7.models import Message
 from patients.models import Episode, Patient
+from stats.services import mark_stale
 
 _numbers = itertools.count(1)
 PATIENT_MAIL = "{ins}@patient.mssante.fr"
@@ -76,6 +77,7 @@ def send(document: Document, orders: list[OrderFact], message: Message) -> None:
         for order, fact in zip(created, orders, strict=True)
         for ack in fact.acks
     )
+    mark_stale([document.pk])  # a bulk write bypasses the saves that mark it
 
 
 def dmp(state: str, at: datetime, *acks: bool, kind: str = OrderKind.AUTOMATIC) -> OrderFact:

@@ -188,7 +188,8 @@ def hand_counts(stays: list[StayFact], qualified: set[int]) -> Counter:
             for prefix in ROUTES:
                 ok = [o for o in doc.orders if succeeded(o, prefix)]
                 ko = [o.at for o in doc.orders if failed(o, prefix)]
-                variants = [prefix] + (["MSS_PRO_INS"] if prefix == "MSS_PRO" and stay.patient in qualified else [])
+                by_ins = prefix.startswith("MSS_") and stay.patient in qualified
+                variants = [prefix] + ([f"{prefix}_INS"] if by_ins else [])
                 for code in variants:
                     if ok:
                         historical = any(o.kind == OrderKind.HISTORICAL for o in ok)
@@ -207,7 +208,8 @@ def test_sent_documents_equal_the_hand_count_first_success_wins_over_earlier_fai
     produced = {k: v for k, v in result.items() if k[0].endswith(("_OK", "_KO")) and v[1] is None and v[0]}
     assert {k: v[0] for k, v in produced.items()} == expected
     assert {k[0] for k in expected} >= {"DMP_OK", "DMP_KO", "DMP_HISTO_OK", "MSS_PRO_OK", "MSS_PRO_KO",
-                                        "MSS_PRO_INS_OK", "MSS_PATIENT_OK", "MSS_PATIENT_KO"}  # fmt: skip
+                                        "MSS_PRO_INS_OK", "MSS_PATIENT_OK", "MSS_PATIENT_KO",
+                                        "MSS_PATIENT_INS_OK"}  # fmt: skip
 
 
 def _eligible(stay: StayFact, type_code: str) -> bool:

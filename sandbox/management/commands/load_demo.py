@@ -19,6 +19,7 @@ TRY = (
     "chef.faure  menu Accès d'urgence : l'accès d'urgence de dr.martin au dossier GARCIA, à marquer comme revu",
     "dpo.lambert menu Accès d'urgence : tous les accès d'urgence de l'établissement (aucun dossier ouvert)",
     "admin       administration : habilitations, traces DMP (export CSV), bac à sable (PFI, DMP simulé) ;",
+    "            /statistiques/ : indicateurs d'usage (tableau de bord, graphiques, CSV ; API /api/indicateurs/) ;",
     "            traces du cycle de vie des comptes, export des comptes (Utilisateurs, action), synchronisation",
     "            avec l'annuaire (sans annuaire en démo : DIRECTORY_LDAP_URL, voir docs/accounts.md)",
     "tous        Mon compte : changez l'adresse de récupération, le code s'affiche dans la console du serveur web",
