@@ -7,7 +7,7 @@ Definitions, numerators and denominators: ``docs/statistics.md``; one module per
 from __future__ import annotations
 
 from stats import services
-from stats.indicators import consultation, information, received, sending, stay_rates
+from stats.indicators import consultation, correspondents, information, received, sending, stay_rates
 from stats.indicators.common import Period, Row
 
 # Every code produced, in the order of the DSR, with its label in the CSV.
@@ -26,6 +26,7 @@ CATALOGUE: dict[str, str] = {
     "MSS_PRO_INS_OK": "Documents avec INS qualifiée envoyés aux correspondants par MSSanté – réussi",
     "MSS_PRO_INS_KO": "Documents avec INS qualifiée envoyés aux correspondants par MSSanté – en échec",
     "MSS_PRO_SEJOURS_TAUX": "Taux de séjours clôturés dont le document a été envoyé par MSSanté",
+    correspondents.CODE: "Taux de correspondants ayant une adresse MSSanté à qui le document a été envoyé",
     "MSS_PATIENT_OK": "Documents transmis au patient par MSSanté – réussi",
     "MSS_PATIENT_KO": "Documents transmis au patient par MSSanté – en échec",
     "MSS_PATIENT_INS_OK": "Documents avec INS qualifiée transmis au patient par MSSanté – réussi",
@@ -55,6 +56,7 @@ def compute(period: Period) -> list[Row]:
     services.refresh_outcomes()
     rows = [
         *sending.rows(period),
+        *correspondents.rows(period),
         *stay_rates.rows(period),
         *consultation.rows(period),
         *received.rows(period),

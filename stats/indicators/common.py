@@ -92,10 +92,18 @@ def in_period(field: str, period: Period) -> Q:
     return Q(**{f"{field}__gte": period.since, f"{field}__lt": period.until})
 
 
-# The FINESS of a document: its own (set when produced or received), else its unit's, else its stay's.
-DOCUMENT_FINESS = Coalesce(
-    NullIf("finess_eg", Value("")), "care_unit__site__finess_eg", "episode__care_unit__site__finess_eg", Value("")
-)
+def document_finess(path: str = "") -> Coalesce:
+    """The FINESS of a document (reached by ``path``, e.g. ``"order__document__"``): its own (set when
+    produced or received), else its unit's, else its stay's."""
+    return Coalesce(
+        NullIf(f"{path}finess_eg", Value("")),
+        f"{path}care_unit__site__finess_eg",
+        f"{path}episode__care_unit__site__finess_eg",
+        Value(""),
+    )
+
+
+DOCUMENT_FINESS = document_finess()
 
 
 def produced_segur_documents() -> QuerySet[Document]:

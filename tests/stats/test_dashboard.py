@@ -107,11 +107,12 @@ def test_only_staff_with_the_indicators_permission_see_the_figures(permission, s
 
 
 def test_the_figures_cost_a_fixed_number_of_queries_three_more_per_month(two_sites, django_assert_max_num_queries):
-    """32 for the page, the refresh and the families, plus three per month (the DMP consultation's selectors
-    are asked month by month); never a query per fact."""
+    """34 for the page, the refresh and the families (the correspondents' rate: its denominator and its
+    receipts), plus three per month (the DMP consultation's selectors are asked month by month); never a
+    query per fact."""
     client = reader()
     figures(client, periode="annee_precedente")  # the outcomes refreshed once, the session warm
-    with django_assert_max_num_queries(32 + 3):
+    with django_assert_max_num_queries(34 + 3):
         figures(client, periode="mois", mois="2026-03")
-    with django_assert_max_num_queries(32 + 3 * 12):
+    with django_assert_max_num_queries(34 + 3 * 12):
         figures(client, periode="intervalle", du="2026-01-01", au="2026-12-31")
