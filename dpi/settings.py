@@ -437,6 +437,19 @@ CDA_XSLT_TIMEOUT_SECONDS = float(env("DPI_CDA_XSLT_TIMEOUT_SECONDS", "10"))
 CDA_XSLT_MAX_MEMORY_MB = env_int("DPI_CDA_XSLT_MAX_MEMORY_MB", 1024)
 CDA_XSLT_MAX_OUTPUT_BYTES = env_int("DPI_CDA_XSLT_MAX_OUTPUT_BYTES", 32 * 1024 * 1024)
 
+# --- Annuaire Santé (national directory), see docs/annuaire.md ------------------------------------
+
+# A load of the open-data extract that would deactivate more than this share of the active practice
+# situations is refused (a truncated file must not empty the directory); the administrator loads it anyway
+# by raising this value for one run.
+DIRECTORY_MAX_DEACTIVATED_PERCENT = float(env("DIRECTORY_MAX_DEACTIVATED_PERCENT", "10"))
+# How often beat checks the administrator's schedule of loads (DirectorySchedule in the admin).
+DIRECTORY_SCHEDULE_SWEEP_SECONDS = float(env("DIRECTORY_SCHEDULE_SWEEP_SECONDS", "300"))
+CELERY_BEAT_SCHEDULE["directory-start-due-load"] = {
+    "task": "directory.start_due_load",
+    "schedule": DIRECTORY_SCHEDULE_SWEEP_SECONDS,
+}
+
 # --- Logging ------------------------------------------------------------------------------
 
 LOGGING = {
