@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 from typing import Protocol
 
+from sandbox.annuaire.server import AnnuaireSimulator
 from sandbox.dmp.server import DmpSimulator
 from sandbox.pfi import PfiSimulator
 
@@ -23,6 +24,7 @@ class Simulator(Protocol):
 SIMULATORS: list[Simulator] = []
 SIMULATORS.append(PfiSimulator())  # PFI_HOST:PFI_PORT, ZAM to MLLP_HOST:MLLP_PORT
 SIMULATORS.append(DmpSimulator())  # SANDBOX_DMP_HOST:SANDBOX_DMP_PORT (HTTPS), SANDBOX_DMP_WEB_PORT (pages)
+SIMULATORS.append(AnnuaireSimulator())  # SANDBOX_ANNUAIRE_HOST:SANDBOX_ANNUAIRE_PORT (FHIR over HTTP)
 
 
 async def run_all(stop: asyncio.Event, simulators: list[Simulator] | None = None) -> None:
