@@ -10,27 +10,9 @@ import pytest
 from directory.clients.annuaire import AnnuaireClient, AnnuaireError, Criteria
 from sandbox.annuaire.people import person
 from sandbox.annuaire.server import AnnuaireServer
+from tests.directory.conftest import KEY, PEOPLE
 
-KEY = "cle-de-test"
-PEOPLE = 300
 SOMEONE = person(7)
-
-
-@pytest.fixture(scope="module")
-def server():
-    running = AnnuaireServer("127.0.0.1", 0, api_key=KEY, people=PEOPLE)
-    running.start()
-    yield running
-    running.shutdown()
-    running.server_close()
-
-
-@pytest.fixture
-def sandbox(server):
-    server.mode = "normal"
-    server.calls.clear()
-    yield server
-    server.mode = "normal"
 
 
 @pytest.fixture
