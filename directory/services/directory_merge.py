@@ -32,14 +32,14 @@ PERSONS = Table(
     "rpps",
     "person_hash",
     tuple(PERSON_FIELDS),
-    f"line_no IN (SELECT MIN(line_no) FROM {STAGING} GROUP BY rpps)",  # noqa: S608 (names from our models)
+    f"s.line_no IN (SELECT MIN(line_no) FROM {STAGING} GROUP BY rpps)",  # noqa: S608 (names from our models)
 )
 SITUATIONS = Table(
     PracticeSituation._meta.db_table,
     "key",
     "row_hash",
     ("key", "rpps", *SITUATION_FIELDS, "address"),
-    f"line_no IN (SELECT MIN(line_no) FROM {STAGING} GROUP BY key)",  # noqa: S608 (names from our models)
+    f"s.line_no IN (SELECT MIN(line_no) FROM {STAGING} GROUP BY key)",  # noqa: S608 (names from our models)
 )
 
 
@@ -70,29 +70,33 @@ def merge_staged_lines(*, now: datetime, max_deactivated: float) -> Counts:
 
 
 def _merge(table: Table, now: datetime) -> tuple[int, int, int]:
-    added, changed, upsert, deactivate = _statements(table)
+    added, changed, update, insert, deactivate = _statements(table)
     counts = _scalar(added), _scalar(changed)
     with connection.cursor() as cursor:
-        cursor.execute(upsert, [now])
+        cursor.execute(update, [now])
+        cursor.execute(insert, [now])
         cursor.execute(deactivate, [now])
         return (*counts, cursor.rowcount)
 
 
-def _statements(table: Table) -> tuple[str, str, str, str]:
-    """Count new rows, count changed rows, upsert both, deactivate what the extract no longer has.
+def _statements(table: Table) -> tuple[str, str, str, str, str]:
+    """Count new rows, count changed rows, update the changed, insert the new, deactivate what the extract
+    no longer has (a plain INSERT of the new rows: no speculative insertion per row as ON CONFLICT does).
     Table and column names come from our models; values are parameters."""
     name, key, source = table.name, table.key, table.source
     columns = ", ".join(table.columns)
-    updates = ", ".join(f"{column} = excluded.{column}" for column in (*table.columns, "row_hash", "updated_at"))
+    updates = ", ".join(f"{column} = s.{column}" for column in table.columns if column != key)
     return (
         f"SELECT COUNT(*) FROM {STAGING} s WHERE {source} "  # noqa: S608
         f"AND NOT EXISTS (SELECT 1 FROM {name} t WHERE t.{key} = s.{key})",
         f"SELECT COUNT(*) FROM {STAGING} s JOIN {name} t ON t.{key} = s.{key} "  # noqa: S608
         f"WHERE {source} AND (t.row_hash <> s.{table.hash} OR NOT t.active)",
+        f"UPDATE {name} SET {updates}, row_hash = s.{table.hash}, active = TRUE, updated_at = %s "  # noqa: S608
+        f"FROM {STAGING} s WHERE s.{key} = {name}.{key} AND {source} "
+        f"AND ({name}.row_hash <> s.{table.hash} OR NOT {name}.active)",
         f"INSERT INTO {name} ({columns}, row_hash, active, updated_at) "  # noqa: S608
-        f"SELECT {columns}, {table.hash}, TRUE, %s FROM {STAGING} WHERE {source} "
-        f"ON CONFLICT ({key}) DO UPDATE SET {updates}, active = TRUE "
-        f"WHERE {name}.row_hash <> excluded.row_hash OR NOT {name}.active",
+        f"SELECT {columns}, {table.hash}, TRUE, %s FROM {STAGING} s WHERE {source} "
+        f"AND NOT EXISTS (SELECT 1 FROM {name} t WHERE t.{key} = s.{key})",
         f"UPDATE {name} SET active = FALSE, updated_at = %s WHERE active AND NOT EXISTS "  # noqa: S608
         f"(SELECT 1 FROM {STAGING} s WHERE s.{key} = {name}.{key})",
     )

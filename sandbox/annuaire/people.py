@@ -136,7 +136,7 @@ def person(index: int, seed: int = 0) -> Person:
     if spread % 4 == 0:
         second = (first.index + 1 + (spread >> 16) % (structures - 1)) % structures
         activities.append(_activity(structure(second), profession[0]))
-    number = f"1{(index + seed * 7_000_000) % 10**9:09d}"
+    number = f"1{(20_000_000 + index + seed * 7_000_000) % 10**9:09d}"  # away from the test factories' RPPS
     return Person(
         index=index,
         rpps=number + luhn_key(number),
