@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -93,20 +94,23 @@ class Criteria:
 
 
 class Throttle:
-    """Spaces the calls of this process to ``rate`` per second (the gateway counts per application)."""
+    """At most ``rate`` calls of this process in any second, as the gateway counts them: a burst of a few
+    calls goes at once, the one past the limit waits for the oldest of the window to be a second old."""
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
-        self.next_call = 0.0
+        self.recent: deque[float] = deque()
 
     def wait(self, rate: float, deadline: float) -> None:
         with self.lock:
             now = time.monotonic()
-            start = max(now, self.next_call)
+            while self.recent and self.recent[0] <= now - 1:
+                self.recent.popleft()
+            start = self.recent[-int(rate)] + 1 if len(self.recent) >= int(rate) else now
             if start > deadline:
                 raise AnnuaireError("Annuaire Santé : trop de recherches en cours, réessayez.", permanent=False)
-            self.next_call = start + 1 / rate
-        time.sleep(start - now)
+            self.recent.append(start)
+        time.sleep(max(start - now, 0))
 
 
 THROTTLE = Throttle()

@@ -38,6 +38,8 @@ BASELINES = {
     "same order and limit, alternating with it",
     "[COUNT(*)]": "a bare SELECT count(*) of each table the indicators read (stays, documents, versions, orders, "
     "acks, consent), best of three",
+    "[bare FHIR round trip]": "one GET of a Practitioner by identifier to the sandbox Annuaire Santé on a kept-alive "
+    "connection, alternating with the search",
     "[bare COPY]": "COPY of the same extract file, as text, into an unindexed 57-column table, nothing parsed or "
     "checked, in the same run",
 }
@@ -68,6 +70,7 @@ def run(only: str | None, messages: int) -> list[Row]:
             rows += stats.compare()
         if only in (None, "annuaire"):  # its own tables: the directory's million lines
             rows += annuaire.compare()
+            rows += annuaire.compare_search()
     return rows
 
 

@@ -4,6 +4,9 @@ by each criterion with their MSSanté mailboxes by type, follows pages and rides
 
 from __future__ import annotations
 
+import time
+from collections import deque
+
 import httpx
 import pytest
 
@@ -114,11 +117,22 @@ def test_plain_contact_emails_of_a_structure_are_not_offered_as_mssante_addresse
     assert addresses and not any(address.startswith("contact@") for address in addresses)
 
 
-def test_a_429_is_retried_after_its_retry_after_and_the_searches_succeed(client):
-    found = [client.professional(person(1).rpps) for _ in range(15)]  # 30 calls at once, 17 allowed per second
+def test_a_429_is_retried_after_its_retry_after_and_the_search_succeeds(client, sandbox):
+    sandbox.calls[KEY] = deque([time.monotonic()] * 17)  # the gateway counted 17 calls of ours this second
 
-    assert all(professional.rpps == person(1).rpps for professional in found)
-    assert client.retries > 0
+    found = client.professional(person(1).rpps)
+
+    assert found.rpps == person(1).rpps
+    assert client.retries == 1
+
+
+def test_a_client_at_the_gateways_rate_queues_its_calls_and_is_never_answered_429(sandbox):
+    client = AnnuaireClient(base_url=sandbox.base_url, api_key=KEY, timeout=10, rate=17)
+
+    found = [client.professional(person(2).rpps) for _ in range(15)]  # 30 calls, queued at 17 per second
+
+    assert all(professional.rpps == person(2).rpps for professional in found)
+    assert (client.calls, client.retries) == (30, 0)
 
 
 def test_a_server_error_is_a_transient_error(client, sandbox):
