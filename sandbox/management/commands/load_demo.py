@@ -17,7 +17,11 @@ TRY = (
     "            DUPONT puis intégrer après vérification ou marquer comme traité ; doublon possible DUPONT MARIE",
     "chef.faure  menu Accès d'urgence : l'accès d'urgence de dr.martin au dossier GARCIA, à marquer comme revu",
     "dpo.lambert menu Accès d'urgence : tous les accès d'urgence de l'établissement (aucun dossier ouvert)",
-    "admin       administration : habilitations, traces DMP (export CSV), bac à sable (PFI, DMP simulé)",
+    "admin       administration : habilitations, traces DMP (export CSV), bac à sable (PFI, DMP simulé) ;",
+    "            Annuaire Santé : rapport du chargement de l'extrait, planification, créer un utilisateur depuis",
+    "            un RPPS (Professionnels de l'Annuaire Santé, action)",
+    "dr.martin   nouveau document de DUPONT, Destinataires › Critères détaillés : nom DUBOIS, commune MARSEILLE,",
+    "            l'Annuaire Santé simulé répond sous les correspondants locaux ; un clic ajoute la BAL choisie",
 )
 
 
