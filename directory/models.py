@@ -177,10 +177,12 @@ class PracticeSituation(models.Model):
 
 
 class StagedLine(models.Model):
-    """A valid line of the extract being loaded, copied here before the set-based merge (no constraint,
-    no index but the merge's; emptied when a new load starts)."""
+    """A valid line of the extract being loaded, copied here before the set-based merge (no constraint, no
+    index: the merge joins it whole; emptied when a new load starts). Keys are unique (duplicates are
+    refused while reading) and the first line of each RPPS is flagged, so the merge needs no grouping."""
 
     line_no = models.IntegerField()
+    first_line = models.BooleanField(help_text="first line of this RPPS in the file")
     key = models.CharField(max_length=32)
     person_hash = models.CharField(max_length=32)
     row_hash = models.CharField(max_length=32)
@@ -206,12 +208,6 @@ class StagedLine(models.Model):
     city = models.CharField(max_length=100)
     phone = models.CharField(max_length=20)
     email = models.CharField(max_length=254)
-
-    class Meta:
-        indexes = [
-            models.Index(fields=["key"], name="staged_line_key"),
-            models.Index(fields=["rpps"], name="staged_line_rpps"),
-        ]
 
     def __str__(self) -> str:
         return f"ligne {self.line_no}"

@@ -94,19 +94,23 @@ class Criteria:
 
 
 class Throttle:
-    """At most ``rate`` calls of this process in any second, as the gateway counts them: a burst of a few
-    calls goes at once, the one past the limit waits for the oldest of the window to be a second old."""
+    """At most ``rate`` - 1 calls of this process in any second, as the gateway counts them: a burst of a
+    few calls goes at once, the one past the limit waits for the oldest of the window to be a second old.
+    One call of slack, and a margin, because the gateway counts arrivals and we count departures."""
+
+    MARGIN_SECONDS = 0.05
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.recent: deque[float] = deque()
 
     def wait(self, rate: float, deadline: float) -> None:
+        limit = max(int(rate) - 1, 1)
         with self.lock:
             now = time.monotonic()
-            while self.recent and self.recent[0] <= now - 1:
+            while self.recent and self.recent[0] <= now - 1 - self.MARGIN_SECONDS:
                 self.recent.popleft()
-            start = self.recent[-int(rate)] + 1 if len(self.recent) >= int(rate) else now
+            start = self.recent[-limit] + 1 + self.MARGIN_SECONDS if len(self.recent) >= limit else now
             if start > deadline:
                 raise AnnuaireError("Annuaire Santé : trop de recherches en cours, réessayez.", permanent=False)
             self.recent.append(start)

@@ -27,6 +27,10 @@ from dpi.models import User
 BATCH_LINES = 50_000
 REFUSED_KEPT = 1000  # refused lines kept with their text in the report; all are counted
 RAW_KEPT = 1000  # characters of a refused line's text kept
+DUPLICATE = (
+    "Situation en double : même personne, structure, savoir-faire, mode, rôle et genre d'activité "
+    "qu'une ligne précédente."
+)
 
 
 class LoadAborted(Exception):
@@ -34,8 +38,25 @@ class LoadAborted(Exception):
 
 
 @dataclass
+class Seen:
+    """The situation keys and RPPS already read: a repeated key is refused, the first line of an RPPS is
+    flagged. Rebuilt from the staging table when a load resumes."""
+
+    keys: set[bytes] = field(default_factory=set)
+    rpps: set[int] = field(default_factory=set)
+
+    @classmethod
+    def staged(cls) -> Seen:
+        seen = cls()
+        for key, rpps in StagedLine.objects.values_list("key", "rpps").iterator(chunk_size=10_000):
+            seen.keys.add(bytes.fromhex(key))
+            seen.rpps.add(int(rpps))
+        return seen
+
+
+@dataclass
 class Batch:
-    lines: list[Line] = field(default_factory=list)
+    lines: list[tuple[Line, bool]] = field(default_factory=list)  # a line, and whether it is its RPPS's first
     last_number: int = 0
     ignored: int = 0
     refused: list[dict[str, Any]] = field(default_factory=list)
@@ -96,11 +117,12 @@ def _batches(load: DirectoryLoad) -> Iterator[Batch]:
         problem = header_problem(extract.readline().decode("utf-8", errors="replace"))
         if problem:
             raise LoadAborted(problem)
+        seen = Seen.staged() if load.lines_read else Seen()
         batch = Batch()
         for number, raw in enumerate(extract, start=2):
             if number <= load.lines_read:
                 continue
-            _take(batch, number, raw)
+            _take(batch, number, raw, seen)
             if len(batch.lines) + len(batch.refused) + batch.ignored >= BATCH_LINES:
                 yield batch
                 batch = Batch()
@@ -108,27 +130,35 @@ def _batches(load: DirectoryLoad) -> Iterator[Batch]:
             yield batch
 
 
-def _take(batch: Batch, number: int, raw: bytes) -> None:
+def _take(batch: Batch, number: int, raw: bytes, seen: Seen) -> None:
     batch.last_number = number
     try:
-        batch.lines.append(parse_line(number, raw))
+        line = parse_line(number, raw)
+        key, rpps = bytes.fromhex(line.key), int(line.values["rpps"])
+        if key in seen.keys:
+            raise LineRefused(DUPLICATE)
     except LineIgnored:
         batch.ignored += 1
     except LineRefused as reason:
         text = raw.decode("utf-8", errors="replace").rstrip("\r\n")
         batch.refused.append({"line": number, "reason": str(reason), "text": text[:RAW_KEPT]})
+    else:
+        seen.keys.add(key)
+        batch.lines.append((line, rpps not in seen.rpps))
+        seen.rpps.add(rpps)
 
 
-def _copy(lines: list[Line]) -> None:
-    table = StagedLine._meta.db_table
+def _copy(lines: list[tuple[Line, bool]]) -> None:
+    table, columns = StagedLine._meta.db_table, (*STAGED_COLUMNS, "first_line")
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
-            with cursor.cursor.copy(f"COPY {table} ({', '.join(STAGED_COLUMNS)}) FROM STDIN") as copy:
-                for line in lines:
-                    copy.write_row(line.row)
+            with cursor.cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+                for line, first in lines:
+                    copy.write_row((*line.row, first))
     else:  # SQLite (the demo): batched inserts, see docs/annuaire.md
         StagedLine.objects.bulk_create(
-            (StagedLine(**dict(zip(STAGED_COLUMNS, line.row, strict=True))) for line in lines), batch_size=500
+            (StagedLine(**dict(zip(columns, (*line.row, first), strict=True))) for line, first in lines),
+            batch_size=500,
         )
 
 

@@ -71,16 +71,17 @@ def test_broken_lines_are_reported_with_their_number_and_the_rest_loads(tmp_path
     lines[3] = b"8|123|bad\n"  # line 4 of the file: too few fields
     lines[10] = lines[10].replace(lines[10].split(b"|")[1], b"10000000000")  # line 11: wrong Luhn key
     lines[20] = b"\xff\xfe" + lines[20]  # line 21: not UTF-8
+    lines.append(lines[30])  # line 52: the same situation as line 31
     path.write_bytes(b"".join(lines))
 
     report = load(path)
 
     assert report.status == DirectoryLoad.Status.DONE
     assert [(row["line"], row["reason"][:12]) for row in report.refused_lines] == [
-        (4, "3 champs au "), (11, "Identifiant "), (21, "Encodage inv"),
+        (4, "3 champs au "), (11, "Identifiant "), (21, "Encodage inv"), (52, "Situation en"),
     ]  # fmt: skip
     assert report.refused_lines[0]["text"] == "8|123|bad"
-    assert report.refused == 3 and report.added == 47
+    assert report.refused == 4 and report.added == 47
 
 
 def test_a_file_with_another_header_is_refused_and_changes_nothing(tmp_path):
