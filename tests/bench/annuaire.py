@@ -91,12 +91,15 @@ def bare_copy(path: Path) -> float:
 
 
 def compare_search() -> list[Row]:
+    import logging
+
     import httpx
 
     from directory.clients.annuaire import AnnuaireClient, Criteria
     from sandbox.annuaire.people import person
     from sandbox.annuaire.server import AnnuaireServer
 
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request otherwise
     someone = person(4)
     server = AnnuaireServer("127.0.0.1", 0, api_key="bench", people=2000)
     server.start()
