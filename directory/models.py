@@ -117,3 +117,167 @@ class PatientCorrespondent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_role_display()} : {self.correspondent}"
+
+
+class DirectoryPerson(models.Model):
+    """A health professional of the national directory (Annuaire Santé), as the last extract loaded said."""
+
+    rpps = models.CharField(_("RPPS"), max_length=11, unique=True)
+    national_id = models.CharField(_("identification nationale"), max_length=12)
+    civility = models.CharField(_("civilité"), max_length=3, blank=True)
+    title = models.CharField(_("civilité d'exercice"), max_length=3, blank=True)
+    family_name = models.CharField(_("nom d'exercice"), max_length=100)
+    given_name = models.CharField(_("prénom d'exercice"), max_length=100, blank=True)
+    profession_code = models.CharField(_("code profession"), max_length=4, blank=True)
+    profession = models.CharField(_("profession"), max_length=100, blank=True)
+    specialty_code = models.CharField(_("code savoir-faire"), max_length=10, blank=True)
+    specialty = models.CharField(_("savoir-faire"), max_length=150, blank=True)
+    row_hash = models.CharField(max_length=32)
+    active = models.BooleanField(_("présent dans le dernier extrait"), default=True)
+    updated_at = models.DateTimeField(_("mis à jour le"))
+
+    class Meta:
+        verbose_name = _("professionnel de l'Annuaire Santé")
+        verbose_name_plural = _("professionnels de l'Annuaire Santé")
+        indexes = [models.Index(fields=["family_name", "given_name"], name="directory_person_name")]
+
+    def __str__(self) -> str:
+        return f"{self.given_name} {self.family_name} ({self.rpps})"
+
+
+class PracticeSituation(models.Model):
+    """One line of the extract: a professional's activity in a structure (situation d'exercice)."""
+
+    key = models.CharField(max_length=32, unique=True, help_text=_("empreinte de la personne et de l'activité"))
+    person = models.ForeignKey(
+        DirectoryPerson, on_delete=models.CASCADE, to_field="rpps", db_column="rpps", related_name="situations"
+    )
+    mode = models.CharField(_("mode d'exercice"), max_length=60, blank=True)
+    role = models.CharField(_("rôle"), max_length=100, blank=True)
+    structure_id = models.CharField(_("identifiant de structure"), max_length=20, blank=True)
+    finess_site = models.CharField(_("FINESS du site"), max_length=9, blank=True)
+    finess_ej = models.CharField(_("FINESS juridique"), max_length=9, blank=True)
+    siret = models.CharField(_("SIRET"), max_length=14, blank=True)
+    organization = models.CharField(_("raison sociale"), max_length=200, blank=True)
+    address = models.CharField(_("adresse"), max_length=200, blank=True)
+    postal_code = models.CharField(_("code postal"), max_length=5, blank=True)
+    city = models.CharField(_("commune"), max_length=100, blank=True)
+    phone = models.CharField(_("téléphone"), max_length=20, blank=True)
+    email = models.CharField(_("e-mail"), max_length=254, blank=True)
+    row_hash = models.CharField(max_length=32)
+    active = models.BooleanField(_("présente dans le dernier extrait"), default=True)
+    updated_at = models.DateTimeField(_("mis à jour le"))
+
+    class Meta:
+        verbose_name = _("situation d'exercice")
+        verbose_name_plural = _("situations d'exercice")
+
+    def __str__(self) -> str:
+        return f"{self.person_id} — {self.organization}"
+
+
+class StagedLine(models.Model):
+    """A valid line of the extract being loaded, copied here before the set-based merge (no constraint, no
+    index: the merge joins it whole; emptied when a new load starts). Keys are unique (duplicates are
+    refused while reading) and the first line of each RPPS is flagged, so the merge needs no grouping."""
+
+    line_no = models.IntegerField()
+    first_line = models.BooleanField(help_text="first line of this RPPS in the file")
+    key = models.CharField(max_length=32)
+    person_hash = models.CharField(max_length=32)
+    row_hash = models.CharField(max_length=32)
+    rpps = models.CharField(max_length=11)
+    national_id = models.CharField(max_length=12)
+    civility = models.CharField(max_length=3)
+    title = models.CharField(max_length=3)
+    family_name = models.CharField(max_length=100)
+    given_name = models.CharField(max_length=100)
+    profession_code = models.CharField(max_length=4)
+    profession = models.CharField(max_length=100)
+    specialty_code = models.CharField(max_length=10)
+    specialty = models.CharField(max_length=150)
+    mode = models.CharField(max_length=60)
+    role = models.CharField(max_length=100)
+    structure_id = models.CharField(max_length=20)
+    finess_site = models.CharField(max_length=9)
+    finess_ej = models.CharField(max_length=9)
+    siret = models.CharField(max_length=14)
+    organization = models.CharField(max_length=200)
+    address = models.CharField(max_length=200)
+    postal_code = models.CharField(max_length=5)
+    city = models.CharField(max_length=100)
+    phone = models.CharField(max_length=20)
+    email = models.CharField(max_length=254)
+
+    def __str__(self) -> str:
+        return f"ligne {self.line_no}"
+
+
+class DirectoryLoad(models.Model):
+    """One load of the extract: a background job the admin follows (progress, report, refused lines)."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("en attente")
+        RUNNING = "running", _("en cours")
+        DONE = "done", _("terminé")
+        FAILED = "failed", _("échec")
+
+    class Trigger(models.TextChoices):
+        MANUAL = "manual", _("lancé par un administrateur")
+        SCHEDULE = "schedule", _("planifié")
+
+    path = models.CharField(_("fichier"), max_length=500)
+    status = models.CharField(_("état"), max_length=10, choices=Status.choices, default=Status.PENDING)
+    trigger = models.CharField(_("origine"), max_length=10, choices=Trigger.choices, default=Trigger.MANUAL)
+    requested_by = models.ForeignKey(
+        "dpi.User", on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("demandé par")
+    )
+    created_at = models.DateTimeField(_("demandé le"), auto_now_add=True)
+    started_at = models.DateTimeField(_("commencé le"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("terminé le"), null=True, blank=True)
+    lines_read = models.IntegerField(
+        _("lignes lues"), default=0, help_text=_("dernière ligne traitée : une reprise repart de la suivante")
+    )
+    refused = models.IntegerField(_("lignes refusées"), default=0)
+    ignored = models.IntegerField(_("lignes ignorées (identifiant ADELI)"), default=0)
+    added = models.IntegerField(_("situations ajoutées"), default=0)
+    changed = models.IntegerField(_("situations modifiées"), default=0)
+    deactivated = models.IntegerField(_("situations désactivées"), default=0)
+    persons = models.JSONField(_("professionnels (ajoutés, modifiés, désactivés)"), default=dict, blank=True)
+    refused_lines = models.JSONField(_("lignes refusées (numéro, motif, contenu)"), default=list, blank=True)
+    updates = models.JSONField(_("mises à jour des utilisateurs et correspondants"), default=list, blank=True)
+    error = models.TextField(_("erreur"), blank=True)
+
+    class Meta:
+        verbose_name = _("chargement de l'Annuaire Santé")
+        verbose_name_plural = _("chargements de l'Annuaire Santé")
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["status"], condition=Q(status="running"), name="one_directory_load_running")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.path} ({self.get_status_display()})"
+
+    @property
+    def seconds(self) -> float | None:
+        if self.started_at and self.finished_at:
+            return (self.finished_at - self.started_at).total_seconds()
+        return None
+
+
+class DirectorySchedule(models.Model):
+    """How often the extract is loaded (ANN/va1.04): one row, set by an administrator."""
+
+    enabled = models.BooleanField(_("chargement planifié"), default=False)
+    every_hours = models.PositiveIntegerField(_("toutes les (heures)"), default=24)
+    path = models.CharField(
+        _("fichier à charger"), max_length=500, help_text=_("chemin de l'extrait déposé sur le serveur")
+    )
+
+    class Meta:
+        verbose_name = _("planification du chargement de l'Annuaire Santé")
+        verbose_name_plural = _("planification du chargement de l'Annuaire Santé")
+
+    def __str__(self) -> str:
+        return f"{self.path} / {self.every_hours} h"

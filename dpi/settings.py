@@ -564,6 +564,33 @@ CDA_XSLT_TIMEOUT_SECONDS = float(env("DPI_CDA_XSLT_TIMEOUT_SECONDS", "10"))
 CDA_XSLT_MAX_MEMORY_MB = env_int("DPI_CDA_XSLT_MAX_MEMORY_MB", 1024)
 CDA_XSLT_MAX_OUTPUT_BYTES = env_int("DPI_CDA_XSLT_MAX_OUTPUT_BYTES", 32 * 1024 * 1024)
 
+# --- Annuaire Santé (national directory), see docs/annuaire.md ------------------------------------
+
+# A load of the open-data extract that would deactivate more than this share of the active practice
+# situations is refused (a truncated file must not empty the directory); the administrator loads it anyway
+# by raising this value for one run.
+DIRECTORY_MAX_DEACTIVATED_PERCENT = float(env("DIRECTORY_MAX_DEACTIVATED_PERCENT", "10"))
+# How often beat checks the administrator's schedule of loads (DirectorySchedule in the admin).
+DIRECTORY_SCHEDULE_SWEEP_SECONDS = float(env("DIRECTORY_SCHEDULE_SWEEP_SECONDS", "300"))
+CELERY_BEAT_SCHEDULE["directory-start-due-load"] = {
+    "task": "directory.start_due_load",
+    "schedule": DIRECTORY_SCHEDULE_SWEEP_SECONDS,
+}
+
+# The Annuaire Santé FHIR API (v2) searched for correspondents and their MSSanté addresses. In production
+# ANNUAIRE_FHIR_URL=https://gateway.api.esante.gouv.fr/fhir/v2 and ANNUAIRE_API_KEY the key of the
+# hospital's application on the ANS portal; by default the sandbox server on loopback (run_sandbox).
+SANDBOX_ANNUAIRE_HOST = env("SANDBOX_ANNUAIRE_HOST", "127.0.0.1")
+SANDBOX_ANNUAIRE_PORT = env_int("SANDBOX_ANNUAIRE_PORT", 8450)
+SANDBOX_ANNUAIRE_PEOPLE = env_int("SANDBOX_ANNUAIRE_PEOPLE", 2000)  # the first N people of the extract
+SANDBOX_ANNUAIRE_SEED = env_int("SANDBOX_ANNUAIRE_SEED", 0)
+SANDBOX_ANNUAIRE_API_KEY = env("SANDBOX_ANNUAIRE_API_KEY", "bac-a-sable-esante")
+ANNUAIRE_FHIR_URL = env("ANNUAIRE_FHIR_URL", f"http://{SANDBOX_ANNUAIRE_HOST}:{SANDBOX_ANNUAIRE_PORT}/fhir/v2")
+ANNUAIRE_API_KEY = env("ANNUAIRE_API_KEY", SANDBOX_ANNUAIRE_API_KEY)
+ANNUAIRE_TIMEOUT_SECONDS = float(env("ANNUAIRE_TIMEOUT_SECONDS", "8"))
+ANNUAIRE_RATE_PER_SECOND = float(env("ANNUAIRE_RATE_PER_SECOND", "17"))  # the gateway's limit per application
+ANNUAIRE_MAX_RESULTS = env_int("ANNUAIRE_MAX_RESULTS", 20)  # professionals shown per search
+
 # --- Logging ------------------------------------------------------------------------------
 
 LOGGING = {

@@ -33,6 +33,7 @@ from dpi.validators import luhn_check_digit, nir_key
 from mss.models import MailboxRoute
 from patients.models import EmergencyAccess, Episode, IdentityStatus, Patient, Sex
 from patients.services import start_emergency_access
+from sandbox.annuaire.demo import load_demo_directory
 from sandbox.dmp.seed import seed_demo_dmps
 from sandbox.pki import ensure_test_pki
 
@@ -324,6 +325,7 @@ def load_demo() -> list[User]:
     ensure_test_pki(settings.DMP_PKI_DIR)  # the DPI's DMP certificates and the sandbox DMP's
     seed_demo_dmps()
     _dmp_consultation()
+    load_demo_directory()
     return users
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 from typing import Protocol
 
+from sandbox.annuaire.server import AnnuaireSimulator
 from sandbox.dmp.server import DmpSimulator
 from sandbox.oidc.server import SIMULATORS as IDENTITY_PROVIDERS
 from sandbox.pfi import PfiSimulator
@@ -26,6 +27,7 @@ SIMULATORS: list[Simulator] = []
 SIMULATORS.append(PfiSimulator())  # PFI_HOST:PFI_PORT, ZAM to MLLP_HOST:MLLP_PORT
 SIMULATORS.append(DmpSimulator())  # SANDBOX_DMP_HOST:SANDBOX_DMP_PORT (HTTPS), SANDBOX_DMP_WEB_PORT (pages)
 SIMULATORS.extend(IDENTITY_PROVIDERS)  # PSC on SANDBOX_PSC_PORT, the hospital's on SANDBOX_HOSPITAL_IDP_PORT
+SIMULATORS.append(AnnuaireSimulator())  # SANDBOX_ANNUAIRE_HOST:SANDBOX_ANNUAIRE_PORT (FHIR over HTTP)
 
 
 async def run_all(stop: asyncio.Event, simulators: list[Simulator] | None = None) -> None:

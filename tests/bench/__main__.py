@@ -1,13 +1,14 @@
 """Every benchmark in one process, on one bench database, printed as one table (``make bench``).
 
-    .venv/bin/python -m tests.bench [--messages 1000] [--only mllp|pam|mss|feeding|dmp|documents|search]
+    .venv/bin/python -m tests.bench [--messages 1000] [--only mllp|pam|mss|feeding|dmp|documents|search|stats|annuaire]
 
 First the MLLP round trip of a minimal ADT (tests/bench/mllp.py), then the PAM.fr mix
 (tests/bench/pam.py), then MSSanté documents integrated over MLLP (tests/bench/mss.py), then feeding
 orders drained through the sandbox PFI by a real worker (tests/bench/feeding.py), then the patient's
 DMP consulted from the file against the sandbox DMP over mutual TLS (tests/bench/dmp.py), then the
 documents list of a patient among a million documents (tests/bench/documents.py), then the patient
-search among a million identities (tests/bench/search.py). Each figure stands
+search among a million identities (tests/bench/search.py), then the Annuaire Santé extract of a
+million lines (tests/bench/annuaire.py). Each figure stands
 beside a baseline measured in the same run, named in brackets and explained under the table; see
 docs/benchmarks.md for how to read them.
 """
@@ -17,7 +18,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sequence
 
-from tests.bench import dmp, documents, feeding, mllp, mss, pam, search, stats
+from tests.bench import annuaire, dmp, documents, feeding, mllp, mss, pam, search, stats
 from tests.bench.common import Row, bench_database, listeners, print_table, setup_django
 
 DEFAULT_MESSAGES = 1000
@@ -37,8 +38,12 @@ BASELINES = {
     "same order and limit, alternating with it",
     "[COUNT(*)]": "a bare SELECT count(*) of each table the indicators read (stays, documents, versions, orders, "
     "acks, consent, document outcomes), best of three",
+    "[bare FHIR round trip]": "one GET of a Practitioner by identifier to the sandbox Annuaire Santé on a kept-alive "
+    "connection, alternating with the search",
+    "[bare COPY]": "COPY of the same extract file, as text, into an unindexed 57-column table, nothing parsed or "
+    "checked, in the same run",
 }
-BENCHMARKS = ("mllp", "pam", "mss", "feeding", "dmp", "documents", "search", "stats")
+BENCHMARKS = ("mllp", "pam", "mss", "feeding", "dmp", "documents", "search", "stats", "annuaire")
 
 
 def run(only: str | None, messages: int) -> list[Row]:
@@ -63,6 +68,9 @@ def run(only: str | None, messages: int) -> list[Row]:
             rows += search.compare()
         if only in (None, "stats"):  # last: its 200,000 stays and 2,000,000 documents are its own
             rows += stats.compare()
+        if only in (None, "annuaire"):  # its own tables: the directory's million lines
+            rows += annuaire.compare()
+            rows += annuaire.compare_search()
     return rows
 
 

@@ -22,7 +22,11 @@ TRY = (
     "            /statistiques/ : indicateurs d'usage (tableau de bord, graphiques, CSV ; API /api/indicateurs/) ;",
     "            traces du cycle de vie des comptes, export des comptes (Utilisateurs, action), synchronisation",
     "            avec l'annuaire (sans annuaire en démo : DIRECTORY_LDAP_URL, voir docs/accounts.md)",
+    "            Annuaire Santé : rapport du chargement de l'extrait, planification, créer un utilisateur depuis",
+    "            un RPPS (Professionnels de l'Annuaire Santé, action)",
     "tous        Mon compte : changez l'adresse de récupération, le code s'affiche dans la console du serveur web",
+    "dr.martin   nouveau document de DUPONT, Destinataires › Critères détaillés : nom DUBOIS, commune MARSEILLE,",
+    "            l'Annuaire Santé simulé répond sous les correspondants locaux ; un clic ajoute la BAL choisie",
 )
 
 SIGN_IN = (
