@@ -14,9 +14,10 @@ from django.utils.translation import gettext_lazy as _
 from directory.models import Correspondent
 from directory.selectors import patient_correspondents
 from documents.models import Document
+from documents.received_files import MAX_FILE_BYTES, check_pdf
 from documents.recipients import chosen_ids, recipient_addresses
 from documents.services import FLAGS, Recipients
-from documents.types import SegurType
+from documents.types import SEGUR_TYPES, SegurType
 from dpi.validators import is_database_id
 from dpi.xmlsafe import DEFAULT_MAX_BYTES as MAX_IMPORT_BYTES
 from dpi.xmlsafe import InvalidXML, parse_xml
@@ -162,6 +163,22 @@ class DocumentForm(RecipientsForm):
         }
 
 
+class FileImportForm(forms.Form):
+    """A received PDF that is not a CDA (a letter mailed by MSSanté, a scan), filed by hand."""
+
+    file = forms.FileField(label=_("Document PDF"))
+    title = forms.CharField(label=_("Titre"), max_length=250)
+    type_code = forms.ChoiceField(
+        label=_("Type de document"), choices=[(code, segur.label) for code, segur in SEGUR_TYPES.items()]
+    )
+    received_by_mss = forms.BooleanField(label=_("Reçu par MSSanté"), required=False, initial=True)
+
+    def clean_file(self) -> bytes:
+        data = _read_limited(self.cleaned_data["file"], MAX_FILE_BYTES)
+        check_pdf(data)
+        return data
+
+
 class ImportForm(forms.Form):
     """A CDA file received outside the DPI (mail, CD, another software), with its producer's stylesheet."""
 
@@ -194,10 +211,10 @@ def _is_email(address: str) -> bool:
     return True
 
 
-def _read_limited(upload: UploadedFile) -> bytes:
-    if upload.size > MAX_IMPORT_BYTES:
+def _read_limited(upload: UploadedFile, limit: int = MAX_IMPORT_BYTES) -> bytes:
+    """The upload's bytes, refused beyond ``limit`` before they are read."""
+    if upload.size > limit:
         raise forms.ValidationError(
-            _("Fichier trop volumineux (%(size)d octets, %(max)d au plus).")
-            % {"size": upload.size, "max": MAX_IMPORT_BYTES}
+            _("Fichier trop volumineux (%(size)d octets, %(max)d au plus).") % {"size": upload.size, "max": limit}
         )
     return upload.read()

@@ -66,9 +66,10 @@ def document_types(patient_id: int) -> list[tuple[str, str]]:
 
 
 def versions_of(document: Document) -> QuerySet[DocumentVersion]:
-    """Every version, newest first, without their bytes (``has_pdf``, ``has_stylesheet``: their sizes)."""
+    """Every version, newest first, without their bytes (``has_cda``, ``has_pdf``, ``has_stylesheet``: their
+    sizes; a received file that is not a CDA has no CDA)."""
     return (
         document.versions.defer("cda", "pdf", "stylesheet")
-        .annotate(has_pdf=Length("pdf"), has_stylesheet=Length("stylesheet"))
+        .annotate(has_cda=Length("cda"), has_pdf=Length("pdf"), has_stylesheet=Length("stylesheet"))
         .select_related("validated_by")
     )

@@ -72,12 +72,14 @@ def _apply_recipients(document: Document, recipients: Recipients | None) -> None
     document.patient_may_reply = recipients.patient and recipients.patient_may_reply
 
 
-def _check_access(user: User, patient: Patient) -> None:
+def check_access(user: User, patient: Patient) -> None:
     if not patient_access(user, patient).allowed:
         raise PermissionDenied(_("Vous n'êtes pas habilité sur ce dossier."))
 
 
-def _audit(document: Document, user: User | None, change: str, request: HttpRequest | None, **detail: Any) -> None:
+def audit_document(
+    document: Document, user: User | None, change: str, request: HttpRequest | None, **detail: Any
+) -> None:
     audit(
         action=AuditEvent.Action.DOCUMENT_CHANGE,
         actor=user,
@@ -115,7 +117,7 @@ def create_draft(
     ``validating``: the draft is saved on its way to :func:`validate_document` (``saved_draft="draft_created"``),
     whose one audit row says it was saved. The writing rules decide whether ``acting_user`` may draft this type
     (:mod:`documents.rules`): a refusal is audited and raises :class:`~documents.rules.WritingRefused`."""
-    _check_access(acting_user, patient)
+    check_access(acting_user, patient)
     segur = _segur_type(type_code)
     unit = care_unit or (episode.care_unit if episode else None)
     require(user=acting_user, operation=Operation.DRAFT, type_code=segur.code, patient_id=patient.pk,
@@ -160,7 +162,7 @@ def _create_draft(
     document.set_id = f"{settings.DPI_OID_ROOT}.1.{document.pk}"
     document.save(update_fields=["set_id"])
     if not validating:
-        _audit(document, acting_user, "draft_created", request, hold_sending=document.hold_sending)
+        audit_document(document, acting_user, "draft_created", request, hold_sending=document.hold_sending)
     return document
 
 
@@ -178,7 +180,7 @@ def update_draft(
 ) -> Document:
     """Edit a draft; a validated version is locked (see :func:`start_correction`). ``validating``: as for
     :func:`create_draft` (``saved_draft="draft_updated"``). The writing rules apply as for :func:`create_draft`."""
-    _check_access(acting_user, document.patient)
+    check_access(acting_user, document.patient)
     _require(document, acting_user, Operation.DRAFT, request, "draft_updated")
     return _update_draft(document, title, fields, act_date, acting_user, flags, recipients, request, validating)
 
@@ -207,7 +209,7 @@ def _update_draft(
     _apply_recipients(document, recipients)
     document.save()
     if not validating:
-        _audit(document, acting_user, "draft_updated", request, hold_sending=document.hold_sending)
+        audit_document(document, acting_user, "draft_updated", request, hold_sending=document.hold_sending)
     return document
 
 
@@ -227,7 +229,7 @@ def validate_document(
         return _validate(document=document, acting_user=acting_user, request=request, saved_draft=saved_draft)
     except (ValidationError, WritingRefused):
         if saved_draft:
-            _audit(document, acting_user, saved_draft, request, hold_sending=document.hold_sending)
+            audit_document(document, acting_user, saved_draft, request, hold_sending=document.hold_sending)
         raise
 
 
@@ -235,7 +237,7 @@ def validate_document(
 def _validate(
     *, document: Document, acting_user: User, request: HttpRequest | None, saved_draft: str
 ) -> DocumentVersion:
-    _check_access(acting_user, document.patient)
+    check_access(acting_user, document.patient)
     list(Document.objects.select_for_update().filter(pk=document.pk).values_list("pk"))  # one validation at a time
     document.refresh_from_db()
     if document.status != Status.DRAFT:
@@ -269,7 +271,7 @@ def _validate(
     detail: dict[str, Any] = {"version": number, "cda_id": version.cda_id_root, "feeding": feeding}
     if saved_draft:
         detail |= {"draft": saved_draft, "hold_sending": document.hold_sending}
-    _audit(document, acting_user, "validated", request, **detail)
+    audit_document(document, acting_user, "validated", request, **detail)
     return version
 
 
@@ -282,7 +284,7 @@ def _ordered(order: Any) -> dict[str, Any]:
 def start_correction(*, document: Document, acting_user: User, request: HttpRequest | None = None) -> Document:
     """Reopen a validated document for a new version (same setId, versionNumber + 1, replacing the current):
     a writing act, for those the writing rules allow to draft the type."""
-    _check_access(acting_user, document.patient)
+    check_access(acting_user, document.patient)
     _require(document, acting_user, Operation.DRAFT, request, "correction_started")
     return _start_correction(document, acting_user, request)
 
@@ -293,7 +295,7 @@ def _start_correction(document: Document, acting_user: User, request: HttpReques
         raise ValidationError(_("Seul un document validé produit dans le DPI peut être corrigé."))
     document.status = Status.DRAFT
     document.save(update_fields=["status"])
-    _audit(document, acting_user, "correction_started", request)
+    audit_document(document, acting_user, "correction_started", request)
     return document
 
 
@@ -303,12 +305,12 @@ def delete_document(
 ) -> Document:
     """Mark the document deleted: it stays visible, as deleted, to habilitated users. ``notify_mss``: its
     MSSanté recipients are told (SC.MSS/UX.38, by the receivers of ``document_deleted``)."""
-    _check_access(acting_user, document.patient)
+    check_access(acting_user, document.patient)
     if document.status == Status.DELETED:
         return document
     document.status = Status.DELETED
     document.save(update_fields=["status"])
-    _audit(document, acting_user, "deleted", request, notify_mss=notify_mss)
+    audit_document(document, acting_user, "deleted", request, notify_mss=notify_mss)
     document_deleted.send(sender=Document, document=document, acting_user=acting_user, notify_mss=notify_mss)
     return document
 
@@ -459,7 +461,7 @@ def integrate_cda(
     user who integrates it) and its site's FINESS.
     """
     if acting_user is not None:
-        _check_access(acting_user, patient)
+        check_access(acting_user, patient)
     header = parse_cda_header(data)
     verdict = detect_version(header, _known_versions(patient))
     if verdict.status == VersionStatus.DUPLICATE:
@@ -490,9 +492,9 @@ def integrate_cda(
     document.current_version = version
     document.save(update_fields=["current_version"])
     detail = {"version": version.version_number, "cda_id": header.id.key, "warnings": list(warnings)}
-    _audit(document, acting_user, f"integrated_{verdict.status}", request, provenance=provenance, **detail)
+    audit_document(document, acting_user, f"integrated_{verdict.status}", request, provenance=provenance, **detail)
     if warnings:  # the user confirmed the differences: a row of its own, easy to find and review
-        _audit(document, acting_user, "identity_differences_confirmed", request, provenance=provenance,
+        audit_document(document, acting_user, "identity_differences_confirmed", request, provenance=provenance,
                version=version.version_number, differences=list(warnings))  # fmt: skip
     return Integration(document, version, verdict.status, warnings)
 
@@ -554,5 +556,5 @@ def record_dmp_visibility(
         Document.objects.filter(pk=document.pk).update(**changes)
         for name, value in changes.items():
             setattr(document, name, value)
-        _audit(document, acting_user, "dmp_visibility", request, before=before, after=changes)
+        audit_document(document, acting_user, "dmp_visibility", request, before=before, after=changes)
     return document

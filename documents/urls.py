@@ -10,6 +10,7 @@ urlpatterns = [
     path("patients/<int:pk>/documents/", views.document_list, name="list"),
     path("patients/<int:pk>/documents/nouveau/<str:type_code>/", views.document_new, name="new"),
     path("patients/<int:pk>/documents/importer/", views.document_import, name="import"),
+    path("patients/<int:pk>/documents/importer-pdf/", views.file_import, name="import_file"),
     path("documents/<int:pk>/", views.document_detail, name="detail"),
     path("documents/<int:pk>/modifier/", views.document_edit, name="edit"),
     path("documents/<int:pk>/corriger/", views.document_correct, name="correct"),

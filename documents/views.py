@@ -17,10 +17,11 @@ from django.views.decorators.http import require_POST
 from documents import services, worklists
 from documents.cda import InvalidCda
 from documents.filenames import file_name_of
-from documents.forms import DocumentForm, ImportForm
+from documents.forms import DocumentForm, FileImportForm, ImportForm
 from documents.links import viewer_links
 from documents.models import Document, DocumentVersion, Provenance
 from documents.prefill import prefill_for
+from documents.received_files import integrate_file
 from documents.recipients import patient_may_reply_by_default, planned_ids
 from documents.rendering import CSP_FOR_RENDERED_CDA, STYLESHEETS, agency_stylesheet_path, render_cda_html
 from documents.rules import Operation, WritingRefused, allowed_types
@@ -165,6 +166,27 @@ def document_import(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
+@patient_view(reads=Reads.SERVICE)  # the form page shows only the banner; integrate_file audits the filing
+def file_import(request: HttpRequest, pk: int) -> HttpResponse:
+    """A received PDF that is not a CDA, filed by hand (provenance MSSanté when it came by MSSanté)."""
+    patient = request.patient_target
+    form = FileImportForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            document = integrate_file(
+                patient=patient, data=form.cleaned_data["file"], title=form.cleaned_data["title"],
+                type_code=form.cleaned_data["type_code"], received_by_mss=form.cleaned_data["received_by_mss"],
+                acting_user=request.user, episode=current_episode(patient), request=request,
+            )  # fmt: skip
+        except ValidationError as error:
+            form.add_error("file", error)
+        else:
+            messages.success(request, "Document intégré au dossier.")
+            return redirect("documents:detail", pk=document.pk)
+    return render(request, "documents/import_file.html", _page(request, patient, form=form))
+
+
+@login_required
 @patient_view(Document, via="patient")
 def document_edit(request: HttpRequest, pk: int) -> HttpResponse:
     document = _accessible_document(request, pk)
@@ -235,6 +257,14 @@ def _version(request: HttpRequest, pk: int, number: int) -> DocumentVersion:
     return get_object_or_404(DocumentVersion, document=document, version_number=number)
 
 
+def _cda_version(request: HttpRequest, pk: int, number: int) -> DocumentVersion:
+    """A version with a CDA: a received file that is not a CDA (a PDF filed by hand) has none to show."""
+    version = _version(request, pk, number)
+    if not version.cda:
+        raise Http404
+    return version
+
+
 @login_required
 @xframe_options_sameorigin
 @patient_view(Document, via="patient")  # in the viewer's frame: audited with the viewer; in a new tab: again
@@ -252,7 +282,7 @@ def version_pdf(request: HttpRequest, pk: int, number: int) -> HttpResponse:
 @patient_view(Document, via="patient")
 def version_cda_rendering(request: HttpRequest, pk: int, number: int) -> HttpResponse:
     """The CDA rendered by a stylesheet: untrusted HTML, served in a sandboxed frame under its own CSP."""
-    version = _version(request, pk, number)
+    version = _cda_version(request, pk, number)
     stylesheet = request.GET.get("stylesheet", "dpi")
     stylesheet = stylesheet if stylesheet in STYLESHEETS else "dpi"
     html = render_cda_html(bytes(version.cda), stylesheet=stylesheet, producer_xsl=bytes(version.stylesheet))
@@ -264,7 +294,7 @@ def version_cda_rendering(request: HttpRequest, pk: int, number: int) -> HttpRes
 @login_required
 @patient_view(Document, via="patient", always=True)  # a download: always its own row
 def version_cda_download(request: HttpRequest, pk: int, number: int) -> HttpResponse:
-    version = _version(request, pk, number)
+    version = _cda_version(request, pk, number)
     response = HttpResponse(bytes(version.cda), content_type="application/xml")
     response["Content-Disposition"] = f'attachment; filename="{file_name_of(version.document, "xml")}"'
     return response

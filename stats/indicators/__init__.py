@@ -36,6 +36,7 @@ CATALOGUE: dict[str, str] = {
     "MSS_RECU_AUTO_OK": "Documents CDA reçus par MSSanté intégrés automatiquement – réussi",
     "MSS_RECU_AUTO_KO": "Documents CDA reçus par MSSanté intégrés automatiquement – en échec",
     "MSS_RECU_MANUEL_CDA": "Documents CDA reçus par MSSanté intégrés manuellement",
+    received.NON_CDA: "Documents non CDA reçus par MSSanté intégrés manuellement",
     **{
         f"INFO_{subject}_{visits}_{answer}": (
             f"Taux de {'séjours clôturés' if visits == 'SEJOURS' else 'consultations'} où le patient a été "

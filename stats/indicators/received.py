@@ -4,9 +4,10 @@
   ``integrated``, or ``replaced`` for a new version of a document already there);
 * ``MSS_RECU_AUTO_KO``: received CDA documents the DPI refused (trace ``refused``: unknown patient,
   identity mismatch, invalid document); the type is empty when no document was created;
-* ``MSS_RECU_MANUEL_CDA``: CDA documents a user integrated by hand from an IHE_XDM archive (``imported``).
-
-Non-CDA documents cannot be integrated by hand yet: that indicator is not produced (docs/statistics.md).
+* ``MSS_RECU_MANUEL_CDA``: CDA documents a user integrated by hand from an IHE_XDM archive (``imported``);
+* ``MSS_RECU_MANUEL_NON_CDA``: files received by MSSanté that are not CDA documents (PDF), filed by hand
+  (``documents.received_files``: a document of provenance MSSanté whose version has no CDA), per FINESS
+  of the filing unit, type and month of filing.
 """
 
 from __future__ import annotations
@@ -16,8 +17,11 @@ from collections.abc import Iterator
 from django.db.models import Count, Value
 from django.db.models.functions import Coalesce, NullIf
 
+from documents.models import DocumentVersion, Provenance
 from mss.models import Trace
-from stats.indicators.common import Period, Row, as_month, in_period, month_of
+from stats.indicators.common import Period, Row, as_month, document_finess, in_period, month_of
+
+DOCUMENT_FINESS_OF_VERSION = document_finess("document__")
 
 Event = Trace.Event
 CODES = {
@@ -28,7 +32,28 @@ CODES = {
 }
 
 
+NON_CDA = "MSS_RECU_MANUEL_NON_CDA"
+
+
 def rows(period: Period) -> Iterator[Row]:
+    yield from _traced(period)
+    yield from _non_cda(period)
+
+
+def _non_cda(period: Period) -> Iterator[Row]:
+    filed = (
+        DocumentVersion.objects.filter(
+            in_period("validated_at", period), document__provenance=Provenance.MSS, cda=b"", version_number=1
+        )
+        .values_list(DOCUMENT_FINESS_OF_VERSION, "document__type_code", month_of("validated_at"))
+        .annotate(documents=Count("pk"))
+        .order_by()
+    )
+    for finess, type_code, month, documents in filed:
+        yield Row(NON_CDA, finess, as_month(month), documents, type_code=type_code)
+
+
+def _traced(period: Period) -> Iterator[Row]:
     counts = (
         Trace.objects.filter(in_period("at", period), event__in=CODES)
         .values_list(
