@@ -115,7 +115,8 @@ def test_without_a_template_the_form_is_blank_as_before(client, doctor, episode)
     DocumentTemplate.objects.create(type_code=LETTER, name="Inactif", active=False, sections={"motif": {"text": "x"}})
     _template("Autre type", {"motif": {"text": "x"}}, type_code="11488-4")
     initial = _new_form(client, doctor, episode)
-    assert set(initial) == {"title", "act_date", "correspondents"} and initial["correspondents"] == []
+    assert set(initial) == {"title", "act_date", "correspondents", "patient_may_reply"}
+    assert initial["correspondents"] == [] and initial["patient_may_reply"] is False
     page = client.get(reverse("documents:new", args=[episode.patient.pk, LETTER])).content.decode()
     assert 'data-testid="template-chooser"' not in page
 
