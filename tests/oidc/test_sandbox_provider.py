@@ -58,6 +58,13 @@ def token(browser: httpx.Client, psc, code: str, verifier: str | None, secret: s
     return browser.post(psc.provider.endpoint("token"), data=form, auth=(CLIENT_ID, secret))
 
 
+def signed_in_tokens(browser: httpx.Client, psc) -> dict:
+    """The tokens of a complete code flow with PKCE (S256)."""
+    verifier, challenge = pkce()
+    code = code_from(authorize(browser, psc, code_challenge=challenge, code_challenge_method="S256"))
+    return token(browser, psc, code, verifier).json()
+
+
 @pytest.fixture
 def browser():
     with httpx.Client(timeout=TIMEOUT) as client:
@@ -106,13 +113,7 @@ def test_acr_is_left_out_when_the_request_does_not_ask_for_eidas1(browser, psc):
 
 
 def test_a_tampered_userinfo_signature_is_refused(browser, psc):
-    verifier, challenge = pkce()
-    tokens = token(
-        browser,
-        psc,
-        code_from(authorize(browser, psc, code_challenge=challenge, code_challenge_method="S256")),
-        verifier,
-    ).json()
+    tokens = signed_in_tokens(browser, psc)
     psc.provider.tamper_userinfo = True
     userinfo = browser.get(
         psc.provider.endpoint("userinfo"), headers={"Authorization": f"Bearer {tokens['access_token']}"}
@@ -124,13 +125,7 @@ def test_a_tampered_userinfo_signature_is_refused(browser, psc):
 
 
 def test_a_token_for_another_audience_or_issuer_is_refused(browser, psc):
-    verifier, challenge = pkce()
-    tokens = token(
-        browser,
-        psc,
-        code_from(authorize(browser, psc, code_challenge=challenge, code_challenge_method="S256")),
-        verifier,
-    ).json()
+    tokens = signed_in_tokens(browser, psc)
     certs = psc.provider.endpoint("certs")
     with pytest.raises(InvalidToken):
         verify_jwt(tokens["id_token"], jwks_uri=certs, issuer=psc.provider.issuer, audience="another-client")
