@@ -581,7 +581,7 @@ CELERY_BEAT_SCHEDULE["directory-start-due-load"] = {
 # ANNUAIRE_FHIR_URL=https://gateway.api.esante.gouv.fr/fhir/v2 and ANNUAIRE_API_KEY the key of the
 # hospital's application on the ANS portal; by default the sandbox server on loopback (run_sandbox).
 SANDBOX_ANNUAIRE_HOST = env("SANDBOX_ANNUAIRE_HOST", "127.0.0.1")
-SANDBOX_ANNUAIRE_PORT = env_int("SANDBOX_ANNUAIRE_PORT", 8450)
+SANDBOX_ANNUAIRE_PORT = env_int("SANDBOX_ANNUAIRE_PORT", 8452)
 SANDBOX_ANNUAIRE_PEOPLE = env_int("SANDBOX_ANNUAIRE_PEOPLE", 2000)  # the first N people of the extract
 SANDBOX_ANNUAIRE_SEED = env_int("SANDBOX_ANNUAIRE_SEED", 0)
 SANDBOX_ANNUAIRE_API_KEY = env("SANDBOX_ANNUAIRE_API_KEY", "bac-a-sable-esante")

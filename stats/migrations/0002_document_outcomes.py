@@ -4,6 +4,23 @@ import django.db.models.deletion
 from django.db import migrations, models
 
 
+MOMENTS = (
+    "CREATE STATISTICS stats_outcome_moments ON (coalesce(dmp_ok_at, dmp_ko_at)), "
+    "(coalesce(pro_ok_at, pro_ko_at)), (coalesce(patient_ok_at, patient_ko_at)) FROM stats_documentoutcome"
+)
+
+
+def create_statistics(apps, schema_editor):
+    """PostgreSQL's extended statistics (the embedded demo database, SQLite, has none to keep)."""
+    if schema_editor.connection.vendor == "postgresql":
+        schema_editor.execute(MOMENTS)
+
+
+def drop_statistics(apps, schema_editor):
+    if schema_editor.connection.vendor == "postgresql":
+        schema_editor.execute("DROP STATISTICS stats_outcome_moments")
+
+
 class Migration(migrations.Migration):
 
     dependencies = [
@@ -53,11 +70,7 @@ class Migration(migrations.Migration):
         ),
         # The planner's estimate of the period filter on each route's moment (a coalesce of two columns): without
     # it, it expects a few rows and sorts two million to group them instead of hashing into a hundred groups.
-    migrations.RunSQL(
-        "CREATE STATISTICS stats_outcome_moments ON (coalesce(dmp_ok_at, dmp_ko_at)), "
-        "(coalesce(pro_ok_at, pro_ko_at)), (coalesce(patient_ok_at, patient_ko_at)) FROM stats_documentoutcome",
-        "DROP STATISTICS stats_outcome_moments",
-    ),
+    migrations.RunPython(create_statistics, drop_statistics),
     # The documents already there: stale, their outcomes computed by the first refresh.
     migrations.RunSQL(
         "INSERT INTO stats_staleoutcome (document_id) SELECT id FROM documents_document WHERE provenance = 'produced'",
