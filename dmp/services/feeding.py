@@ -29,6 +29,7 @@ from django.utils.translation import gettext as _
 
 from consent.selectors import can_feed_dmp
 from dmp import mdm
+from dmp.clients.pfi import send_mdm
 from dmp.models import (
     BusinessAck,
     DeletionReason,
@@ -45,7 +46,7 @@ from documents.cda import CdaHeader, InvalidCda, parse_cda_header
 from documents.models import Channel, Document, DocumentVersion, ExportState, ExportStatus, Provenance, Status
 from documents.types import SEGUR_TYPES
 from dpi.hl7.ack import new_control_id
-from dpi.hl7.client import TransportError, send
+from dpi.hl7.client import TransportError
 from dpi.hl7.models import Message
 from dpi.models import AuditEvent, User
 from dpi.services import audit
@@ -338,7 +339,7 @@ def run_order(order_id: int) -> FeedingOrder | None:
             return _conclude(order, token, OrderState.SENT, "")
         with transaction.atomic():
             message = _prepare(order)
-        send(message, host=settings.PFI_HOST, port=settings.PFI_PORT, timeout=settings.PFI_TIMEOUT_SECONDS, retries=0)
+        send_mdm(message)
     except OrderRefused as refusal:
         return _conclude(order, token, OrderState.REFUSED, str(refusal))
     except TransportError as error:
@@ -488,9 +489,9 @@ def _metadata(order: FeedingOrder, plan: Plan | None, previous: FeedingOrder | N
 def _after_failure(
     order: FeedingOrder, token: str, error: TransportError, *, database: bool = False
 ) -> FeedingOrder | None:
-    """AE: failed at once; AR, a transport failure or a transient database error (``database``): try again
-    with backoff, up to a ceiling."""
-    rejected = error.ack is not None and error.ack.code.startswith("AE")
+    """A permanent failure (the PFI's AE, ``dmp.clients.pfi``) fails at once; a transient one (AR, no answer,
+    an unreadable ACK, a transient database error: ``database``) is tried again with backoff, up to a ceiling."""
+    rejected = error.permanent
     if rejected or order.attempts >= settings.DMP_FEEDING_MAX_ATTEMPTS:
         exhausted = (
             _("Échec après %(n)d tentatives : %(error)s")

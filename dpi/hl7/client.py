@@ -71,14 +71,15 @@ def send(
     port: int,
     timeout: float = 10.0,
     connect_timeout: float | None = None,
-    retries: int = 3,
+    retries: int = 0,
     backoff: float = 0.5,
     max_backoff: float = 30.0,
 ) -> Ack:
     """Send ``message`` to ``host:port`` and return its ACK when accepted (AA or CA).
 
-    Transport failures are retried ``retries`` times, waiting ``backoff * 2**attempt`` seconds
-    (at most ``max_backoff``). Raises :class:`TransportError`.
+    Transport failures are retried ``retries`` times (none by default: a worker should not sleep, its job
+    row retries later), waiting ``backoff * 2**attempt`` seconds (at most ``max_backoff``). Raises
+    :class:`TransportError`.
     """
     raw = _encode(message)
     journal = Message.from_envelope(

@@ -34,8 +34,9 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 class Evidence:
     """Numbered screenshots kept for one or several requirement ids: taken once, copied to each folder."""
 
-    def __init__(self, *requirement_ids: str) -> None:
-        self.folders: list[Screenshots] = [rem_shots(requirement_id) for requirement_id in requirement_ids]
+    def __init__(self, *requirement_ids: str, scenario: str = "") -> None:
+        """``scenario`` names a subfolder, for an id another scenario proves too (they may run in parallel)."""
+        self.folders: list[Screenshots] = [rem_shots(requirement_id, scenario) for requirement_id in requirement_ids]
 
     def __call__(self, page, step: str, *, element=None) -> None:
         """The whole page, or only ``element`` (a locator) when given."""
@@ -496,7 +497,7 @@ def test_ux49_the_dmp_web_ps_opens_on_the_patient_and_on_the_vaccination_note(
     live_dmp,  # noqa: F811
     settings,
 ):
-    shots = Evidence("DPI.DMP/UX.49", "DPI.AUTH.01", "DPI.AUTH.02")
+    shots = Evidence("DPI.DMP/UX.49", "DPI.AUTH.01", "DPI.AUTH.02", scenario="air")  # PSC's: .../psc/
     allow_forms_to_sandbox(settings, live_dmp)
     consultation = live_dmp.consultation(documents=4)
     user, patient = consultation.user, consultation.patient
