@@ -425,7 +425,21 @@ SPECTACULAR_SETTINGS = {
 # --- Celery -------------------------------------------------------------------------------
 
 BROKER_DIR = VAR_DIR / "broker"
-CELERY_BROKER_URL = per_test_worker(env("CELERY_BROKER_URL", "filesystem://"))
+
+
+def _broker_url() -> str:
+    """The broker; a test worker's moves to its own Redis database. Celery reads a ``CELERY_BROKER_URL``
+    environment variable before its configuration, so a test worker writes its broker back there (marking it
+    done, for the worker and beat processes a test starts with this environment): otherwise every test
+    process's Celery worker consumed the first one's queue."""
+    url = env("CELERY_BROKER_URL", "filesystem://")
+    if TEST_WORKER and os.environ.get("DPI_TEST_BROKER_OF") != TEST_WORKER:
+        url = per_test_worker(url)
+        os.environ["CELERY_BROKER_URL"], os.environ["DPI_TEST_BROKER_OF"] = url, TEST_WORKER
+    return url
+
+
+CELERY_BROKER_URL = _broker_url()
 if CELERY_BROKER_URL.startswith("filesystem://"):
     for sub in ("queue", "processed", "control"):
         (BROKER_DIR / sub).mkdir(parents=True, exist_ok=True)
