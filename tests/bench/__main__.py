@@ -24,6 +24,13 @@ from tests.bench.common import Row, bench_database, listeners, print_table, setu
 DEFAULT_MESSAGES = 1000
 BASELINES = {
     "[echo]": "bare asyncio MLLP server answering a fixed ACK, same messages, same client",
+    **{
+        f"[durable commits/s, {connections} connection{'s' if connections > 1 else ''}]": (
+            f"the durable-commit ceiling of the same database, measured just after: {connections} "
+            "connection(s) at once, each committing one-row INSERTs in its own transaction for 2 s"
+        )
+        for connections in (1, 2, 4)
+    },
     "[hl7apy parse alone]": "hl7apy.parser.parse_message on the same mix, one thread, nothing else",
     "[minimal ADT]": "the MLLP figure's 4-segment ADT through the engine, its handler doing one insert",
     "[echo 1 conn.]": "the same MDM messages to the bare MLLP echo server, one connection, one after the other",

@@ -148,6 +148,41 @@ def bench_database() -> Iterator[None]:
         teardown_databases(old_config, verbosity=0)
 
 
+CEILING_SECONDS = 2.0
+
+
+def commit_ceiling(connections: int, seconds: float = CEILING_SECONDS) -> float:
+    """The durable-commit ceiling of the bench database at this concurrency: transactions per second, each
+    inserting one row and committed (``synchronous_commit`` as configured), on ``connections`` connections
+    at once (issue 16: a throughput is judged against what the database itself can commit, in the same run).
+    """
+    import psycopg
+    from django.db import connection
+
+    params = connection.get_connection_params()
+    params.pop("cursor_factory", None)
+    with psycopg.connect(**params, autocommit=True) as setup:
+        setup.execute("CREATE TABLE IF NOT EXISTS bench_commit (id bigserial PRIMARY KEY, at timestamptz)")
+
+    def commit_loop(_: int) -> int:
+        done, deadline = 0, time.perf_counter() + seconds
+        with psycopg.connect(**params, autocommit=True) as own:  # one statement, one durable transaction
+            while time.perf_counter() < deadline:
+                own.execute("INSERT INTO bench_commit DEFAULT VALUES")
+                done += 1
+        return done
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=connections) as pool:
+        total = sum(pool.map(commit_loop, range(connections)))
+    return total / (time.perf_counter() - started)
+
+
+def ceiling_row(label: str, rate: float, connections: int) -> Row:
+    """``rate`` beside the durable-commit ceiling measured now at the same concurrency."""
+    return (f"{label} [durable commits/s, {plural(connections)}]", rate, commit_ceiling(connections))
+
+
 @dataclass(frozen=True)
 class Servers:
     """The ports of the listener and of the baseline server, on the bench database."""

@@ -15,7 +15,7 @@ import subprocess
 import sys
 import time
 
-from tests.bench.common import Row, Servers, measure
+from tests.bench.common import Row, Servers, ceiling_row, measure
 
 WARM_UP = 5
 THREADS = 4
@@ -163,4 +163,5 @@ def compare(ports: Servers, messages: int) -> list[Row]:
     for connections in (1, THREADS):
         echo = measure(ports.bare, [raws[index::connections] for index in range(connections)])
         rows.append((f"feeding orders drained/s, worker {THREADS} threads [echo {connections} conn.]", rate, echo.rate))
+        rows.append(ceiling_row(f"feeding orders drained/s, worker {THREADS} threads", rate, THREADS))
     return rows

@@ -11,7 +11,7 @@ connections. Every ACK must be AA and every document must be in the database, el
 
 from __future__ import annotations
 
-from tests.bench.common import CONNECTIONS, Row, Servers, ack_code, adt, bench_handler, measure, plural
+from tests.bench.common import CONNECTIONS, Row, Servers, ack_code, adt, bench_handler, ceiling_row, measure, plural
 from tests.bench.pam import nir
 
 FINESS_EJ, FINESS_EG, UNIT = "010000099", "020000099", "MSSB"
@@ -91,6 +91,7 @@ def compare(ports: Servers, messages: int) -> list[Row]:
         rows += [
             (f"{label}: documents/s [echo]", ours.rate, echo.rate),
             (f"{label}: documents/s [minimal ADT]", ours.rate, minimal.rate),
+            ceiling_row(f"{label}: documents/s", ours.rate, connections),
             (f"{label}: p50 latency (ms) [echo]", ours.p50, echo.p50),
         ]
     return rows

@@ -20,7 +20,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from dpi.validators import nir_key
-from tests.bench.common import CONNECTIONS, Row, Run, Servers, ack_code, adt, bench_handler, measure, plural
+from tests.bench.common import (
+    CONNECTIONS,
+    Row,
+    Run,
+    Servers,
+    ack_code,
+    adt,
+    bench_handler,
+    ceiling_row,
+    measure,
+    plural,
+)
 from tests.pam.builder import FINESS_EG, FINESS_EJ, Adt
 
 UNITS = ("UF01", "UF02", "UF03")
@@ -136,6 +147,7 @@ def throughput(ports: Servers, patients: Patients, messages: int) -> list[Row]:
         rows += [
             (f"{label}: messages/s [echo]", ours.rate, echo.rate),
             (f"{label}: messages/s [hl7apy parse alone]", ours.rate, parse),
+            ceiling_row(f"{label}: messages/s", ours.rate, connections),
             (f"{label}: p50 latency (ms) [echo]", ours.p50, echo.p50),
             (f"{label}: p95 latency (ms) [echo]", ours.p95, echo.p95),
         ]
