@@ -20,6 +20,7 @@ CONNECTIONS = (1, 4)
 FIXED_ACK = b"MSH|^~\\&|DPI|DPI|BENCH|BENCH|20240101000000||ACK^A01^ACK|1|P|2.5\rMSA|AA|1\r"
 
 Row = tuple[str, float, float]  # figure, value, baseline
+ECHO_LIMIT_BYTES = 32 * 1024 * 1024
 
 
 def setup_django() -> None:
@@ -108,7 +109,8 @@ def bare_server() -> Iterator[int]:
         except (asyncio.IncompleteReadError, ConnectionError):
             writer.close()
 
-    server = loop.run_until_complete(asyncio.start_server(answer, "127.0.0.1", 0))
+    # the MDM of a document carries its CDA and PDF: far over asyncio's default 64 KiB line limit
+    server = loop.run_until_complete(asyncio.start_server(answer, "127.0.0.1", 0, limit=ECHO_LIMIT_BYTES))
     thread = threading.Thread(target=loop.run_forever, daemon=True)
     thread.start()
     try:

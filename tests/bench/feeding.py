@@ -163,5 +163,4 @@ def compare(ports: Servers, messages: int) -> list[Row]:
     for connections in (1, THREADS):
         echo = measure(ports.bare, [raws[index::connections] for index in range(connections)])
         rows.append((f"feeding orders drained/s, worker {THREADS} threads [echo {connections} conn.]", rate, echo.rate))
-        rows.append(ceiling_row(f"feeding orders drained/s, worker {THREADS} threads", rate, THREADS))
-    return rows
+    return [*rows, ceiling_row(f"feeding orders drained/s, worker {THREADS} threads", rate, THREADS)]
