@@ -6,10 +6,12 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from documents.models import Channel, Document, ExportState, ExportStatus, Provenance, Status
+from documents.models import Channel, Document, DocumentVersion, ExportState, ExportStatus, Provenance, Status
 from dpi.models import AuditEvent
 from tests.factories import EpisodeFactory
 
@@ -194,3 +196,24 @@ def test_period_filter_includes_the_whole_last_day_in_paris_time(client, doctor,
         "Tard le 10"
     ]
     assert client.get(url, {"from": "2026-03-11"}).context["documents"] == []
+
+
+def test_the_document_page_costs_the_same_queries_for_1_or_6_versions(client, doctor, episode):
+    """A fixed number of queries (issue 18 §4): versions, export lines and sendings read in bulk."""
+    document = _document(episode)
+    client.force_login(doctor)
+    url = reverse("documents:detail", args=[document.pk])
+
+    def add_versions(numbers: range) -> int:
+        for number in numbers:
+            document.current_version = DocumentVersion.objects.create(
+                document=document, version_number=number, cda_id_root=f"1.2.3.{number}", pdf=b"%PDF-1.4"
+            )
+            ExportStatus.objects.create(document=document, channel=Channel.MSS_PRO, recipient=f"r{number}@x.fr")
+        document.save(update_fields=["current_version"])
+        client.get(url)  # warm: the session and permission caches
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(url).status_code == 200
+        return len(queries)
+
+    assert add_versions(range(1, 2)) == add_versions(range(2, 7))

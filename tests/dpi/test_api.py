@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 from django.core.management import call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from dpi.models import AuditEvent, Peer
@@ -85,3 +87,21 @@ def test_create_peer_command_prints_a_working_token(client, capsys):
     assert client.get("/api/patients/", HTTP_AUTHORIZATION=f"Token {token}").status_code == 200
     peer = Peer.objects.get(name="sih-labo")
     assert peer.token_hash != token and peer.last_used_at is not None
+
+
+def _queries_of(client, url: str) -> int:
+    client.get(url)  # warm: the session and permission caches
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(url).status_code == 200
+    return len(queries)
+
+
+def test_the_patient_list_costs_the_same_queries_for_5_or_25_patients(client, care_unit, doctor):
+    """A fixed number of queries (issue 18 §4): the page, its count, the listed patients' audit rows in one
+    insert; never one query per patient."""
+    client.force_login(doctor)
+    EpisodeFactory.create_batch(5, care_unit=care_unit)
+    few = _queries_of(client, "/api/patients/")
+    EpisodeFactory.create_batch(20, care_unit=care_unit)
+
+    assert _queries_of(client, "/api/patients/") == few
