@@ -77,11 +77,7 @@ def annuaire(request: HttpRequest, pk: int) -> HttpResponse:
 def annuaire_recipient(request: HttpRequest, pk: int) -> HttpResponse:
     """An address of the Annuaire Santé's results added as a recipient of the document being written."""
     correspondent = _picked(request)
-    if isinstance(correspondent, HttpResponse):
-        return correspondent
-    return render(
-        request, "directory/_recipient_row.html", {"correspondent": correspondent, "role": "", "checked": True}
-    )
+    return correspondent if isinstance(correspondent, HttpResponse) else _recipient_row(request, correspondent)
 
 
 @login_required
@@ -126,8 +122,14 @@ def _picked(request: HttpRequest) -> Correspondent | HttpResponse:
 @patient_view()
 def recipient_row(request: HttpRequest, pk: int, correspondent: int) -> HttpResponse:
     """One checked recipient of the document form, added from the search results."""
-    chosen = get_object_or_404(Correspondent, pk=correspondent, active=True)
-    return render(request, "directory/_recipient_row.html", {"correspondent": chosen, "role": "", "checked": True})
+    return _recipient_row(request, get_object_or_404(Correspondent, pk=correspondent, active=True))
+
+
+def _recipient_row(request: HttpRequest, correspondent: Correspondent) -> HttpResponse:
+    """A checked recipient row of the recipients box (documents/_recipients_box.html)."""
+    return render(
+        request, "directory/_recipient_row.html", {"correspondent": correspondent, "role": "", "checked": True}
+    )
 
 
 @login_required

@@ -25,12 +25,10 @@ from documents import portability
 from documents.models import Document, DocumentTemplate, PatientReplyDefault, PortabilityExport, WritingRule
 from documents.prefill import PLACEHOLDERS, carry_choices, unknown_placeholders
 from documents.tasks import build_portability_export
-from documents.types import SEGUR_TYPES
+from documents.types import SEGUR_TYPE_CHOICES, SEGUR_TYPES
 from dpi.admin import AuditedAdmin
 from dpi.models import AuditEvent
 from dpi.services import audit, audit_row
-
-SEGUR_TYPE_CHOICES = [(code, segur.label) for code, segur in SEGUR_TYPES.items()]
 
 PERMISSION = "documents.run_portability_export"
 

@@ -17,7 +17,7 @@ from documents.models import Document
 from documents.received_files import MAX_FILE_BYTES, check_pdf
 from documents.recipients import chosen_ids, recipient_addresses
 from documents.services import FLAGS, Recipients
-from documents.types import SEGUR_TYPES, SegurType
+from documents.types import SEGUR_TYPE_CHOICES, SegurType
 from dpi.validators import is_database_id
 from dpi.xmlsafe import DEFAULT_MAX_BYTES as MAX_IMPORT_BYTES
 from dpi.xmlsafe import InvalidXML, parse_xml
@@ -168,9 +168,7 @@ class FileImportForm(forms.Form):
 
     file = forms.FileField(label=_("Document PDF"))
     title = forms.CharField(label=_("Titre"), max_length=250)
-    type_code = forms.ChoiceField(
-        label=_("Type de document"), choices=[(code, segur.label) for code, segur in SEGUR_TYPES.items()]
-    )
+    type_code = forms.ChoiceField(label=_("Type de document"), choices=SEGUR_TYPE_CHOICES)
     received_by_mss = forms.BooleanField(label=_("Reçu par MSSanté"), required=False, initial=True)
 
     def clean_file(self) -> bytes:

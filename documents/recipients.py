@@ -41,6 +41,13 @@ def chosen_ids(document: Document) -> list[int]:
     return [entry["correspondent"] for entry in document.recipients if entry.get("correspondent")]
 
 
+def sending_addresses(typed: Iterable[str], correspondents: Iterable[Correspondent]) -> list[str]:
+    """The MSSanté addresses a choice of recipients sends to: the typed ones then the correspondents', each
+    once, in lower case."""
+    chosen = [*typed, *(correspondent.mss_address for correspondent in correspondents)]
+    return list(dict.fromkeys(address.strip().lower() for address in chosen if address.strip()))
+
+
 def recipient_addresses(document: Document) -> set[str]:
     """The MSSanté addresses the document's recipients bring to its sending list."""
     return {str(entry["mss_address"]).lower() for entry in document.recipients if entry.get("mss_address")}

@@ -28,7 +28,7 @@ from documents.cda import (
 from documents.composition import document_content
 from documents.models import Document, DocumentVersion, Provenance, Status
 from documents.pdf import render_pdf
-from documents.recipients import recipient_addresses, snapshots
+from documents.recipients import sending_addresses, snapshots
 from documents.rules import Operation, WritingRefused, require
 from documents.schema import cda_schema_errors
 from documents.signals import document_deleted, version_validated
@@ -66,8 +66,7 @@ def _apply_recipients(document: Document, recipients: Recipients | None) -> None
     if recipients is None:
         return
     document.recipients = snapshots(document.patient, recipients.correspondents)
-    typed = (address.strip().lower() for address in recipients.professionals)
-    document.mss_recipients = list(dict.fromkeys([*typed, *sorted(recipient_addresses(document))]))
+    document.mss_recipients = sending_addresses(recipients.professionals, recipients.correspondents)
     document.mss_to_patient = recipients.patient
     document.patient_may_reply = recipients.patient and recipients.patient_may_reply
 

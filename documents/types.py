@@ -117,6 +117,7 @@ SEGUR_TYPES: dict[str, SegurType] = {
         ),
     )
 }
+SEGUR_TYPE_CHOICES = [(code, segur.label) for code, segur in SEGUR_TYPES.items()]
 
 
 def parse_table(text: str, width: int) -> tuple[tuple[str, ...], ...]:

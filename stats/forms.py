@@ -8,7 +8,7 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from documents.types import SEGUR_TYPES
+from documents.types import SEGUR_TYPE_CHOICES
 from dpi.models import Site
 from stats.indicators import Period
 
@@ -63,5 +63,4 @@ class IndicatorsForm(PeriodForm):
         super().__init__(*args, **kwargs)
         sites = Site.objects.order_by("finess_eg").values_list("finess_eg", "name")
         self.fields["finess"].choices = [("", _("Tous les sites"))] + [(f, f"{f} – {name}") for f, name in sites]
-        types = [(code, segur.label) for code, segur in SEGUR_TYPES.items()]
-        self.fields["type"].choices = [("", _("Tous les types"))] + types
+        self.fields["type"].choices = [("", _("Tous les types")), *SEGUR_TYPE_CHOICES]

@@ -23,7 +23,7 @@ from dmp.models import FeedingChannel, FeedingOrder, OrderKind, OrderState, Purp
 from dmp.selectors.feeding import last_sent
 from dmp.services.feeding import audit_order, check_access, enqueue, order_deletion, order_fields, sync_exports
 from documents.models import Document, Provenance, Status
-from documents.recipients import snapshots
+from documents.recipients import sending_addresses
 from documents.services import Recipients
 from dpi.models import User
 
@@ -36,8 +36,7 @@ def send_to_recipients(
     check_access(acting_user, document)
     if document.status != Status.VALIDATED or document.provenance != Provenance.PRODUCED:
         raise ValidationError(_("Seul un document validé produit dans le DPI peut être envoyé."))
-    named = [str(entry["mss_address"]) for entry in snapshots(document.patient, recipients.correspondents)]
-    addresses = list(dict.fromkeys(a.strip().lower() for a in [*recipients.professionals, *named] if a.strip()))
+    addresses = sending_addresses(recipients.professionals, recipients.correspondents)
     if not addresses and not recipients.patient:
         raise ValidationError(_("Choisissez au moins un destinataire ayant une adresse MSSanté."))
     order = FeedingOrder.objects.create(
