@@ -10,7 +10,8 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from dmp.models import BusinessAck, DeletionReason, FeedingOrder, OrderState
-from dmp.services.feeding import _claim, _conclude, record_business_ack, release_order, run_order, withdraw_from_dmp
+from dmp.services.feeding import record_business_ack, release_order, run_order, withdraw_from_dmp
+from dmp.services.feeding.runner import _claim, _conclude
 from documents.models import DocumentVersion, ExportState
 from documents.services import Recipients, delete_document, start_correction, validate_document
 from dpi.hl7.models import Message
