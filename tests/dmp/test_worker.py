@@ -171,3 +171,35 @@ def test_worker_killed_in_the_middle_of_a_send_never_sends_twice(qualified_episo
     received = PfiMessage.objects.filter(control_id=order.control_id)
     assert received.count() == 2  # the same message (same MSH-10) arrived twice...
     assert len(_accepted(document)) == 1  # ...and the PFI processed it once
+
+
+# --- two workers draining the same orders -------------------------------------------------------------
+
+
+def test_two_workers_draining_the_same_orders_send_each_exactly_once(
+    qualified_episode, letter, no_delay, pfi, process_env
+):
+    """Two worker processes, four threads each, get every order twice (as the enqueue and the beat sweep can
+    both deliver it): the claim and its lease let one run send it; the PFI receives each MSH-10 once. The lease
+    is long here, so that a slow machine cannot make a run outlive it (a takeover resends the same MSH-10, which
+    the PFI answers as a duplicate: tested above with a killed worker)."""
+    from dmp.tasks import run_feeding_order
+
+    celery_app.control.purge()
+    documents = [letter(qualified_episode, title=f"Lettre {n}", hold_sending=True) for n in range(12)]
+    orders = [_order(document) for document in documents]
+    FeedingOrder.objects.filter(pk__in=[o.pk for o in orders]).update(state=OrderState.SCHEDULED, due_at=timezone.now())
+    env = process_env | {"DMP_FEEDING_LEASE_SECONDS": "300"}
+    workers = [_process("worker", "--pool=threads", "--concurrency=4", env=env) for _ in range(2)]
+    try:
+        for order in orders:
+            run_feeding_order.delay(order.pk)
+            run_feeding_order.delay(order.pk)
+        wait_until(lambda: all(_state(order) == OrderState.SENT for order in orders), timeout=90)
+    finally:
+        for process in workers:
+            _stop(process)
+    assert [order.attempts for order in orders] == [1] * len(orders)
+    for order, document in zip(orders, documents, strict=True):
+        assert PfiMessage.objects.filter(control_id=order.control_id).count() == 1
+        assert len(_accepted(document)) == 1

@@ -22,6 +22,8 @@ logger = logging.getLogger(__name__)
 _PROGRESS = [ExportState.PENDING, ExportState.SENT, ExportState.ACKNOWLEDGED, ExportState.READ]
 
 
+_LINE = ["document", "channel", "recipient"]
+
 # The patient's place among MSSanté recipients when no address can be built (no INS): never translated,
 # it is a key of the export lines.
 PATIENT_KEY = "patient"
@@ -66,13 +68,24 @@ def _export_lines(order: FeedingOrder) -> list[tuple[str, str, str]]:
 def set_export(
     document: Document, channel: str, recipient: str, state: str, reason: str, *, forward_only: bool = False
 ) -> None:
-    line, _created = ExportStatus.objects.get_or_create(document=document, channel=channel, recipient=recipient)
-    if forward_only and line.state in _PROGRESS and _PROGRESS.index(line.state) > _PROGRESS.index(state):
-        return
+    """Move the line to ``state``; ``forward_only``: not when it is already further (a late "sent" never
+    hides an acknowledgement). One UPDATE when the line exists, as it does after the first order."""
     if state == ExportState.FAILED and not reason:
         reason = _("Échec")
-    line.state, line.reason = state, reason[:300]
-    line.save(update_fields=["state", "reason", "updated_at"])
+    line = ExportStatus.objects.filter(document=document, channel=channel, recipient=recipient)
+    if forward_only and state in _PROGRESS:
+        line = line.exclude(state__in=_PROGRESS[_PROGRESS.index(state) + 1 :])
+    values = {"state": state, "reason": reason[:300], "updated_at": timezone.now()}
+    if line.update(**values):
+        return
+    # No line yet, or (forward only) one further on, which the conflict leaves as it is.
+    created = ExportStatus(document=document, channel=channel, recipient=recipient, **values)
+    if forward_only:
+        ExportStatus.objects.bulk_create([created], ignore_conflicts=True)
+    else:
+        ExportStatus.objects.bulk_create(
+            [created], update_conflicts=True, unique_fields=_LINE, update_fields=list(values)
+        )
 
 
 def mss_plan(order: FeedingOrder) -> Plan:

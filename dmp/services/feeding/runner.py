@@ -29,7 +29,7 @@ from dmp.services.feeding.exports import mss_plan, sync_exports
 from dmp.services.feeding.orders import enqueue, withdraw_last_sent
 from dmp.transmission import Plan, transmission_for
 from documents.cda import CdaHeader, InvalidCda, parse_cda_header
-from documents.models import Document, DocumentVersion, Status
+from documents.models import DocumentVersion, Status
 from dpi.hl7.client import TransportError
 from dpi.hl7.models import Message
 from patients.models import DmpStatus, IdentityStatus
@@ -66,7 +66,7 @@ def run_order(order_id: int) -> FeedingOrder | None:
         return None
     order, token = claim
     try:
-        if _already_accepted(order):  # a worker died after the PFI's AA was journaled: nothing to resend
+        if order.attempts > 1 and _already_accepted(order):  # a worker died after the PFI's AA was journaled
             return _conclude(order, token, OrderState.SENT, "")
         with transaction.atomic():
             message = _prepare(order)
@@ -86,6 +86,17 @@ def run_order(order_id: int) -> FeedingOrder | None:
     return _conclude(order, token, OrderState.SENT, "")
 
 
+# What a run reads of the order's document, patient, visit, structure and people: one query at the claim.
+_RUN_RELATIONS = (
+    "document__patient",
+    "document__episode__care_unit__site__legal_entity",
+    "document__care_unit__site",
+    "document__author",
+    "version__validated_by",
+    "created_by",
+)
+
+
 def _claim(order_id: int) -> tuple[FeedingOrder, str] | None:
     """Take the order (atomic update with a lease and a token), or ``None`` if it is not claimable."""
     now, token = timezone.now(), uuid.uuid4().hex
@@ -96,7 +107,7 @@ def _claim(order_id: int) -> tuple[FeedingOrder, str] | None:
     )
     if not claimed:
         return None
-    order = FeedingOrder.objects.select_related("document__patient", "version").get(pk=order_id)
+    order = FeedingOrder.objects.select_related(*_RUN_RELATIONS).get(pk=order_id)
     sync_exports(order)
     return order, token
 
@@ -135,7 +146,8 @@ def _header(version: DocumentVersion) -> CdaHeader:
 
 
 def _check_current(order: FeedingOrder) -> None:
-    document = Document.objects.get(pk=order.document_id)
+    """The document as the claim read it, a moment ago (a version validated since is the next order's)."""
+    document = order.document
     if document.status == Status.DELETED:
         raise OrderRefused(_("Document supprimé."))
     if document.current_version_id != order.version_id or document.status != Status.VALIDATED:
@@ -257,7 +269,7 @@ def _after_sent(order: FeedingOrder) -> None:
     for ack in order.acks.all():
         apply_ack(order, ack)
     if order.purpose == Purpose.PUBLISH and order.channel == FeedingChannel.DMP:
-        if Document.objects.filter(pk=order.document_id, status=Status.DELETED).exists():
+        if order.document.status == Status.DELETED:  # read with the order's lock (``_owned``)
             withdraw_last_sent(order.document, DeletionReason.DELETED_HERE, None)
 
 
