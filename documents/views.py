@@ -76,7 +76,7 @@ def _date(value: str) -> date | None:
         return None
 
 
-PAGE_SIZE = 100
+PAGE_SIZE = 50  # about two screens; "Afficher plus" appends the next ones (issue 16 §4: server time)
 
 
 @login_required

@@ -212,3 +212,18 @@ def print_table(rows: Sequence[Row]) -> None:
     widths = [max(len(row[column]) for row in table) for column in range(4)]
     for row in table:
         print(" | ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)))
+
+
+def signed_in(user: object) -> object:
+    """A ``django.test.Client`` in a new session of ``user``, who has a TOTP device (so the second-factor
+    middleware lets it by) and has acknowledged the current mandatory notice (so its middleware does too)."""
+    from django.conf import settings
+    from django.test import Client
+
+    from dpi.models import NoticeAcknowledgement
+
+    NoticeAcknowledgement.objects.get_or_create(user=user, notice=NoticeAcknowledgement.CURRENT)
+    hosts = [host for host in settings.ALLOWED_HOSTS if host != "*" and not host.startswith(".")]
+    client = Client(HTTP_HOST=hosts[0] if hosts else "localhost")
+    client.force_login(user)
+    return client

@@ -52,7 +52,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
-from tests.bench.common import Row
+from tests.bench.common import Row, signed_in
 
 if TYPE_CHECKING:
     from django.http import HttpResponse
@@ -186,17 +186,6 @@ def patient_with_dmp(user: User, unit: CareUnit, ins: str, name: str) -> int:
         raise SystemExit(f"dmp: the DMP of {name} was not seeded")
     DmpAuthorisation.objects.create(dmp=dmp, national_id=user.national_id, until=timezone.now() + timedelta(days=30))
     return patient.pk
-
-
-def signed_in(user: User) -> Client:
-    """A new session of ``user`` (who has a TOTP device, so the second-factor middleware lets it by)."""
-    from django.conf import settings
-    from django.test import Client
-
-    hosts = [host for host in settings.ALLOWED_HOSTS if host != "*" and not host.startswith(".")]
-    client = Client(HTTP_HOST=hosts[0] if hosts else "localhost")
-    client.force_login(user)
-    return client
 
 
 # --- measuring ---------------------------------------------------------------------------------------

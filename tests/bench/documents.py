@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from tests.bench.common import Row
+from tests.bench.common import Row, signed_in
 
 if TYPE_CHECKING:
     from django.db.models import Model
@@ -318,17 +318,6 @@ def vacuum_analyze() -> None:
             cursor.execute(f"VACUUM ANALYZE {connection.ops.quote_name(model._meta.db_table)}")
 
 
-def logged_in(user: User) -> Client:
-    """A client signed in as ``user`` (who has a TOTP device, so the second-factor middleware lets it by)."""
-    from django.conf import settings
-    from django.test import Client
-
-    hosts = [host for host in settings.ALLOWED_HOSTS if host != "*" and not host.startswith(".")]
-    client = Client(HTTP_HOST=hosts[0] if hosts else "localhost")
-    client.force_login(user)
-    return client
-
-
 def load() -> Bench:
     started = time.perf_counter()
     user, units = create_structure()
@@ -337,7 +326,7 @@ def load() -> Bench:
     vacuum_analyze()
     counts = ", ".join(f"{count:,} {name}" for name, count in loaded.items())
     print(f"documents: loaded {PATIENTS:,} patients, {counts} in {time.perf_counter() - started:.1f} s", flush=True)
-    bench = Bench(client=logged_in(user), measured=first_patient + MEASURED, empty=first_patient + EMPTY)
+    bench = Bench(client=signed_in(user), measured=first_patient + MEASURED, empty=first_patient + EMPTY)
     if expected_rows(bench.measured, {}) != MEASURED_DOCUMENTS or expected_rows(bench.empty, {}):
         raise SystemExit(f"documents not loaded: the measured patient must have {MEASURED_DOCUMENTS}, the other none")
     return bench
