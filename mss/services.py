@@ -15,7 +15,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import BooleanField, ExpressionWrapper, Q
 from django.http import HttpRequest
 from django.utils import timezone
 
@@ -127,14 +127,22 @@ def _episode(patient: Patient, unit: CareUnit | None) -> Episode | None:
     """The patient's visit in the receiving unit (open first), else none: PV1-2 = N, no visit is sent."""
     if unit is None:
         return None
-    visits = Episode.objects.filter(patient=patient, care_unit=unit, cancelled=False).order_by("-admitted_at", "-pk")
-    return visits.filter(discharged_at__isnull=True).first() or visits.first()
+    still_open = ExpressionWrapper(Q(discharged_at__isnull=True), output_field=BooleanField())
+    visits = Episode.objects.filter(patient=patient, care_unit=unit, cancelled=False)
+    return visits.order_by(still_open.desc(), "-admitted_at", "-pk").first()
 
 
 # --- Traces ------------------------------------------------------------------------------------------
 
 
-def _trace(event: str, *, mail: MailContext | None = None, route_: Route | None = None, **values: Any) -> Trace:
+def _trace(event: str, **fields: Any) -> Trace:
+    """One trace, saved now (the user's actions); a received message's traces are saved together."""
+    row = _trace_row(event, **fields)
+    row.save()
+    return row
+
+
+def _trace_row(event: str, *, mail: MailContext | None = None, route_: Route | None = None, **values: Any) -> Trace:
     detail = values.pop("detail", {})
     if mail is not None:
         values.setdefault("sender", mail.sender[:254])
@@ -144,21 +152,21 @@ def _trace(event: str, *, mail: MailContext | None = None, route_: Route | None 
     if route_ is not None:
         values.setdefault("mailbox", route_.mailbox[:254])
         values.setdefault("care_unit", route_.care_unit)
-    return Trace.objects.create(event=event, detail=detail, **values)
+    return Trace(event=event, detail=detail, **values)
 
 
 def record_refusal(*, refusal: Refusal, mail: MailContext, message: Message) -> None:
     """A message refused before its document could be read: its two traces."""
     where = route(mail)
-    _trace(Event.RECEIVED, mail=mail, route_=Route(None, where.mailbox), message=message)
-    _refused(refusal, mail=mail, where=where, message=message, cda_id="")
+    received = _trace_row(Event.RECEIVED, mail=mail, route_=Route(None, where.mailbox), message=message)
+    Trace.objects.bulk_create([received, _refused(refusal, mail=mail, where=where, message=message, cda_id="")])
 
 
-def _refused(refusal: Refusal, *, mail: MailContext, where: Route, message: Message, cda_id: str) -> None:
+def _refused(refusal: Refusal, *, mail: MailContext, where: Route, message: Message, cda_id: str) -> Trace:
     detail = {"text": refusal.detail.text}
     if refusal.private:
         detail["private"] = refusal.private  # the local identity's values: shown with the patient's traces only
-    _trace(
+    return _trace_row(
         Event.REFUSED, mail=mail, route_=Route(None, where.mailbox), message=message, patient=refusal.patient,
         cda_id=cda_id[:260], error_code=refusal.code, detail=detail,
     )  # fmt: skip
@@ -168,34 +176,42 @@ def _refused(refusal: Refusal, *, mail: MailContext, where: Route, message: Mess
 
 
 def receive_document(*, inbound: InboundDocument, message: Message) -> Outcome:
-    """Apply an integrate/replace/delete request on an exact identity match; a refusal changes nothing."""
+    """Apply an integrate/replace/delete request on an exact identity match; a refusal changes nothing.
+
+    The message's traces (received, matched, then integrated, replaced, deleted, duplicate or refused) are
+    written together at the end, in one statement.
+    """
     where = route(inbound.mail)
-    _trace(Event.RECEIVED, mail=inbound.mail, route_=Route(None, where.mailbox), message=message,
-           cda_id=inbound.document_id.key[:260], detail={"action": inbound.action.value})  # fmt: skip
+    received = _trace_row(Event.RECEIVED, mail=inbound.mail, route_=Route(None, where.mailbox), message=message,
+                          cda_id=inbound.document_id.key[:260], detail={"action": inbound.action.value})  # fmt: skip
     try:
-        return _apply_in_savepoint(inbound, message, where)
+        outcome, traces = _apply_in_savepoint(inbound, message, where)
     except Refusal as refusal:
-        _refused(refusal, mail=inbound.mail, where=where, message=message, cda_id=inbound.document_id.key)
-        return Outcome(refusal=refusal)
+        outcome = Outcome(refusal=refusal)
+        traces = [_refused(refusal, mail=inbound.mail, where=where, message=message, cda_id=inbound.document_id.key)]
+    Trace.objects.bulk_create([received, *traces])
+    return outcome
 
 
-def _apply_in_savepoint(inbound: InboundDocument, message: Message, where: Route) -> Outcome:
-    """A savepoint: a refusal rolls back everything but the traces around it.
+def _apply_in_savepoint(inbound: InboundDocument, message: Message, where: Route) -> tuple[Outcome, list[Trace]]:
+    """A savepoint: a refusal rolls back everything, and the traces of the attempt are dropped with it.
 
     Two listener threads may file the same CDA at once (the PFI resends a mail): the second one's insert
     waits for the first one's commit, then breaks the unique CDA id. Its savepoint is rolled back and the
     request is applied once more: it now sees the document, a duplicate (AA with a note, traced).
     """
+    traces: list[Trace] = []
     try:
         with transaction.atomic():
-            return _apply(inbound, message, where)
+            return _apply(inbound, message, where, traces), traces
     except IntegrityError:
         logger.info("MSSanté: CDA %s filed concurrently, applied again", inbound.document_id.key)
+    traces = []
     with transaction.atomic():
-        return _apply(inbound, message, where)
+        return _apply(inbound, message, where, traces), traces
 
 
-def _apply(inbound: InboundDocument, message: Message, where: Route) -> Outcome:
+def _apply(inbound: InboundDocument, message: Message, where: Route, traces: list[Trace]) -> Outcome:
     header = _header(inbound.cda)
     if not inbound.document_id.matches(header.id):
         raise Refusal.application(
@@ -205,7 +221,7 @@ def _apply(inbound: InboundDocument, message: Message, where: Route) -> Outcome:
     if disagreements:
         raise Refusal.application("904", "PID et CDA diffèrent : " + " ; ".join(disagreements), "PID^1^3")
     patient = match_patient(header.patient)
-    context = _Context(inbound, message, where, header, patient)
+    context = _Context(inbound, message, where, header, patient, traces)
     context.trace(Event.MATCHED)
     if inbound.action == Action.DELETE:
         return _delete(context)
@@ -227,11 +243,12 @@ class _Context:
     where: Route
     header: CdaHeader
     patient: Patient
+    traces: list[Trace]  # written by receive_document when the request is applied
 
-    def trace(self, event: str, **values: Any) -> Trace:
+    def trace(self, event: str, **values: Any) -> None:
         values.setdefault("cda_id", self.header.id.key[:260])
-        return _trace(event, mail=self.inbound.mail, route_=self.where, message=self.message, patient=self.patient,
-                      **values)  # fmt: skip
+        self.traces.append(_trace_row(event, mail=self.inbound.mail, route_=self.where, message=self.message,
+                                      patient=self.patient, **values))  # fmt: skip
 
     def refuse(self, code: str, text: str, location: str = "") -> Refusal:
         return Refusal.application(code, text, location, patient=self.patient)
