@@ -39,6 +39,8 @@ BASELINES = {
     "[DMP disabled]": "the same page with DMP_CONSULTATION_ENABLED = False (no DMP placeholders), alternating with it",
     "[bare HTTPS round trip]": "an httpx POST without body, same client certificate, to the sandbox DMP on a "
     "kept-alive connection, answered at once (404), 0.1 s apart, measured before each run",
+    "[empty Django page]": "a signed-in GET of a URL with no route (Django's 404 through the same session and "
+    "middleware, no view of ours), alternating with the file page",
     "[none integrated]": "the same list for a patient with a DMP of as many documents, none integrated from it, "
     "alternating with it",
     "[exact name, indexed]": "the birth name as stored, exact and accent-sensitive, through its plain index, "

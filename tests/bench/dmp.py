@@ -389,8 +389,12 @@ def scenario_queries(scenario: Scenario) -> int:
     return query_count(lambda: scenario.run(prepared))
 
 
+EMPTY_PAGE = "/bench-empty-page/"  # no route: Django's 404 through every middleware, the cheapest signed-in page
+
+
 def file_page(bench: Bench) -> list[Row]:
-    """The file page with the DMP placeholders, alternating with the same page without them."""
+    """The file page with the DMP placeholders, alternating with the same page without them and with an empty
+    Django page (the same session and middleware, no view of ours)."""
     from django.conf import settings
     from django.urls import reverse
 
@@ -399,6 +403,7 @@ def file_page(bench: Bench) -> list[Row]:
     samples: dict[bool, list[float]] = {True: [], False: []}
     sizes: dict[bool, set[int]] = {True: set(), False: set()}
     queries: dict[bool, int] = {}
+    empty: list[float] = []
     first = next_trace()
     try:
         for number in range(WARM_UP + PAGE_REQUESTS):
@@ -412,6 +417,11 @@ def file_page(bench: Bench) -> list[Row]:
                 sizes[enabled].add(len(response.content))
                 if number >= WARM_UP:
                     samples[enabled].append(elapsed)
+            started = time.perf_counter()
+            if client.get(EMPTY_PAGE).status_code != 404:
+                raise SystemExit("dmp: the empty page is not Django's 404")
+            if number >= WARM_UP:
+                empty.append((time.perf_counter() - started) * 1000)
         for enabled in (True, False):
             settings.DMP_CONSULTATION_ENABLED = enabled
             queries[enabled] = query_count(lambda: client.get(url))
@@ -421,11 +431,18 @@ def file_page(bench: Bench) -> list[Row]:
         raise SystemExit("dmp: the file page called the DMP")
     figure = "Patient file page, DMP consultation enabled"
     centiles = {enabled: statistics.quantiles(samples[enabled], n=100) for enabled in (True, False)}
+    bare = statistics.quantiles(empty, n=100)
     return [
         (f"{figure}: p50 server time (ms) [DMP disabled]", centiles[True][49], centiles[False][49]),
         (f"{figure}: p95 server time (ms) [DMP disabled]", centiles[True][94], centiles[False][94]),
+        (f"{figure}: p95 server time (ms) [empty Django page]", centiles[True][94], bare[94]),
         (f"{figure}: size (bytes) [DMP disabled]", float(max(sizes[True])), float(max(sizes[False]))),
         (f"{figure}: SQL queries/request [DMP disabled]", float(queries[True]), float(queries[False])),
+        (
+            f"{figure}: SQL queries/request [empty Django page]",
+            float(queries[True]),
+            float(query_count(lambda: client.get(EMPTY_PAGE))),
+        ),
     ]
 
 
