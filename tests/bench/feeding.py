@@ -1,11 +1,12 @@
-"""Benchmark: feeding orders drained per second, end to end through the sandbox PFI with a real worker.
+"""Benchmark: feeding orders drained per second, end to end through the sandbox PFI with real workers.
 
-A ``celery worker`` process (4 threads) on the bench database and the broker of the environment
-runs orders that are all due: claim, run-time checks (INS, consent, current version), MDM^T02
-built from the version's CDA (about 10 KB), MLLP to the sandbox PFI (which checks the volet's
-rules, records the message and answers), outcome recorded; the PFI's ZAMs come back to the DPI
-listener meanwhile. The baseline is the bare MLLP round trip of the very same MDM messages to the
-echo server, on 1 and 4 connections. Every order must end SENT and be accepted once by the PFI.
+Two ``celery worker`` processes (4 threads each: both cores work, 8 orders in flight) on the bench
+database and the broker of the environment run orders that are all due: claim, run-time checks (INS,
+consent, current version), MDM^T02 built from the version's CDA (about 10 KB), MLLP to the sandbox PFI
+(which checks the volet's rules, records the message and answers), outcome recorded; the PFI's ZAMs
+come back to the DPI listener meanwhile. The baseline is the bare MLLP round trip of the very same MDM
+messages to the echo server, on 1 and 4 connections. Every order must end SENT and be accepted once by
+the PFI.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from tests.bench.common import Row, Servers, ceiling_row, measure
 
 WARM_UP = 5
 THREADS = 4
+PROCESSES = 2
 
 
 def create_documents(count: int) -> list[object]:
@@ -85,7 +87,7 @@ def schedule(versions: list[object]) -> list[int]:
     return [order.pk for order in orders]
 
 
-def worker(pfi_port: int) -> subprocess.Popen:
+def worker(pfi_port: int, name: str) -> subprocess.Popen:
     from django.conf import settings
     from django.db import connection
 
@@ -96,10 +98,11 @@ def worker(pfi_port: int) -> subprocess.Popen:
         "PFI_PORT": str(pfi_port),
     }
     command = [sys.executable, "-m", "celery", "-A", "dpi", "worker", "--pool=threads", f"--concurrency={THREADS}"]
-    # its log goes to var/bench-worker.log, for a failed run
+    command.append(f"--hostname={name}@%h")
+    # its log goes to var/bench-<name>.log, for a failed run
     return subprocess.Popen(  # noqa: S603 (our own interpreter and arguments)
         [*command, "--loglevel=WARNING"], cwd=settings.BASE_DIR, env=env, stdout=subprocess.DEVNULL,
-        stderr=open(settings.VAR_DIR / "bench-worker.log", "wb"), start_new_session=True,
+        stderr=open(settings.VAR_DIR / f"bench-{name}.log", "wb"), start_new_session=True,
     )  # fmt: skip
 
 
@@ -121,13 +124,13 @@ def drain(order_ids: list[int]) -> float:
     return len(order_ids) / (time.perf_counter() - started)
 
 
-def wait_for_worker() -> None:
+def wait_for_workers() -> None:
     from dpi import celery_app
 
     deadline = time.monotonic() + 60
-    while not celery_app.control.ping(timeout=0.5):
+    while len(celery_app.control.ping(timeout=0.5)) < PROCESSES:
         if time.monotonic() > deadline:
-            raise SystemExit("the Celery worker did not start")
+            raise SystemExit("the Celery workers did not start")
 
 
 def compare(ports: Servers, messages: int) -> list[Row]:
@@ -142,15 +145,17 @@ def compare(ports: Servers, messages: int) -> list[Row]:
     documents = create_documents(WARM_UP + count)
     celery_app.control.purge()
     pfi = start_pfi_in_thread(dpi_host="127.0.0.1", dpi_port=ports.listener, zam_delay=0.0)
-    process = worker(pfi.port)
+    processes = [worker(pfi.port, f"feeding{number}") for number in range(PROCESSES)]
     try:
-        wait_for_worker()
+        wait_for_workers()
         drain(schedule(documents[:WARM_UP]))
         order_ids = schedule(documents[WARM_UP:])
         rate = drain(order_ids)
     finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(timeout=60)
+        for process in processes:
+            os.killpg(process.pid, signal.SIGTERM)
+        for process in processes:
+            process.wait(timeout=60)
         pfi.stop()
     accepted = PfiMessage.objects.filter(ack_code="AA", duplicate=False).count()
     if accepted != WARM_UP + count:
@@ -160,7 +165,8 @@ def compare(ports: Servers, messages: int) -> list[Row]:
     control_ids = FeedingOrder.objects.filter(pk__in=order_ids).values_list("control_id", flat=True)
     raws = [bytes(raw) for raw in Message.objects.filter(control_id__in=control_ids).values_list("raw", flat=True)]
     rows: list[Row] = []
+    label = f"feeding orders drained/s, {PROCESSES} workers × {THREADS} threads"
     for connections in (1, THREADS):
         echo = measure(ports.bare, [raws[index::connections] for index in range(connections)])
-        rows.append((f"feeding orders drained/s, worker {THREADS} threads [echo {connections} conn.]", rate, echo.rate))
-    return [*rows, ceiling_row(f"feeding orders drained/s, worker {THREADS} threads", rate, THREADS)]
+        rows.append((f"{label} [echo {connections} conn.]", rate, echo.rate))
+    return [*rows, ceiling_row(label, rate, THREADS)]
