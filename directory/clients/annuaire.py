@@ -19,6 +19,8 @@ from typing import Any
 import httpx
 from django.conf import settings
 
+from dpi.integrations import TransportError
+
 MAILBOX_EXTENSION = "https://interop.esante.gouv.fr/ig/fhir/annuaire/StructureDefinition/as-ext-mailbox-mss-metadata"
 RPPS_SYSTEM = "https://rpps.esante.gouv.fr"
 IDNPS_SYSTEM = "urn:oid:1.2.250.1.71.4.2.1"
@@ -30,10 +32,9 @@ MAX_RETRIES = 3
 Resource = dict[str, Any]
 
 
-class AnnuaireError(Exception):
-    def __init__(self, message: str, *, permanent: bool) -> None:
-        super().__init__(message)
-        self.permanent = permanent
+class AnnuaireError(TransportError):
+    """The Annuaire Santé did not answer the search: ``permanent`` (a refused key, an unreadable answer) or
+    not (timeout, overload, too many searches at once), as for every external service (dpi.integrations)."""
 
 
 @dataclass(frozen=True)
@@ -120,12 +121,26 @@ class Throttle:
 THROTTLE = Throttle()
 
 
+@dataclass(frozen=True)
+class AnnuaireClientConfig:
+    base_url: str
+    api_key: str
+    timeout: float  # one search, every page and retry included
+    rate: float  # calls per second the gateway allows
+
+    @classmethod
+    def from_settings(cls) -> AnnuaireClientConfig:
+        return cls(
+            settings.ANNUAIRE_FHIR_URL,
+            settings.ANNUAIRE_API_KEY,
+            float(settings.ANNUAIRE_TIMEOUT_SECONDS),
+            float(settings.ANNUAIRE_RATE_PER_SECOND),
+        )
+
+
 @dataclass
 class AnnuaireClient:
-    base_url: str = field(default_factory=lambda: settings.ANNUAIRE_FHIR_URL)
-    api_key: str = field(default_factory=lambda: settings.ANNUAIRE_API_KEY)
-    timeout: float = field(default_factory=lambda: settings.ANNUAIRE_TIMEOUT_SECONDS)
-    rate: float = field(default_factory=lambda: settings.ANNUAIRE_RATE_PER_SECOND)
+    config: AnnuaireClientConfig = field(default_factory=AnnuaireClientConfig.from_settings)
     calls: int = 0
     retries: int = 0
 
@@ -195,8 +210,8 @@ class _Session:
 
     def __init__(self, client: AnnuaireClient) -> None:
         self.client = client
-        self.deadline = time.monotonic() + client.timeout
-        self.http = httpx.Client(headers={"ESANTE-API-KEY": client.api_key, "Accept": "application/fhir+json"})
+        self.deadline = time.monotonic() + client.config.timeout
+        self.http = httpx.Client(headers={"ESANTE-API-KEY": client.config.api_key, "Accept": "application/fhir+json"})
 
     def __enter__(self) -> _Session:
         return self
@@ -214,11 +229,11 @@ class _Session:
             bundle = self.get_url(following)
 
     def get(self, resource_type: str, params: dict[str, str]) -> Resource:
-        return self.get_url(f"{self.client.base_url}/{resource_type}", params)
+        return self.get_url(f"{self.client.config.base_url}/{resource_type}", params)
 
     def get_url(self, url: str, params: dict[str, str] | None = None) -> Resource:
         for _attempt in range(MAX_RETRIES + 1):
-            THROTTLE.wait(self.client.rate, self.deadline)
+            THROTTLE.wait(self.client.config.rate, self.deadline)
             remaining = self.deadline - time.monotonic()
             if remaining <= 0:
                 break

@@ -9,13 +9,17 @@ from dataclasses import dataclass, field
 
 import ldap3
 from django.conf import settings
-from ldap3.core.exceptions import LDAPException
+from ldap3.core.exceptions import LDAPCommunicationError, LDAPException
+
+from dpi.integrations import TransportError
 
 PAGE_SIZE = 500
 
 
-class DirectoryError(Exception):
-    """The directory could not be read (down, refused the bind, bad base): nothing is changed."""
+class DirectoryError(TransportError):
+    """The directory could not be read: nothing is changed. Transient when it could not be reached or dropped
+    the connection (the next scheduled run may succeed); permanent when it answered no (bind refused, bad
+    base or filter, not configured): an administrator must act."""
 
 
 @dataclass(frozen=True)
@@ -96,7 +100,7 @@ def _paged(connection: ldap3.Connection, base: str, search_filter: str, attribut
 def read_people(config: DirectoryConfig) -> list[Person]:
     """Every person under the user base with the groups (under the group base) they are a member of."""
     if not config.url:
-        raise DirectoryError("DIRECTORY_LDAP_URL n'est pas configuré.")
+        raise DirectoryError("DIRECTORY_LDAP_URL n'est pas configuré.", permanent=True)
     # ldap3 checks no certificate unless told to: always verify the directory's (ldaps:// and StartTLS).
     tls = ldap3.Tls(validate=ssl.CERT_REQUIRED, ca_certs_file=config.ca_file or None)
     server = ldap3.Server(config.url, connect_timeout=config.timeout, get_info=ldap3.NONE, tls=tls)
@@ -114,7 +118,8 @@ def read_people(config: DirectoryConfig) -> list[Person]:
             people = _paged(connection, config.user_base, config.user_filter, attributes)
             groups = _paged(connection, config.group_base, config.group_filter, ["member"]) if config.group_base else []
     except LDAPException as error:
-        raise DirectoryError(f"{error.__class__.__name__}: {error}") from error
+        transient = isinstance(error, LDAPCommunicationError)  # socket open/read/write, session dropped
+        raise DirectoryError(f"{error.__class__.__name__}: {error}", permanent=not transient) from error
     membership: dict[str, set[str]] = {}
     for group in groups:
         for member in group["raw_attributes"].get("member") or []:

@@ -231,3 +231,21 @@ def test_an_unchanged_person_costs_two_reads_and_writes_nothing(directory, surge
     run_directory_sync()
     # per person: the account (id, login and RPPS at once), its memberships, and its savepoint (open, release)
     assert _sync_queries() == baseline + 4 * 10
+
+
+def test_the_directory_client_says_which_failures_a_later_run_may_cure(directory, settings):
+    """As every client of an external service (dpi.integrations.TransportError): unreachable is transient,
+    a refused bind or a missing configuration is permanent (an administrator must act)."""
+    from dataclasses import replace
+
+    from dpi.accounts.directory import DirectoryConfig, DirectoryError, read_people
+
+    config = DirectoryConfig.from_settings()
+    cases = {"ldap://127.0.0.1:9": False, "": True}  # nothing listens on port 9; no URL at all
+    for url, permanent in cases.items():
+        with pytest.raises(DirectoryError) as error:
+            read_people(replace(config, url=url, timeout=2))
+        assert error.value.permanent is permanent, url
+    with pytest.raises(DirectoryError) as error:
+        read_people(replace(config, bind_password="pas le bon"))
+    assert error.value.permanent and "invalidCredentials" in str(error.value)

@@ -95,7 +95,7 @@ def compare_search() -> list[Row]:
 
     import httpx
 
-    from directory.clients.annuaire import AnnuaireClient, Criteria
+    from directory.clients.annuaire import AnnuaireClient, AnnuaireClientConfig, Criteria
     from sandbox.annuaire.people import person
     from sandbox.annuaire.server import AnnuaireServer
 
@@ -104,7 +104,7 @@ def compare_search() -> list[Row]:
     server = AnnuaireServer("127.0.0.1", 0, api_key="bench", people=2000)
     server.start()
     try:
-        client = AnnuaireClient(base_url=server.base_url, api_key="bench", timeout=10, rate=17)
+        client = AnnuaireClient(AnnuaireClientConfig(server.base_url, "bench", 10, 17))
         criteria = Criteria(family_name=someone.family_name, place=someone.activities[0].structure.town[2])
         with httpx.Client(headers={"ESANTE-API-KEY": "bench"}) as bare:
             url = f"{server.base_url}/Practitioner"

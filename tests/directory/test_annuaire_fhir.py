@@ -10,7 +10,7 @@ from collections import deque
 import httpx
 import pytest
 
-from directory.clients.annuaire import AnnuaireClient, AnnuaireError, Criteria
+from directory.clients.annuaire import AnnuaireClient, AnnuaireClientConfig, AnnuaireError, Criteria
 from sandbox.annuaire.people import person
 from sandbox.annuaire.server import AnnuaireServer
 from tests.directory.conftest import KEY, PEOPLE
@@ -20,7 +20,7 @@ SOMEONE = person(7)
 
 @pytest.fixture
 def client(sandbox):
-    return AnnuaireClient(base_url=sandbox.base_url, api_key=KEY, timeout=5, rate=1000)
+    return AnnuaireClient(AnnuaireClientConfig(sandbox.base_url, KEY, 5, 1000))
 
 
 def get(server: AnnuaireServer, path: str, key: str = KEY, **params: str) -> httpx.Response:
@@ -127,7 +127,7 @@ def test_a_429_is_retried_after_its_retry_after_and_the_search_succeeds(client, 
 
 
 def test_a_client_at_the_gateways_rate_queues_its_calls_and_is_never_answered_429(sandbox):
-    client = AnnuaireClient(base_url=sandbox.base_url, api_key=KEY, timeout=10, rate=17)
+    client = AnnuaireClient(AnnuaireClientConfig(sandbox.base_url, KEY, 10, 17))
 
     found = [client.professional(person(2).rpps) for _ in range(15)]  # 30 calls, queued at 17 per second
 
@@ -146,7 +146,7 @@ def test_a_server_error_is_a_transient_error(client, sandbox):
 
 def test_a_server_slower_than_the_timeout_is_a_transient_error(sandbox):
     sandbox.mode, sandbox.slow_seconds = "slow", 2
-    client = AnnuaireClient(base_url=sandbox.base_url, api_key=KEY, timeout=0.5, rate=1000)
+    client = AnnuaireClient(AnnuaireClientConfig(sandbox.base_url, KEY, 0.5, 1000))
 
     with pytest.raises(AnnuaireError, match="pas répondu à temps") as error:
         client.search(Criteria(family_name="MARTIN"))
@@ -155,7 +155,7 @@ def test_a_server_slower_than_the_timeout_is_a_transient_error(sandbox):
 
 
 def test_a_refused_key_is_a_permanent_error(sandbox):
-    client = AnnuaireClient(base_url=sandbox.base_url, api_key="mauvaise", timeout=5, rate=1000)
+    client = AnnuaireClient(AnnuaireClientConfig(sandbox.base_url, "mauvaise", 5, 1000))
 
     with pytest.raises(AnnuaireError, match="ANNUAIRE_API_KEY") as error:
         client.search(Criteria(family_name="MARTIN"))
