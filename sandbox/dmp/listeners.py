@@ -123,6 +123,8 @@ class DatabaseHandler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(body)))
         for name, value in (headers or {}).items():
             self.send_header(name, value)
+        if self.close_connection:  # said, so that a client does not send its next request on this connection
+            self.send_header("Connection", "close")
         self.end_headers()
         self.wfile.write(body)
 

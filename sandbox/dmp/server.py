@@ -35,11 +35,14 @@ ENDPOINTS = ("patients", "registry", "repository")
 class SoapHandler(DatabaseHandler):
     def do_POST(self) -> None:
         endpoint = self.path.removeprefix(PATH_PREFIX) if self.path.startswith(PATH_PREFIX) else ""
+        length = int(self.headers.get("Content-Length") or -1)
         if endpoint not in ENDPOINTS:
-            self.close_connection = True  # the body is not read: the connection cannot carry another request
+            if 0 <= length <= MAX_REQUEST_BYTES:
+                self.rfile.read(length)  # read and dropped: the connection can carry the next request
+            else:
+                self.close_connection = True  # an unread body would be taken for the next request
             self.send_body(404, "text/plain; charset=utf-8", b"Service inconnu.")
             return
-        length = int(self.headers.get("Content-Length") or -1)
         if length < 0:
             self.close_connection = True
             self.send_body(411, "text/plain; charset=utf-8", b"Content-Length obligatoire.")
