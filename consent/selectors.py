@@ -72,15 +72,20 @@ def effective_consent(episode: Episode, subject: str) -> EffectiveConsent:
     return _effective(subject, decision)
 
 
-def effective_state(episode: Episode, subject: str) -> str:
-    """The effective state alone (one light query), for writers that only compare states."""
-    state = (
-        ConsentDecision.objects.filter(_visits_filter(episode), subject=subject)
+def effective_states(episode: Episode, subjects: Iterable[str]) -> dict[str, str]:
+    """The effective state alone of each subject (one light query), for writers that only compare states."""
+    rows = (
+        ConsentDecision.objects.filter(_visits_filter(episode), subject__in=list(subjects))
         .order_by("-collected_at", "-recorded_at", "-pk")
-        .values_list("state", flat=True)
-        .first()
+        .values_list("subject", "state")
     )
-    return state or State.NOT_INFORMED
+    states = dict.fromkeys(subjects, State.NOT_INFORMED.value)
+    seen: set[str] = set()
+    for subject, state in rows:  # the latest first: a visit's episode of care holds a few decisions
+        if subject not in seen:
+            seen.add(subject)
+            states[subject] = state
+    return states
 
 
 def effective_consents(episode: Episode) -> dict[str, EffectiveConsent]:

@@ -9,11 +9,12 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from consent.models import ConsentDecision, Source, State, Subject
-from consent.selectors import effective_state
+from consent.selectors import effective_states
 from dpi.hl7.models import Message
 from dpi.models import AuditEvent, Peer, User
-from dpi.services import audit
+from dpi.services import audit, audit_row
 from patients.models import Episode, Patient
+from patients.pam import DmpConsent
 
 # ZFA-9 (feeding) and ZFA-11 (consultation) codes; NA ("not collected") is no decision.
 PAM_FEEDING = {"IO": State.INFORMED_OPPOSED, "INO": State.INFORMED_NOT_OPPOSED}
@@ -34,9 +35,38 @@ def record_consent(
     request: HttpRequest | None = None,
 ) -> ConsentDecision:
     """Record one state of one subject for a visit, with its source, and audit it."""
+    decision, audit_event = _decision_rows(
+        episode=episode,
+        subject=subject,
+        state=state,
+        source=source,
+        collected_at=collected_at,
+        message=message,
+        acting_user=acting_user,
+        peer=peer,
+        request=request,
+    )
+    decision.save()
+    audit_event.save()
+    return decision
+
+
+def _decision_rows(
+    *,
+    episode: Episode,
+    subject: str,
+    state: str,
+    source: str,
+    collected_at: datetime | None,
+    message: Message | None,
+    acting_user: User | None = None,
+    peer: Peer | None = None,
+    request: HttpRequest | None = None,
+) -> tuple[ConsentDecision, AuditEvent]:
+    """A decision and its audit row, unsaved."""
     Subject(subject)
     State(state)
-    decision = ConsentDecision.objects.create(
+    decision = ConsentDecision(
         episode=episode,
         subject=subject,
         state=state,
@@ -48,7 +78,7 @@ def record_consent(
         actor_name=acting_user.display_name if acting_user else "",
         peer=peer.name if peer else "",
     )
-    audit(
+    audit_event = audit_row(
         action=AuditEvent.Action.CONSENT_CHANGE,
         actor=acting_user,
         peer=peer,
@@ -57,29 +87,44 @@ def record_consent(
         patient_id=episode.patient_id,
         detail={"subject": subject, "state": state, "source": source, "message": message.pk if message else None},
     )
-    return decision
+    return decision, audit_event
 
 
 def apply_pam_consent(
-    *, episode: Episode, subject: str, code: str, collected_at: datetime | None, message: Message
-) -> str:
-    """Apply a ZFA-9/ZFA-11 code; returns a note when the code records nothing.
+    *, episode: Episode, consent: DmpConsent, collected_at: datetime | None, message: Message, **signal: object
+) -> list[str]:
+    """Apply ZFA-9 (feeding) and ZFA-11 (consultation); returns notes for the codes that record nothing.
 
-    ``NA`` (not collected) never overwrites a choice; a code equal to the effective state of the
-    episode of care is not a change and is not recorded twice.
+    Receiver of :data:`patients.signals.pam_consent_received`, inside the message's transaction. ``NA``
+    (not collected) never overwrites a choice; a code equal to the effective state of the episode of
+    care is not a change and is not recorded twice. The decisions, and then their audit rows, are
+    inserted with one statement each.
     """
-    mapping = PAM_FEEDING if subject == Subject.FEEDING else PAM_CONSULTATION
-    if code in ("", "NA"):
-        return ""
-    if code not in mapping:
-        return f"{Subject(subject).label} : code {code} inconnu, ignoré."
-    state = mapping[code]
-    if effective_state(episode, subject) == state:
-        return ""
-    record_consent(
-        episode=episode, subject=subject, state=state, source=Source.PAM, collected_at=collected_at, message=message
-    )
-    return ""
+    codes = [(Subject.FEEDING, consent.feeding, consent.feeding_at, PAM_FEEDING),
+             (Subject.CONSULTATION, consent.consultation, consent.consultation_at, PAM_CONSULTATION)]  # fmt: skip
+    notes: list[str] = []
+    wanted: dict[str, tuple[str, datetime | None]] = {}
+    for subject, code, at, mapping in codes:
+        if code in ("", "NA"):
+            continue
+        if code not in mapping:
+            notes.append(f"{subject.label} : code {code} inconnu, ignoré.")
+            continue
+        wanted[subject.value] = (mapping[code], at or collected_at)
+    if not wanted:
+        return notes
+    current = effective_states(episode, wanted)
+    rows = [
+        _decision_rows(
+            episode=episode, subject=subject, state=state, source=Source.PAM, collected_at=at, message=message
+        )
+        for subject, (state, at) in wanted.items()
+        if current[subject] != state
+    ]
+    if rows:
+        ConsentDecision.objects.bulk_create([decision for decision, _audit in rows])
+        AuditEvent.objects.bulk_create([audit_event for _decision, audit_event in rows])
+    return notes
 
 
 PATIENT_MAILBOX = "mss_patient_mailbox"  # the audit rows' subject for the patient's Mon espace santé mailbox

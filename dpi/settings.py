@@ -473,6 +473,9 @@ MLLP_PORT = env_int("MLLP_PORT", 2575)
 MLLP_MAX_MESSAGE_BYTES = env_int("MLLP_MAX_MESSAGE_BYTES", 20 * 1024 * 1024)
 MLLP_IDLE_TIMEOUT_SECONDS = env_int("MLLP_IDLE_TIMEOUT_SECONDS", 600)
 MLLP_WORKERS = env_int("MLLP_WORKERS", 8)
+# Listener processes sharing MLLP_PORT (SO_REUSEPORT): the engine is Python, one process uses one core.
+# A connection stays on one process; the bounds below and MLLP_WORKERS are per process.
+MLLP_PROCESSES = env_int("MLLP_PROCESSES", 1)
 # Bounds against a flood: connections open at once (one more is closed at once), and bytes of frames
 # held, being received or processed, over all connections (a frame beyond is answered AR, resend later).
 MLLP_MAX_CONNECTIONS = env_int("MLLP_MAX_CONNECTIONS", 64)

@@ -7,8 +7,9 @@ of the message has been applied). See docs/pam.md for the outcome of every case.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -248,23 +249,43 @@ def _site_for(finess: str) -> Site | None:
     return site
 
 
+# Care units found by UF code and FINESS, kept by the listener's process: most movements name one of a few
+# units, and the structure changes rarely. Forgotten whenever a unit or a site is saved or deleted in this
+# process (signals connected in PatientsConfig.ready()); a change made by another process (the admin) is
+# seen within UNIT_CACHE_SECONDS.
+UNIT_CACHE_SECONDS = 60.0
+_unit_cache: dict[tuple[str, str], tuple[float, CareUnit]] = {}
+
+
+def forget_care_units(**signal: object) -> None:
+    """Empty the care unit cache (receiver of the structure's ``post_save`` and ``post_delete``)."""
+    _unit_cache.clear()
+
+
 def resolve_care_unit(unit: UnitRef | None, outcome: Outcome, location: str) -> CareUnit | None:
     """The care unit of a UF code; an unknown UF of a known site is created (and noted).
 
-    Resolved once per message and code (ZBE-7 and ZBE-8 usually name the same UF).
+    Resolved once per message and code (ZBE-7 and ZBE-8 usually name the same UF), and found in the
+    process's cache when it was found less than ``UNIT_CACHE_SECONDS`` ago.
     """
     if unit is None:
         return None
     key = (unit.code, unit.finess)
     if key not in outcome.units:
-        outcome.units[key] = _find_or_create_unit(unit, outcome, location)
+        outcome.units[key] = _cached_unit(key) or _find_or_create_unit(unit, outcome, location)
     return outcome.units[key]
+
+
+def _cached_unit(key: tuple[str, str]) -> CareUnit | None:
+    found_at, unit = _unit_cache.get(key, (0.0, None))
+    return unit if time.monotonic() - found_at < UNIT_CACHE_SECONDS else None
 
 
 def _find_or_create_unit(unit: UnitRef, outcome: Outcome, location: str) -> CareUnit:
     candidates = list(CareUnit.objects.filter(code=unit.code).select_related("site"))
     found = next((c for c in candidates if c.site.finess_eg == unit.finess), None) or next(iter(candidates), None)
     if found is not None:
+        _unit_cache[(unit.code, unit.finess)] = (time.monotonic(), found)
         return found
     site = _site_for(unit.finess)
     if site is None:
@@ -278,25 +299,54 @@ def _find_or_create_unit(unit: UnitRef, outcome: Outcome, location: str) -> Care
     return CareUnit.objects.create(site=site, code=unit.code, name=unit.label or f"UF {unit.code}")
 
 
-def _care_episode_for(patient: Patient, nda: str, kind: str, admitted_at: datetime | None) -> CareEpisode:
-    """Group a new visit into an episode of care (docs/decisions.md): same NDA, or a follow-up
-    consultation shortly after a visit; otherwise a new episode of care."""
+def _care_episode_for(patient: Patient, nda: str, kind: str, admitted_at: datetime | None) -> int:
+    """The id of the episode of care of a new visit (docs/decisions.md): that of the same NDA, or of the visit
+    a follow-up consultation shortly follows; otherwise a new episode of care's."""
     visits = Episode.objects.filter(patient=patient, cancelled=False, care_episode__isnull=False)
     if settings.CARE_EPISODE_BY_NDA and nda:
-        same_nda = visits.filter(nda=nda).first()
+        same_nda = visits.filter(nda=nda).values_list("care_episode_id", flat=True).first()
         if same_nda is not None:
-            return same_nda.care_episode
+            return same_nda
     days = settings.CARE_EPISODE_FOLLOW_UP_DAYS
     if days and kind == Episode.Kind.OUTPATIENT and admitted_at is not None:
         previous = (
             visits.filter(admitted_at__lt=admitted_at)
             .filter(Q(discharged_at__isnull=True) | Q(discharged_at__gte=admitted_at - timedelta(days=days)))
             .order_by("-admitted_at")
+            .values_list("care_episode_id", flat=True)
             .first()
         )
         if previous is not None:
-            return previous.care_episode
-    return CareEpisode.objects.create(patient=patient)
+            return previous
+    return CareEpisode.objects.create(patient=patient).pk
+
+
+@dataclass
+class VisitState:
+    """A visit being applied and its movements, read once: the caller saves the visit (once), after the
+    movement has settled its responsible unit (:func:`settle`).
+
+    ``movements`` is empty for a visit not saved yet (``new``): it has none.
+    """
+
+    episode: Episode
+    movements: list[Movement]
+    new: bool = False
+
+    def movement(self, data: MovementData | None) -> Movement | None:
+        """The movement named by ZBE-1."""
+        if data is None:
+            return None
+        return next((m for m in self.movements if m.movement_id == data.movement_id), None)
+
+
+def visit_state(episode: Episode) -> VisitState:
+    """A known visit with its movements (one query)."""
+    return VisitState(episode, list(episode.movements.select_related("medical_unit")))
+
+
+def find_visit(visit: Visit) -> Episode | None:
+    return Episode.objects.filter(visit_number=visit.visit_number, visit_authority=visit.visit_authority).first()
 
 
 def upsert_visit(
@@ -307,12 +357,12 @@ def upsert_visit(
     unit: CareUnit | None,
     outcome: Outcome,
     create_note: str = "",
-) -> Episode:
-    """The visit of PV1-19, created when unknown (whatever the event: out-of-order messages).
+) -> VisitState:
+    """The visit of PV1-19, made when unknown (whatever the event: out-of-order messages).
 
-    A known visit is updated in memory only: the caller saves it after applying the movement.
+    Updated, or made, in memory only: the caller saves it once, after applying the movement.
     """
-    episode = Episode.objects.filter(visit_number=visit.visit_number, visit_authority=visit.visit_authority).first()
+    episode = find_visit(visit)
     kind = KINDS.get(visit.patient_class, Episode.Kind.INPATIENT)
     if episode is not None and episode.patient_id != patient.pk and episode.patient.merged_into_id != patient.pk:
         raise HL7ProcessingError(
@@ -329,7 +379,7 @@ def upsert_visit(
             )
         if create_note:
             outcome.note(create_note)
-        return Episode.objects.create(
+        episode = Episode(
             patient=patient,
             visit_number=visit.visit_number,
             visit_authority=visit.visit_authority,
@@ -338,8 +388,9 @@ def upsert_visit(
             care_unit=unit,
             admitted_at=visit.admitted_at,
             discharged_at=visit.discharged_at,
-            care_episode=_care_episode_for(patient, identity.nda, kind, visit.admitted_at),
+            care_episode_id=_care_episode_for(patient, identity.nda, kind, visit.admitted_at),
         )
+        return VisitState(episode, [], new=True)
     episode.patient = patient
     episode.kind = kind
     episode.nda = identity.nda or episode.nda
@@ -347,20 +398,28 @@ def upsert_visit(
         episode.care_unit = unit
     if visit.admitted_at:
         episode.admitted_at = visit.admitted_at
-    return episode  # an existing visit is saved by the caller, once the movement has settled its unit
+    return visit_state(episode)
 
 
 def record_movement(
     *,
-    episode: Episode,
+    state: VisitState,
     data: MovementData,
     trigger: str,
     medical: CareUnit | None,
     nursing: CareUnit | None,
     message: Message,
 ) -> Movement:
-    """Insert (or, for a replayed or repeated insert, refresh) the movement named by ZBE-1."""
-    movement = find_movement(episode, data) or Movement(episode=episode, movement_id=data.movement_id)
+    """Insert (or, for a replayed or repeated insert, refresh) the movement named by ZBE-1.
+
+    A visit not saved yet is saved first (settled on this movement, its only one)."""
+    if state.new:
+        state.episode.care_unit = medical or state.episode.care_unit
+        state.episode.save()
+    movement = state.movement(data)
+    if movement is None:
+        movement = Movement(episode=state.episode, movement_id=data.movement_id)
+        state.movements.append(movement)
     movement.trigger = trigger
     movement.nature = data.nature[:5]
     movement.started_at = data.started_at
@@ -372,18 +431,23 @@ def record_movement(
     return movement
 
 
-def find_movement(episode: Episode, data: MovementData | None) -> Movement | None:
-    if data is None:
+def settle(state: VisitState) -> Episode:
+    """The responsible unit is that of the latest movement in force; save the visit (once)."""
+    episode = state.episode
+    if state.new and episode.pk is not None:  # saved by record_movement, settled on its only movement
+        return episode
+    episode.care_unit = _latest_active_unit(state.movements) or episode.care_unit
+    episode.save()
+    return episode
+
+
+def _latest_active_unit(movements: list[Movement]) -> CareUnit | None:
+    """The responsible unit of the latest movement still in force (PostgreSQL's order: no date is latest)."""
+    active = [m for m in movements if not m.cancelled and m.medical_unit_id is not None]
+    if not active:
         return None
-    return episode.movements.filter(movement_id=data.movement_id).first()
+    latest = max(active, key=lambda m: (m.started_at is None, m.started_at or _EPOCH, m.pk or 0))
+    return latest.medical_unit
 
 
-def previous_active_unit(episode: Episode) -> CareUnit | None:
-    """The responsible unit of the latest movement still in force."""
-    movement = (
-        episode.movements.filter(cancelled=False, medical_unit__isnull=False)
-        .select_related("medical_unit__site")
-        .order_by("-started_at", "-pk")
-        .first()
-    )
-    return movement.medical_unit if movement else None
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)

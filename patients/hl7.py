@@ -6,8 +6,6 @@ unknown...) is listed in docs/pam.md.
 
 from __future__ import annotations
 
-from consent.models import Subject
-from consent.services import apply_pam_consent
 from dpi.hl7.errors import ErrorCode, HL7ProcessingError
 from dpi.hl7.registry import HandlerResult, InboundMessage, register
 from dpi.models import CareUnit
@@ -26,6 +24,7 @@ from patients.pam import (
     read_movement,
     read_visit,
 )
+from patients.signals import pam_consent_received
 
 # Insert triggers and the cancellation of each (PAM.fr table, spec section 2.1).
 CANCELLATIONS = {
@@ -54,24 +53,19 @@ def _result(outcome: Outcome) -> HandlerResult:
 
 
 def _apply_consent(episode: Episode | None, consent: DmpConsent | None, msg: InboundMessage, outcome: Outcome) -> None:
-    """ZFA-9 (feeding) and ZFA-11 (consultation), stored against the visit of the message."""
+    """ZFA-9 (feeding) and ZFA-11 (consultation), stored against the visit of the message by the receivers
+    of :data:`patients.signals.pam_consent_received` (the consent app)."""
     if consent is None:
         return
-    codes = [(Subject.FEEDING, consent.feeding, consent.feeding_at),
-             (Subject.CONSULTATION, consent.consultation, consent.consultation_at)]  # fmt: skip
     if episode is None:
-        if any(code not in ("", "NA") for _subject, code, _at in codes):
+        if any(code not in ("", "NA") for code in (consent.feeding, consent.consultation)):
             outcome.note("ZFA-9/ZFA-11 ignorés : le message ne porte pas de venue (PV1-19).")
         return
-    for subject, code, collected_at in codes:
-        note = apply_pam_consent(
-            episode=episode,
-            subject=subject,
-            code=code,
-            collected_at=collected_at or event_time(msg),
-            message=msg.journal,
-        )
-        if note:
+    answers = pam_consent_received.send(
+        sender=Episode, episode=episode, consent=consent, collected_at=event_time(msg), message=msg.journal
+    )
+    for _receiver, notes in answers:
+        for note in notes:
             outcome.note(note)
 
 
@@ -177,7 +171,7 @@ def _insert(
 ) -> Episode:
     medical, nursing = _units(data, outcome)
     unknown_note = "" if trigger in ADMISSIONS | PRE_ADMISSIONS else f"Venue {visit.visit_number} inconnue : créée."
-    episode = feed.upsert_visit(
+    state = feed.upsert_visit(
         patient=patient,
         visit=visit,
         identity=identity,
@@ -185,9 +179,10 @@ def _insert(
         outcome=outcome,
         create_note=unknown_note,
     )
+    episode = state.episode
     moment = (data.started_at if data else None) or event_time(msg)
     if trigger in PRE_ADMISSIONS:
-        episode.pre_admission = not episode.movements.filter(trigger__in=ADMISSIONS, cancelled=False).exists()
+        episode.pre_admission = not any(m.trigger in ADMISSIONS and not m.cancelled for m in state.movements)
         episode.admitted_at = episode.admitted_at or visit.admitted_at or moment
     elif trigger in ADMISSIONS:
         episode.pre_admission = False
@@ -197,36 +192,31 @@ def _insert(
     episode.cancelled = False
     if data is not None:
         feed.record_movement(
-            episode=episode, data=data, trigger=trigger, medical=medical, nursing=nursing, message=msg.journal
+            state=state, data=data, trigger=trigger, medical=medical, nursing=nursing, message=msg.journal
         )
-    return _settle(episode)
-
-
-def _settle(episode: Episode) -> Episode:
-    """The responsible unit is that of the latest movement in force; save the visit."""
-    episode.care_unit = feed.previous_active_unit(episode) or episode.care_unit
-    episode.save()
-    return episode
+    return feed.settle(state)
 
 
 def _target(
     visit: Visit, data: MovementData | None, outcome: Outcome, purpose: str
-) -> tuple[Episode | None, Movement | None]:
+) -> tuple[feed.VisitState | None, Movement | None]:
     """The known visit and the movement named by ZBE-1 that a cancellation or correction aims at."""
-    episode = Episode.objects.filter(visit_number=visit.visit_number, visit_authority=visit.visit_authority).first()
+    episode = feed.find_visit(visit)
     if episode is None:
         outcome.note(f"Venue {visit.visit_number} inconnue : {purpose} sans effet.")
         return None, None
-    movement = feed.find_movement(episode, data)
+    state = feed.visit_state(episode)
+    movement = state.movement(data)
     if movement is None:
         outcome.note(f"Mouvement visé par ZBE-1 inconnu : {purpose} sans effet sur les mouvements.")
-    return episode, movement
+    return state, movement
 
 
 def _cancel(trigger: str, visit: Visit, data: MovementData | None, outcome: Outcome) -> Episode | None:
-    episode, movement = _target(visit, data, outcome, "annulation")
-    if episode is None:
+    state, movement = _target(visit, data, outcome, "annulation")
+    if state is None:
         return None
+    episode = state.episode
     if movement is not None:
         movement.cancelled = True
         movement.save(update_fields=["cancelled"])
@@ -237,14 +227,15 @@ def _cancel(trigger: str, visit: Visit, data: MovementData | None, outcome: Outc
         episode.discharged_at = None
     if trigger in ("A06", "A07") and visit.patient_class:
         episode.kind = feed.KINDS.get(visit.patient_class, episode.kind)
-    return _settle(episode)
+    return feed.settle(state)
 
 
 def _update(visit: Visit, data: MovementData | None, msg: InboundMessage, outcome: Outcome) -> Episode | None:
     """Z99: correct the movement named by ZBE-1, never insert or cancel."""
-    episode, movement = _target(visit, data, outcome, "correction")
-    if episode is None or movement is None:
-        return episode
+    state, movement = _target(visit, data, outcome, "correction")
+    if state is None or movement is None:
+        return state.episode if state else None
+    episode = state.episode
     medical, nursing = _units(data, outcome)
     movement.started_at = data.started_at or movement.started_at
     movement.medical_unit = medical or movement.medical_unit
@@ -257,4 +248,4 @@ def _update(visit: Visit, data: MovementData | None, msg: InboundMessage, outcom
     elif movement.trigger == "A03":
         episode.discharged_at = visit.discharged_at or movement.started_at
     episode.kind = feed.KINDS.get(visit.patient_class, episode.kind)
-    return _settle(episode)
+    return feed.settle(state)

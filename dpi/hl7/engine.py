@@ -20,7 +20,7 @@ from dpi.hl7.ack import build_ack, encode_ack
 from dpi.hl7.errors import ErrorCode, ErrorDetail, HL7ProcessingError
 from dpi.hl7.models import Message
 from dpi.hl7.parsing import Envelope, Header, read_envelope
-from dpi.hl7.registry import HandlerResult, InboundMessage, get_handler
+from dpi.hl7.registry import Handler, HandlerResult, InboundMessage, get_handler
 
 logger = logging.getLogger(__name__)
 
@@ -65,39 +65,74 @@ def replay(message: Message) -> bytes:
 def _receive(raw: bytes, *, peer: str, size: int, problem: ErrorDetail | None = None) -> bytes:
     envelope = read_envelope(raw)
     try:
-        message, original = _journal(envelope, peer=peer, size=size)
-        if original is not None:
-            return _answer_duplicate(message, original, envelope)
-        if problem is not None:
-            return _conclude(message, envelope.header, code="AR", errors=[problem])
-        return _process(message, envelope)
+        message = _inbound_row(envelope, peer=peer, size=size, status=Message.Status.RECEIVED)
+        try:
+            return _journal_and_process(message, envelope, problem)
+        except _AlreadyJournaled:
+            duplicate, original = _journal_duplicate(message, envelope, peer=peer, size=size)
+            return _answer_duplicate(duplicate, original, envelope)
     except Exception:
         # The journal itself failed (database down...): still answer, so the peer resends later.
         logger.exception("HL7 message from %s could not be journaled or answered", peer)
         return encode_ack(build_ack(envelope.header, code="AR", errors=[_internal_error()]), envelope.header)
 
 
-def _journal(envelope: Envelope, *, peer: str, size: int) -> tuple[Message, Message | None]:
-    """Store the message before anything else; a duplicate gets its own row pointing at the original."""
-    message = _inbound_row(envelope, peer=peer, size=size, status=Message.Status.RECEIVED)
-    if not message.control_id:
-        message.save_new()
-        return message, None
+class _AlreadyJournaled(Exception):
+    """The partial unique constraint refused the row: an original with this sender and control id exists."""
+
+
+def _journal_and_process(message: Message, envelope: Envelope, problem: ErrorDetail | None) -> bytes:
+    """Journal the row and run the handler in one transaction: one commit per message.
+
+    The promise of the journal is kept: the ACK goes only after the commit, so a message lost with
+    its uncommitted row (process killed, database down) was never acknowledged and the sender resends
+    it. A duplicate arriving meanwhile on another connection waits on the unique index for this
+    transaction, then answers this row's ACK. When the handler fails, its writes and the row are
+    rolled back, and the row is inserted again with the outcome, so that the message is kept.
+    """
+    header = envelope.header
+    problem = problem or _oversize_problem(message) or envelope.problem
+    if problem is not None:
+        return _conclude(message, header, code="AR", errors=[problem], insert=True)
     try:
+        handler, inbound = _prepare(message, envelope)
         with transaction.atomic():
-            message.save_new()
-        return message, None
-    except IntegrityError:
-        # The partial unique constraint decided: an original with this sender and control id exists.
-        original = Message.objects.exclude(status=Message.Status.DUPLICATE).get(
-            direction=Message.Direction.INBOUND,
-            sending_application=message.sending_application,
-            sending_facility=message.sending_facility,
-            control_id=message.control_id,
-        )
-        duplicate = _inbound_row(envelope, peer=peer, size=size, status=Message.Status.DUPLICATE, duplicate_of=original)
-        duplicate.save_new()
-        return duplicate, original
+            _insert(message)
+            result = handler(inbound) or HandlerResult()
+            return _conclude(message, header, code=result.ack_code, errors=result.warnings, note=result.note)
+    except _AlreadyJournaled:
+        raise
+    except Exception as exc:  # every failure is answered, see _failure
+        code, errors, error = _failure(exc, message)
+        return _conclude(message, header, code=code, errors=errors, error=error, insert=True)
+
+
+def _prepare(message: Message, envelope: Envelope) -> tuple[Handler, InboundMessage]:
+    """The handler and the message handed to it; :class:`HL7ProcessingError` when it is refused before."""
+    handler = get_handler(envelope.header.message_type)
+    inbound = InboundMessage(text=envelope.text, journal=message, header=envelope.header)
+    inbound.segment_list  # noqa: B018  (an unreadable message is refused before the handler runs)
+    return handler, inbound
+
+
+def _insert(message: Message) -> None:
+    try:
+        message.save_new()
+    except IntegrityError as exc:
+        raise _AlreadyJournaled from exc
+
+
+def _journal_duplicate(refused: Message, envelope: Envelope, *, peer: str, size: int) -> tuple[Message, Message]:
+    """The committed original of the row the unique constraint ``refused``, and the duplicate's own row."""
+    original = Message.objects.exclude(status=Message.Status.DUPLICATE).get(
+        direction=Message.Direction.INBOUND,
+        sending_application=refused.sending_application,
+        sending_facility=refused.sending_facility,
+        control_id=refused.control_id,
+    )
+    duplicate = _inbound_row(envelope, peer=peer, size=size, status=Message.Status.DUPLICATE, duplicate_of=original)
+    duplicate.save_new()
+    return duplicate, original
 
 
 def _inbound_row(envelope: Envelope, *, peer: str, size: int, **fields: object) -> Message:
@@ -105,18 +140,17 @@ def _inbound_row(envelope: Envelope, *, peer: str, size: int, **fields: object) 
 
 
 def _process(message: Message, envelope: Envelope, *, again: bool = False) -> bytes:
-    """Run the handler on the journal row, under its lock, unless the row already got a final ACK.
+    """Run the handler on a committed journal row, under its lock, unless the row already got a final ACK.
 
-    ``again`` (a replay) runs it whatever the row holds.
+    For a replay (``again``: whatever the row holds) and for an original a resend finds without a final
+    ACK (see :func:`_answer_duplicate`).
     """
     header = envelope.header
     problem = _oversize_problem(message) or envelope.problem
     if problem is not None:
         return _conclude(message, header, code="AR", errors=[problem])
     try:
-        handler = get_handler(header.message_type)
-        inbound = InboundMessage(text=envelope.text, journal=message, header=header)
-        inbound.segment_list  # noqa: B018  (an unreadable message is refused before the handler runs)
+        handler, inbound = _prepare(message, envelope)
         # Leaving the block commits the handler's writes with the row: only then is AA returned.
         with transaction.atomic():
             _lock(message)
@@ -125,16 +159,21 @@ def _process(message: Message, envelope: Envelope, *, again: bool = False) -> by
                 return done
             result = handler(inbound) or HandlerResult()
             return _conclude(message, header, code=result.ack_code, errors=result.warnings, note=result.note)
-    except HL7ProcessingError as exc:
-        return _conclude(message, header, code=exc.ack_code, errors=[exc.detail])
-    except DataError as exc:  # a value the database refuses (too long for its column...): the data, not a failure
-        problem = ErrorDetail(
-            str(ErrorCode.DATA_TYPE), _("Valeur refusée par la base : %(reason)s") % {"reason": str(exc).strip()[:200]}
-        )
-        return _conclude(message, header, code="AE", errors=[problem])
-    except Exception:
-        logger.exception("HL7 handler failed on message %s", message.pk)
-        return _conclude(message, header, code="AR", errors=[_internal_error()], error=traceback.format_exc())
+    except Exception as exc:  # every failure is answered, see _failure
+        code, errors, error = _failure(exc, message)
+        return _conclude(message, header, code=code, errors=errors, error=error)
+
+
+def _failure(exc: Exception, message: Message) -> tuple[str, list[ErrorDetail], str]:
+    """ACK code, ERR details and journal error of a message whose processing raised ``exc``."""
+    if isinstance(exc, HL7ProcessingError):
+        return exc.ack_code, [exc.detail], ""
+    if isinstance(exc, DataError):  # a value the database refuses (too long for its column...): the data
+        reason = _("Valeur refusée par la base : %(reason)s") % {"reason": str(exc).strip()[:200]}
+        problem = ErrorDetail(str(ErrorCode.DATA_TYPE), reason)
+        return "AE", [problem], ""
+    logger.exception("HL7 handler failed on message %s (%s)", message.control_id, message.message_type)
+    return "AR", [_internal_error()], traceback.format_exc()
 
 
 def _oversize_problem(message: Message) -> ErrorDetail | None:
@@ -168,10 +207,13 @@ def _conclude(
     errors: Sequence[ErrorDetail] = (),
     error: str = "",
     note: str = "",
+    insert: bool = False,
 ) -> bytes:
     """Build the ACK, record the outcome on the journal row, return the ACK bytes.
 
     The ERR details go to the row's error, or to its note when the message is accepted (warnings).
+    ``insert``: the row was rolled back with the handler's writes and is inserted with its outcome; a
+    duplicate journaled meanwhile by another connection makes it :class:`_AlreadyJournaled`.
     """
     ack = encode_ack(build_ack(header, code=code, errors=errors), header)
     described = [f"[{detail.code}] {detail.text}" for detail in errors]
@@ -179,7 +221,14 @@ def _conclude(
         outcome = {"status": Message.Status.PROCESSED, "note": "\n".join(filter(None, [note, *described]))}
     else:
         outcome = {"status": Message.Status.ERROR, "error": error or "\n".join(described), "note": note}
-    message.record_outcome(ack_code=code, ack=ack, **outcome)
+    if not insert:
+        message.record_outcome(ack_code=code, ack=ack, **outcome)
+        return ack
+    try:
+        with transaction.atomic():
+            message.record_outcome(ack_code=code, ack=ack, insert=True, **outcome)
+    except IntegrityError as exc:
+        raise _AlreadyJournaled from exc
     return ack
 
 

@@ -16,7 +16,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import signal
+import socket
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -201,6 +203,7 @@ class MLLPServer:
     idle_timeout: float = field(default_factory=lambda: settings.MLLP_IDLE_TIMEOUT_SECONDS)
     max_connections: int = field(default_factory=lambda: settings.MLLP_MAX_CONNECTIONS)
     max_bytes_in_flight: int = field(default_factory=lambda: settings.MLLP_MAX_BYTES_IN_FLIGHT)
+    reuse_port: bool = False  # SO_REUSEPORT: several listener processes share the port (see run_processes)
 
     def __post_init__(self) -> None:
         self._server: asyncio.Server | None = None
@@ -219,7 +222,7 @@ class MLLPServer:
         self.refused_frames = 0
 
     async def start(self) -> None:
-        self._server = await asyncio.start_server(self._serve, self.host, self.port)
+        self._server = await asyncio.start_server(self._serve, self.host, self.port, reuse_port=self.reuse_port)
         self.port = self._server.sockets[0].getsockname()[1]
         logger.info("MLLP listener on %s:%s", self.host, self.port)
 
@@ -340,7 +343,7 @@ def _peer_name(writer: asyncio.StreamWriter) -> str:
     return str(address or "")
 
 
-def run(*, host: str, port: int) -> None:
+def run(*, host: str, port: int, reuse_port: bool = False) -> None:
     """Serve until SIGINT or SIGTERM (``manage.py run_mllp``)."""
 
     async def main() -> None:
@@ -348,9 +351,72 @@ def run(*, host: str, port: int) -> None:
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, stop.set)
-        await MLLPServer(host=host, port=port).serve(stop)
+        await MLLPServer(host=host, port=port, reuse_port=reuse_port).serve(stop)
 
     asyncio.run(main())
+
+
+def run_processes(*, host: str, port: int, processes: int) -> int:
+    """``processes`` listener processes on one port, until SIGINT or SIGTERM; returns the exit status.
+
+    Each child listens with ``SO_REUSEPORT``: the kernel hands every new connection to one of them, and
+    the connection stays with it, so that its frames are processed in order, as with one process. The
+    engine is synchronous Python: one process runs one thread of it at a time (the GIL), several use
+    several cores. The parent only forwards SIGINT and SIGTERM to the children and waits for them; when
+    a child ends on its own (killed, crashed), the others are stopped too and the status is 1, so that
+    the service manager restarts the whole listener. Linux (and BSDs) only: ``os.fork`` and
+    ``SO_REUSEPORT``.
+    """
+    reserved = _reserve(host, port)  # with port 0, the one free port all the children take
+    port = reserved.getsockname()[1]
+    connections.close_all()  # no database connection crosses the fork
+    children = {_fork(host, port) for _ in range(processes)}
+    stopping = False
+
+    def forward(signum: int, _frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+        for pid in children:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signum)
+
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, forward)
+    status = 0
+    while children:
+        pid, wait_status = os.wait()
+        children.discard(pid)
+        if os.waitstatus_to_exitcode(wait_status) != 0 or not stopping:
+            status = 1
+            if not stopping:
+                logger.error("MLLP listener process %s ended on its own: stopping the others", pid)
+                forward(signal.SIGTERM, None)
+    reserved.close()
+    return status
+
+
+def _reserve(host: str, port: int) -> socket.socket:
+    """A socket bound to the port with ``SO_REUSEPORT`` but not listening: it takes no connection, and
+    keeps the port's number for the children while they start."""
+    family, kind, proto, _name, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+    reserved = socket.socket(family, kind, proto)
+    reserved.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    reserved.bind(address)
+    return reserved
+
+
+def _fork(host: str, port: int) -> int:
+    pid = os.fork()
+    if pid:
+        return pid
+    status = 0
+    try:
+        run(host=host, port=port, reuse_port=True)
+    except BaseException:
+        logger.exception("MLLP listener process %s failed", os.getpid())
+        status = 1
+    finally:
+        os._exit(status)  # never back into the parent's code
 
 
 class ThreadedServer(Protocol):

@@ -153,15 +153,25 @@ class Message(models.Model):
             cursor.execute(statement, [raw, text, size, self.pk])
         self.raw, self.text, self.size = raw, text, size
 
-    def record_outcome(self, *, status: str, ack_code: str, ack: bytes, error: str = "", note: str = "") -> None:
-        """Save what became of the message: status, the ACK answered or received, error and note."""
+    def record_outcome(
+        self, *, status: str, ack_code: str, ack: bytes, error: str = "", note: str = "", insert: bool = False
+    ) -> None:
+        """Save what became of the message: status, the ACK answered or received, error and note.
+
+        ``insert``: the row is not in the database (its first transaction was rolled back): insert it
+        with its outcome, as a new row."""
         self.status = status
         self.ack_code = ack_code
         self.ack = ack
         self.error = db_text(error)
         self.note = db_text(note)
         self.processed_at = timezone.now()
-        self.save(update_fields=["status", "ack_code", "ack", "error", "note", "processed_at"])
+        if insert:
+            self.pk = None
+            self._state.adding = True  # Django's documented way to insert an instance again
+            self.save_new()
+        else:
+            self.save(update_fields=["status", "ack_code", "ack", "error", "note", "processed_at"])
 
     @property
     def sender(self) -> str:

@@ -31,7 +31,9 @@ BASELINES = {
         )
         for connections in (1, 2, 4)
     },
-    "[hl7apy parse alone]": "hl7apy.parser.parse_message on the same mix, one thread, nothing else",
+    "[ER7 reading alone]": "read_envelope and the PAM field readers (identity, visit, movement, ZFA) on the same "
+    "mix, one thread, nothing else",
+    "[1 process in the bench]": "the same mix through the listener in a thread of the bench process (rows above)",
     "[minimal ADT]": "the MLLP figure's 4-segment ADT through the engine, its handler doing one insert",
     "[echo 1 conn.]": "the same MDM messages to the bare MLLP echo server, one connection, one after the other",
     "[echo 4 conn.]": "the same MDM messages to the bare MLLP echo server over four connections",

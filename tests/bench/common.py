@@ -6,13 +6,19 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import re
+import signal
 import statistics
+import subprocess
+import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import IO
 
 import django
 
@@ -132,6 +138,41 @@ def listener() -> Iterator[int]:
         yield handle.port
     finally:
         handle.stop()
+
+
+@contextmanager
+def listener_processes(processes: int) -> Iterator[int]:
+    """``manage.py run_mllp --processes N`` as operators run it, on the bench database; yields its port
+    once every process listens, and stops it with SIGTERM."""
+    from django.conf import settings
+    from django.db import connection
+
+    db = connection.settings_dict
+    url = f"postgres://{db['USER']}:{db['PASSWORD'] or ''}@{db['HOST']}:{db['PORT'] or 5432}/{db['NAME']}"
+    command = [sys.executable, str(settings.BASE_DIR / "manage.py"), "run_mllp", "--host", "127.0.0.1", "--port", "0"]
+    with tempfile.TemporaryFile("w+") as log:
+        process = subprocess.Popen(
+            [*command, "--processes", str(processes)],
+            env={**os.environ, "DATABASE_URL": url, "LOG_LEVEL": "INFO"},
+            stderr=log,
+        )
+        try:
+            yield _listening_port(process, log, processes)
+        finally:
+            process.send_signal(signal.SIGTERM)
+            process.wait(timeout=60)
+
+
+def _listening_port(process: subprocess.Popen, log: IO[str], processes: int) -> int:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and process.poll() is None:
+        log.seek(0)
+        ports = re.findall(r"MLLP listener on 127\.0\.0\.1:(\d+)", log.read())
+        if len(ports) == processes:
+            return int(ports[0])
+        time.sleep(0.1)
+    log.seek(0)
+    raise SystemExit(f"run_mllp --processes {processes} did not start:\n{log.read()[-2000:]}")
 
 
 @contextmanager

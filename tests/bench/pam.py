@@ -5,15 +5,18 @@ connection: A28 identity, A01 admission with ZFA, an A31 identity update (every 
 A02 transfer, Z99 correction of the transfer, A03 discharge. Every patient of the run has its own
 IPP, INS, NDA, visit number and control ids, so no message is answered as a duplicate.
 
-Beside the rate through the listener (socket, journal, parse, handlers on PostgreSQL, ACK after
-commit), on 1 and 4 connections: the bare MLLP echo with the same messages, hl7apy's parse rate
-alone on the same mix, and the SQL queries of each message of the mix next to those of the
-minimal ADT (engine plus a one-insert handler). Every ACK must be AA and every patient's visit,
+Beside the rate through the listener (socket, journal, reading, handlers on PostgreSQL, ACK after
+commit), on 1 and 4 connections: the bare MLLP echo with the same messages, the rate of the path's
+own reading of the fields alone, the durable-commit ceiling; then the same through
+``manage.py run_mllp --processes N`` (one process per core) beside the listener in a thread; and
+the SQL statements and commits of each message of the mix next to those of the minimal ADT (engine
+plus a one-insert handler). Every ACK must be AA and every patient's visit,
 transfer correction and discharge must be in the database, else the run fails.
 """
 
 from __future__ import annotations
 
+import os
 import statistics
 import time
 from collections.abc import Sequence
@@ -29,6 +32,7 @@ from tests.bench.common import (
     adt,
     bench_handler,
     ceiling_row,
+    listener_processes,
     measure,
     plural,
 )
@@ -39,6 +43,7 @@ MEAN_MESSAGES = 5.5  # per patient: five, and an A31 every other patient
 WARM_UP_PATIENTS = 4
 SAMPLE_PATIENTS = 4  # for the query counts: two of them with an A31
 IPP_PREFIX = "BENCH"
+LISTENER_PROCESSES = os.cpu_count() or 2  # run_mllp --processes: one per core
 A31 = "A31 identity update"  # sent for every other patient only
 NO_VISIT: dict[str, object] = {"visit": None, "nda": "", "movement_id": None}
 # What each message of a patient changes in the patient's A01 admission (without ZFA), in order.
@@ -124,38 +129,55 @@ def send(port: int, conversations: list[list[Labelled]]) -> Run:
     return run
 
 
-def parse_rate(messages: Sequence[Labelled]) -> float:
-    """Messages per second of hl7apy's tolerant parse alone, in this thread: pure CPU, nothing else."""
-    from hl7apy.consts import VALIDATION_LEVEL
-    from hl7apy.parser import parse_message
+def reading_rate(messages: Sequence[Labelled]) -> float:
+    """Messages per second of what the path reads of each message, alone, in this thread: the envelope
+    (charset, MSH, PID-3) and the fields the PAM handlers read (identity, visit, movement, ZFA). Pure CPU."""
+    from dpi.hl7.parsing import read_envelope
+    from dpi.hl7.registry import InboundMessage
+    from patients.pam import read_dmp_consent, read_identity, read_movement, read_visit
 
-    texts = [message.raw.decode("utf-8") for message in messages]
     started = time.perf_counter()
-    for text in texts:
-        parse_message(text, validation_level=VALIDATION_LEVEL.TOLERANT, find_groups=False)
-    return len(texts) / (time.perf_counter() - started)
+    for message in messages:
+        envelope = read_envelope(message.raw)
+        inbound = InboundMessage(text=envelope.text, journal=None, header=envelope.header)
+        read_identity(inbound), read_visit(inbound), read_movement(inbound), read_dmp_consent(inbound)
+    return len(messages) / (time.perf_counter() - started)
 
 
 def throughput(ports: Servers, patients: Patients, messages: int) -> list[Row]:
-    mixes = {connections: patients.take(patients_for(messages, connections)) for connections in CONNECTIONS}
-    parse = parse_rate(deal(mixes[CONNECTIONS[0]], 1)[0])
-    rows = []
-    for connections, mix in mixes.items():
+    """Through the listener in a thread of this process (as the MLLP figure), then through
+    ``run_mllp --processes N`` (``LISTENER_PROCESSES``), each on 1 and 4 connections."""
+    runs = [(connections, 0) for connections in CONNECTIONS] + [(c, LISTENER_PROCESSES) for c in CONNECTIONS]
+    mixes = {run: patients.take(patients_for(messages, run[0])) for run in runs}
+    reading = reading_rate(deal(mixes[runs[0]], 1)[0])
+    rows, in_thread, echoes = [], {}, {}
+    for connections in CONNECTIONS:
         label = f"PAM mix, {plural(connections)}"
-        sent = deal(mix, connections)
+        sent = deal(mixes[(connections, 0)], connections)
         ours, echo = send(ports.listener, sent), measure(ports.bare, raws(sent))
+        in_thread[connections], echoes[connections] = ours.rate, echo.p50
         rows += [
             (f"{label}: messages/s [echo]", ours.rate, echo.rate),
-            (f"{label}: messages/s [hl7apy parse alone]", ours.rate, parse),
+            (f"{label}: messages/s [ER7 reading alone]", ours.rate, reading),
             ceiling_row(f"{label}: messages/s", ours.rate, connections),
             (f"{label}: p50 latency (ms) [echo]", ours.p50, echo.p50),
             (f"{label}: p95 latency (ms) [echo]", ours.p95, echo.p95),
         ]
+    with listener_processes(LISTENER_PROCESSES) as port:
+        for connections in CONNECTIONS:
+            label = f"PAM mix, {plural(connections)}, run_mllp --processes {LISTENER_PROCESSES}"
+            ours = send(port, deal(mixes[(connections, LISTENER_PROCESSES)], connections))
+            rows += [
+                (f"{label}: messages/s [1 process in the bench]", ours.rate, in_thread[connections]),
+                ceiling_row(f"{label}: messages/s", ours.rate, connections),
+                (f"{label}: p50 latency (ms) [echo]", ours.p50, echoes[connections]),
+            ]
     return rows
 
 
-def count_queries(raw: bytes) -> tuple[int, bytes]:
-    """The SQL queries of one message through the engine, called directly in this thread, and its ACK."""
+def count_queries(raw: bytes) -> tuple[int, int, bytes]:
+    """The SQL statements and the commits of one message through the engine, called directly in this
+    thread, and its ACK."""
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
@@ -163,26 +185,33 @@ def count_queries(raw: bytes) -> tuple[int, bytes]:
 
     with CaptureQueriesContext(connection) as queries:
         ack = process_inbound(raw, peer="bench")
-    return len(queries), ack
+    return len(queries), sum(query["sql"] == "COMMIT" for query in queries), ack
 
 
 def query_rows(patients: Patients) -> list[Row]:
     from dpi.hl7.registry import registered
 
     with registered(bench_handler(), "ADT^A01"):
-        minimal = statistics.mean(count_queries(adt(f"sql-{n}"))[0] for n in range(SAMPLE_PATIENTS))
+        minimal = [count_queries(adt(f"sql-{n}")) for n in range(SAMPLE_PATIENTS)]
     sample = [message for patient in patients.take(SAMPLE_PATIENTS) for message in patient]
     counted = [count_queries(message.raw) for message in sample]
-    check_acks(sample, [ack for _count, ack in counted])
+    check_acks(sample, [ack for _count, _commits, ack in counted])
     by_label: dict[str, list[int]] = {label: [] for label, _changes in STEPS}  # SAMPLE_PATIENTS has all steps
-    for message, (count, _ack) in zip(sample, counted, strict=True):
+    for message, (count, _commits, _ack) in zip(sample, counted, strict=True):
         by_label[message.label].append(count)
+    base = statistics.mean(count for count, _commits, _ack in minimal)
     rows = [
-        (f"SQL queries/message, {label} [minimal ADT]", statistics.mean(counts), minimal)
+        (f"SQL queries/message, {label} [minimal ADT]", statistics.mean(counts), base)
         for label, counts in by_label.items()
     ]
-    mix = statistics.mean(count for count, _ack in counted)
-    return [*rows, ("SQL queries/message, PAM mix mean [minimal ADT]", mix, minimal)]
+    mix = statistics.mean(count for count, _commits, _ack in counted)
+    commits = statistics.mean(commits for _count, commits, _ack in counted)
+    minimal_commits = statistics.mean(commits for _count, commits, _ack in minimal)
+    return [
+        *rows,
+        ("SQL queries/message, PAM mix mean [minimal ADT]", mix, base),
+        ("COMMITs/message, PAM mix mean [minimal ADT]", commits, minimal_commits),
+    ]
 
 
 def create_structure() -> None:

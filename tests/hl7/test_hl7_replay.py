@@ -230,3 +230,29 @@ def test_resend_after_an_internal_error_ar_is_processed_again(db, adt):
         second = process_inbound(adt("7").encode(), peer="test")
     assert b"MSA|AA|7" in second
     assert Group.objects.filter(name="admitted").count() == 1
+
+
+def test_a_message_whose_process_dies_before_the_commit_leaves_nothing_and_its_resend_applies_once(db, adt):
+    """The journal row commits with the handler's writes: a process killed in between leaves neither,
+    and sent no ACK, so the sender resends; the resend is processed as a new message, once."""
+
+    class Killed(BaseException):  # not an Exception: nothing in the engine answers it, as with SIGKILL
+        pass
+
+    def dies(msg: InboundMessage) -> None:
+        Group.objects.create(name="half-applied")
+        raise Killed
+
+    with registry.registered(dies, "ADT^A01"), pytest.raises(Killed):
+        process_inbound(adt("11").encode(), peer="test")
+    assert not Message.objects.exists()
+    assert not Group.objects.exists()
+
+    def admit(msg: InboundMessage) -> None:
+        Group.objects.create(name="admitted")
+
+    with registry.registered(admit, "ADT^A01"):
+        ack = process_inbound(adt("11").encode(), peer="test")
+    assert b"MSA|AA|11" in ack
+    assert list(Group.objects.values_list("name", flat=True)) == ["admitted"]
+    assert Message.objects.get().status == Message.Status.PROCESSED
