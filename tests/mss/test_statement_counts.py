@@ -17,11 +17,11 @@ from sandbox.mss_push import mdm_for, patient_document, patient_identity
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-# The engine's own 8 (journal row committed; row locked, its ACK checked, outcome and ACK, with BEGIN/COMMIT), the
+# The engine's own 4 (BEGIN, the journal row inserted, its outcome and ACK, COMMIT: one commit per message), the
 # mailbox route, the identity match, the CDA id already held?, the visit in the receiving unit, the
 # savepoint of integrate_cda with the version chain, document, version, current version and audit row,
 # the unit and visibility, and the traces in one insert.
-NEW_DOCUMENT_STATEMENTS = 23
+NEW_DOCUMENT_STATEMENTS = 19
 
 
 def test_a_new_document_is_integrated_in_a_fixed_number_of_statements(route, patient):
