@@ -21,8 +21,8 @@ from django.utils.translation import gettext as _
 
 from dmp.models import FeedingChannel, FeedingOrder, OrderKind, OrderState, Purpose
 from dmp.selectors.feeding import last_sent
-from dmp.services.feeding import audit_order, check_access, enqueue, order_deletion, order_fields, sync_exports
-from documents.models import Document, Provenance, Status
+from dmp.services.feeding import audit_order, check_sendable, enqueue, order_deletion, order_fields, sync_exports
+from documents.models import Document, Provenance
 from documents.recipients import sending_addresses
 from documents.services import Recipients
 from dpi.models import User
@@ -33,9 +33,7 @@ def send_to_recipients(
     *, document: Document, recipients: Recipients, acting_user: User, request: HttpRequest | None = None
 ) -> FeedingOrder:
     """Send the current version now to the chosen recipients, whatever was sent before."""
-    check_access(acting_user, document)
-    if document.status != Status.VALIDATED or document.provenance != Provenance.PRODUCED:
-        raise ValidationError(_("Seul un document validé produit dans le DPI peut être envoyé."))
+    check_sendable(acting_user, document)
     addresses = sending_addresses(recipients.professionals, recipients.correspondents)
     if not addresses and not recipients.patient:
         raise ValidationError(_("Choisissez au moins un destinataire ayant une adresse MSSanté."))

@@ -112,9 +112,7 @@ def send_now(
     *, document: Document, channel: str, acting_user: User, request: HttpRequest | None = None
 ) -> FeedingOrder:
     """Send by hand a document not yet successfully fed on ``channel`` (the current version, now)."""
-    check_access(acting_user, document)
-    if document.status != Status.VALIDATED or document.provenance != Provenance.PRODUCED:
-        raise ValidationError(_("Seul un document validé produit dans le DPI peut être envoyé."))
+    check_sendable(acting_user, document)
     order = _order_now(document, channel, acting_user)
     audit_order(order, acting_user, "feeding_sent_by_hand", request)
     return order
@@ -266,6 +264,13 @@ def _locked(order: FeedingOrder, user: User) -> FeedingOrder:
     locked = FeedingOrder.objects.select_for_update(of=("self",)).select_related("document").get(pk=order.pk)
     check_access(user, locked.document)
     return locked
+
+
+def check_sendable(user: User, document: Document) -> None:
+    """The user may open the file, and the document is one the DPI produced and validated."""
+    check_access(user, document)
+    if document.status != Status.VALIDATED or document.provenance != Provenance.PRODUCED:
+        raise ValidationError(_("Seul un document validé produit dans le DPI peut être envoyé."))
 
 
 def check_access(user: User, document: Document) -> None:
