@@ -36,6 +36,7 @@ def record_consent(
     """Record one state of one subject for a visit, with its source, and audit it."""
     Subject(subject)
     State(state)
+    previous = effective_state(episode, subject)
     decision = ConsentDecision.objects.create(
         episode=episode,
         subject=subject,
@@ -55,6 +56,9 @@ def record_consent(
         request=request,
         obj=episode,
         patient_id=episode.patient_id,
+        change=AuditEvent.Change.CHANGED,
+        before={"state": previous},
+        after={"state": state},
         detail={"subject": subject, "state": state, "source": source, "message": message.pk if message else None},
     )
     return decision
@@ -94,6 +98,7 @@ def record_patient_mailbox_choice(
     patient = Patient.objects.select_for_update().get(pk=patient.pk)
     if bool(patient.refuses_patient_mailbox_since) == refuses:
         return patient
+    before = {"state": "accepted" if refuses else "refused"}
     patient.refuses_patient_mailbox_since = timezone.now() if refuses else None
     patient.save(update_fields=["refuses_patient_mailbox_since"])
     audit(
@@ -102,6 +107,9 @@ def record_patient_mailbox_choice(
         request=request,
         obj=patient,
         patient_id=patient.pk,
+        change=AuditEvent.Change.CHANGED,
+        before=before,
+        after={"state": "refused" if refuses else "accepted"},
         detail={"subject": PATIENT_MAILBOX, "state": "refused" if refuses else "accepted", "source": Source.UI},
     )
     return patient

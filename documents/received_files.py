@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 from documents.models import Document, DocumentVersion, Provenance, Status
 from documents.services import audit_document, check_access
 from documents.types import SEGUR_TYPES
-from dpi.models import User
+from dpi.models import AuditEvent, User
 from patients.models import Episode, Patient
 
 MAX_FILE_BYTES = 20 * 1024 * 1024
@@ -72,5 +72,12 @@ def integrate_file(
         validated_at=timezone.now(), validated_by=acting_user,
     )  # fmt: skip
     document.save(update_fields=["current_version"])
-    audit_document(document, acting_user, "file_integrated", request, provenance=document.provenance, size=len(data))
+    audit_document(
+        document,
+        acting_user,
+        AuditEvent.Change.FILE_INTEGRATED,
+        request,
+        provenance=document.provenance,
+        size=len(data),
+    )
     return document

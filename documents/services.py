@@ -77,7 +77,14 @@ def check_access(user: User, patient: Patient) -> None:
 
 
 def audit_document(
-    document: Document, user: User | None, change: str, request: HttpRequest | None, **detail: Any
+    document: Document,
+    user: User | None,
+    change: AuditEvent.Change,
+    request: HttpRequest | None,
+    *,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+    **detail: Any,
 ) -> None:
     audit(
         action=AuditEvent.Action.DOCUMENT_CHANGE,
@@ -85,7 +92,10 @@ def audit_document(
         request=request,
         obj=document,
         patient_id=document.patient_id,
-        detail={"change": change, **detail},
+        change=change,
+        before=before,
+        after=after,
+        detail=detail,
     )
 
 
@@ -161,7 +171,9 @@ def _create_draft(
     document.set_id = f"{settings.DPI_OID_ROOT}.1.{document.pk}"
     document.save(update_fields=["set_id"])
     if not validating:
-        audit_document(document, acting_user, "draft_created", request, hold_sending=document.hold_sending)
+        audit_document(
+            document, acting_user, AuditEvent.Change.DRAFT_CREATED, request, hold_sending=document.hold_sending
+        )
     return document
 
 
@@ -208,7 +220,9 @@ def _update_draft(
     _apply_recipients(document, recipients)
     document.save()
     if not validating:
-        audit_document(document, acting_user, "draft_updated", request, hold_sending=document.hold_sending)
+        audit_document(
+            document, acting_user, AuditEvent.Change.DRAFT_UPDATED, request, hold_sending=document.hold_sending
+        )
     return document
 
 
@@ -228,7 +242,8 @@ def validate_document(
         return _validate(document=document, acting_user=acting_user, request=request, saved_draft=saved_draft)
     except (ValidationError, WritingRefused):
         if saved_draft:
-            audit_document(document, acting_user, saved_draft, request, hold_sending=document.hold_sending)
+            change = AuditEvent.Change(saved_draft)
+            audit_document(document, acting_user, change, request, hold_sending=document.hold_sending)
         raise
 
 
@@ -270,7 +285,15 @@ def _validate(
     detail: dict[str, Any] = {"version": number, "cda_id": version.cda_id_root, "feeding": feeding}
     if saved_draft:
         detail |= {"draft": saved_draft, "hold_sending": document.hold_sending}
-    audit_document(document, acting_user, "validated", request, **detail)
+    audit_document(
+        document,
+        acting_user,
+        AuditEvent.Change.VALIDATED,
+        request,
+        before={"status": Status.DRAFT},
+        after={"status": Status.VALIDATED},
+        **detail,
+    )
     return version
 
 
@@ -294,7 +317,14 @@ def _start_correction(document: Document, acting_user: User, request: HttpReques
         raise ValidationError(_("Seul un document validé produit dans le DPI peut être corrigé."))
     document.status = Status.DRAFT
     document.save(update_fields=["status"])
-    audit_document(document, acting_user, "correction_started", request)
+    audit_document(
+        document,
+        acting_user,
+        AuditEvent.Change.CORRECTION_STARTED,
+        request,
+        before={"status": Status.VALIDATED},
+        after={"status": Status.DRAFT},
+    )
     return document
 
 
@@ -307,9 +337,13 @@ def delete_document(
     check_access(acting_user, document.patient)
     if document.status == Status.DELETED:
         return document
+    before = {"status": document.status}
     document.status = Status.DELETED
     document.save(update_fields=["status"])
-    audit_document(document, acting_user, "deleted", request, notify_mss=notify_mss)
+    after = {"status": document.status}
+    audit_document(
+        document, acting_user, AuditEvent.Change.DELETED, request, before=before, after=after, notify_mss=notify_mss
+    )
     document_deleted.send(sender=Document, document=document, acting_user=acting_user, notify_mss=notify_mss)
     return document
 
@@ -491,10 +525,11 @@ def integrate_cda(
     document.current_version = version
     document.save(update_fields=["current_version"])
     detail = {"version": version.version_number, "cda_id": header.id.key, "warnings": list(warnings)}
-    audit_document(document, acting_user, f"integrated_{verdict.status}", request, provenance=provenance, **detail)
+    change = AuditEvent.Change(f"integrated_{verdict.status}")
+    audit_document(document, acting_user, change, request, provenance=provenance, **detail)
     if warnings:  # the user confirmed the differences: a row of its own, easy to find and review
-        audit_document(document, acting_user, "identity_differences_confirmed", request, provenance=provenance,
-               version=version.version_number, differences=list(warnings))  # fmt: skip
+        audit_document(document, acting_user, AuditEvent.Change.IDENTITY_DIFFERENCES_CONFIRMED, request,
+                       provenance=provenance, version=version.version_number, differences=list(warnings))  # fmt: skip
     return Integration(document, version, verdict.status, warnings)
 
 
@@ -555,5 +590,5 @@ def record_dmp_visibility(
         Document.objects.filter(pk=document.pk).update(**changes)
         for name, value in changes.items():
             setattr(document, name, value)
-        audit_document(document, acting_user, "dmp_visibility", request, before=before, after=changes)
+        audit_document(document, acting_user, AuditEvent.Change.DMP_VISIBILITY, request, before=before, after=changes)
     return document

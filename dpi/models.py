@@ -227,9 +227,12 @@ class Membership(models.Model):
 
 
 class AuditEvent(models.Model):
-    """One row of the audit trail: who (user and RPPS, or peer), what, when, from where.
+    """One row of the audit trail: who (user and RPPS, or peer), what, when, from where; the request id
+    that groups one action's rows; for a change, its kind and the values before and after.
 
-    Rows are only ever inserted (see :func:`dpi.services.audit`).
+    Rows are only ever inserted (see :func:`dpi.services.audit`): the admin is read-only and, on
+    PostgreSQL, a trigger refuses UPDATE and DELETE (migration ``0011``), except the ``SET NULL`` of the
+    actor when a user is deleted (the frozen login and RPPS stay).
     """
 
     class Action(models.TextChoices):
@@ -263,8 +266,43 @@ class AuditEvent(models.Model):
         DIRECTORY_SYNC = "directory.sync", _("synchronisation avec l'annuaire")
         ACCOUNT_EXPORT = "account.export", _("export des comptes (recertification)")
 
+    class Change(models.TextChoices):
+        """What a change did, within its action (``identity.change``, ``document.change``...)."""
+
+        ADDED = "added", _("ajout")
+        CHANGED = "changed", _("modification")
+        DELETED = "deleted", _("suppression")
+        REMOVED = "removed", _("retrait")
+        DEACTIVATED = "deactivated", _("désactivation")
+        LOGGED_OUT_EVERYWHERE = "logged_out_everywhere", _("déconnexion de toutes les sessions")
+        NAMED = "named", _("désignation")
+        DIRECTORY = "directory", _("mise à jour depuis l'annuaire")
+        REVIEWED = "reviewed", _("revue d'un accès d'urgence")
+        DRAFT_CREATED = "draft_created", _("brouillon créé")
+        DRAFT_UPDATED = "draft_updated", _("brouillon modifié")
+        VALIDATED = "validated", _("validation")
+        CORRECTION_STARTED = "correction_started", _("correction commencée")
+        INTEGRATED_NEW_DOCUMENT = "integrated_new_document", _("intégration d'un nouveau document")
+        INTEGRATED_NEW_VERSION = "integrated_new_version", _("intégration d'une nouvelle version")
+        IDENTITY_DIFFERENCES_CONFIRMED = "identity_differences_confirmed", _("écarts d'identité confirmés")
+        FILE_INTEGRATED = "file_integrated", _("fichier intégré")
+        REFUSED = "refused", _("refus (règle de rédaction)")
+        IDENTITY_REFUSAL_HANDLED = "identity_refusal_handled", _("refus d'identité traité")
+        DMP_VISIBILITY = "dmp_visibility", _("visibilité dans le DMP")
+        MADE_VISIBLE = "made_visible", _("rendu visible")
+        HISTORICAL_FEEDING_ORDERED = "historical_feeding_ordered", _("alimentation historique demandée")
+        FEEDING_SENT_BY_HAND = "feeding_sent_by_hand", _("envoi manuel au DMP")
+        MSS_SENT_BY_HAND = "mss_sent_by_hand", _("envoi manuel par MSSanté")
+        FEEDING_CANCELLED = "feeding_cancelled", _("envoi annulé")
+        FEEDING_RELEASED = "feeding_released", _("envoi libéré")
+        DMP_WITHDRAWAL_ORDERED = "dmp_withdrawal_ordered", _("retrait du DMP demandé")
+        REQUESTED = "requested", _("demande")
+        DOWNLOADED = "downloaded", _("téléchargement")
+
     at = models.DateTimeField(_("date"), auto_now_add=True, db_index=True)
     action = models.CharField(_("action"), max_length=40, choices=Action.choices, db_index=True)
+    change = models.CharField(_("nature du changement"), max_length=40, choices=Change.choices, blank=True)
+    request_id = models.UUIDField(_("requête"), null=True, blank=True, db_index=True)
     actor = models.ForeignKey(
         User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("utilisateur")
     )
@@ -277,13 +315,18 @@ class AuditEvent(models.Model):
     object_repr = models.CharField(_("objet"), max_length=200, blank=True)
     patient_id = models.BigIntegerField(_("patient"), null=True, blank=True, db_index=True)
     emergency = models.BooleanField(_("accès d'urgence"), default=False)
+    before = models.JSONField(_("avant"), null=True, blank=True)
+    after = models.JSONField(_("après"), null=True, blank=True)
     detail = models.JSONField(_("détail"), default=dict, blank=True)
 
     class Meta:
         verbose_name = _("événement d'audit")
         verbose_name_plural = _("journal d'audit")
         ordering = ["-at", "-id"]
-        indexes = [models.Index(fields=["actor", "-at"], name="audit_actor_at")]
+        indexes = [
+            models.Index(fields=["actor", "-at"], name="audit_actor_at"),
+            models.Index(fields=["object_type", "object_id"], name="audit_object"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M:%S} {self.action} {self.actor_username}"

@@ -131,7 +131,7 @@ def withdraw_from_dmp(
     order = _withdraw(document, reason, acting_user)
     if order is None:
         raise ValidationError(_("Ce document n'est pas dans le DMP."))
-    audit_order(order, acting_user, "dmp_withdrawal_ordered", request, reason=reason)
+    audit_order(order, acting_user, AuditEvent.Change.DMP_WITHDRAWAL_ORDERED, request, reason=reason)
     return order
 
 
@@ -164,7 +164,7 @@ def send_now(
     if document.status != Status.VALIDATED or document.provenance != Provenance.PRODUCED:
         raise ValidationError(_("Seul un document validé produit dans le DPI peut être envoyé."))
     order = _order_now(document, channel, acting_user)
-    audit_order(order, acting_user, "feeding_sent_by_hand", request)
+    audit_order(order, acting_user, AuditEvent.Change.FEEDING_SENT_BY_HAND, request)
     return order
 
 
@@ -189,7 +189,8 @@ def send_history(
         actor=acting_user,
         request=request,
         patient_id=patient.pk,
-        detail={"change": "historical_feeding_ordered", "documents": [d.pk for d in patient_documents]},
+        change=AuditEvent.Change.HISTORICAL_FEEDING_ORDERED,
+        detail={"documents": [d.pk for d in patient_documents]},
     )
     return orders
 
@@ -292,7 +293,7 @@ def cancel_order(*, order: FeedingOrder, acting_user: User, request: HttpRequest
     order.state, order.reason = OrderState.CANCELLED, _("Annulé par %(user)s") % {"user": acting_user.display_name}
     order.save(update_fields=["state", "reason"])
     sync_exports(order)
-    audit_order(order, acting_user, "feeding_cancelled", request)
+    audit_order(order, acting_user, AuditEvent.Change.FEEDING_CANCELLED, request)
     return order
 
 
@@ -306,7 +307,7 @@ def release_order(*, order: FeedingOrder, acting_user: User, request: HttpReques
     if order.document.hold_sending:  # the hold was for this sending: later versions follow the usual path
         Document.objects.filter(pk=order.document_id).update(hold_sending=False)
     _reschedule(order)
-    audit_order(order, acting_user, "feeding_released", request, previous_state=previous)
+    audit_order(order, acting_user, AuditEvent.Change.FEEDING_RELEASED, request, previous_state=previous)
     return order
 
 
@@ -667,7 +668,7 @@ def _set_export(
 
 
 def audit_order(
-    order: FeedingOrder, user: User | None, change: str, request: HttpRequest | None, **detail: object
+    order: FeedingOrder, user: User | None, change: AuditEvent.Change, request: HttpRequest | None, **detail: object
 ) -> None:
     audit(
         action=AuditEvent.Action.DOCUMENT_CHANGE,
@@ -675,5 +676,6 @@ def audit_order(
         request=request,
         obj=order.document,
         patient_id=order.document.patient_id,
-        detail={"change": change, "order": order.pk, "channel": order.channel, **detail},
+        change=change,
+        detail={"order": order.pk, "channel": order.channel, **detail},
     )

@@ -224,9 +224,10 @@ def _apply_identity(user: User, person: Person, run: DirectorySyncRun) -> tuple[
         user.directory_synced_at = timezone.now()
         user.save()
         audit(action=AuditEvent.Action.USER_CHANGE, obj=user,
-              detail={"change": "added" if created else "changed", "source": "directory", "run": run.pk,
-                      "before": {k: _text(v[0]) for k, v in changes.items()} if not created else None,
-                      "after": {k: _text(v[1]) for k, v in changes.items()}})  # fmt: skip
+              change=AuditEvent.Change.ADDED if created else AuditEvent.Change.CHANGED,
+              before={k: _text(v[0]) for k, v in changes.items()} if not created else None,
+              after={k: _text(v[1]) for k, v in changes.items()},
+              detail={"source": "directory", "run": run.pk})  # fmt: skip
     if not created and before.get("email"):
         notify_previous_contact(user=user, address=str(before["email"]), changes=identity_changes(before, user))
     return user, bool(changes) and not created
@@ -245,18 +246,18 @@ def _apply_memberships(user: User, person: Person, mappings: Mappings, run: Dire
     changed = False
     for pair in sorted(wanted - held.keys() - manual):
         membership = Membership.objects.create(user=user, role_id=pair[0], care_unit_id=pair[1], from_directory=True)
-        _audit_membership(membership, "added", run)
+        _audit_membership(membership, AuditEvent.Change.ADDED, run)
         changed = True
     for pair in sorted(held.keys() - wanted):
-        _audit_membership(held[pair], "deleted", run)
+        _audit_membership(held[pair], AuditEvent.Change.DELETED, run)
         held[pair].delete()
         changed = True
     return changed
 
 
-def _audit_membership(membership: Membership, change: str, run: DirectorySyncRun) -> None:
-    audit(action=AuditEvent.Action.HABILITATION_CHANGE, obj=membership,
-          detail={"change": change, "source": "directory", "run": run.pk, "user": membership.user.username,
+def _audit_membership(membership: Membership, change: AuditEvent.Change, run: DirectorySyncRun) -> None:
+    audit(action=AuditEvent.Action.HABILITATION_CHANGE, obj=membership, change=change,
+          detail={"source": "directory", "run": run.pk, "user": membership.user.username,
                   "role": str(membership.role), "care_unit": str(membership.care_unit)})  # fmt: skip
 
 
@@ -267,8 +268,8 @@ def _deactivate_departed(seen: set[str], tally: Tally, run: DirectorySyncRun) ->
     for user in departed:
         user.is_active = False
         user.save(update_fields=["is_active"])
-        audit(action=AuditEvent.Action.USER_CHANGE, obj=user,
-              detail={"change": "deactivated", "source": "directory", "run": run.pk,
-                      "before": {"is_active": "True"}, "after": {"is_active": "False"}})  # fmt: skip
+        audit(action=AuditEvent.Action.USER_CHANGE, obj=user, change=AuditEvent.Change.DEACTIVATED,
+              before={"is_active": "True"}, after={"is_active": "False"},
+              detail={"source": "directory", "run": run.pk})  # fmt: skip
         tally.deactivated += 1
     close_sessions(User.objects.filter(private_id__isnull=False, is_active=False).exclude(private_id__in=seen))
