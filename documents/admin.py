@@ -27,7 +27,8 @@ from documents.prefill import PLACEHOLDERS, carry_choices, unknown_placeholders
 from documents.tasks import build_portability_export
 from documents.types import SEGUR_TYPE_CHOICES, SEGUR_TYPES
 from dpi.admin import AuditedAdmin
-from dpi.models import AuditEvent
+from dpi.jobs import queue_job
+from dpi.models import AuditEvent, Job
 from dpi.services import audit, audit_row
 
 PERMISSION = "documents.run_portability_export"
@@ -125,6 +126,7 @@ class PortabilityExportAdmin(admin.ModelAdmin):
     @transaction.atomic
     def save_model(self, request: HttpRequest, obj: PortabilityExport, form: Any, change: bool) -> None:
         obj.requested_by = request.user
+        obj.job = queue_job(kind=Job.Kind.PORTABILITY_EXPORT, acting_user=request.user)
         super().save_model(request, obj, form, change)
         audit(action=AuditEvent.Action.TRACE_EXPORT, request=request, obj=obj,
               change=AuditEvent.Change.REQUESTED, detail={**criteria(obj)})  # fmt: skip

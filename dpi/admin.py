@@ -25,7 +25,18 @@ from django.utils.translation import gettext_lazy as _
 
 from dpi.accounts.admin_users import AccountAdminMixin
 from dpi.csvexport import csv_response
-from dpi.models import AuditEvent, CareUnit, LegalEntity, Membership, NoticeAcknowledgement, Peer, Role, Site, User
+from dpi.models import (
+    AuditEvent,
+    CareUnit,
+    Job,
+    LegalEntity,
+    Membership,
+    NoticeAcknowledgement,
+    Peer,
+    Role,
+    Site,
+    User,
+)
 from dpi.services import audit, close_sessions
 
 admin.site.site_header = _("Administration du DPI")
@@ -387,6 +398,20 @@ class AuditEventAdmin(ReadOnlyAdmin):
         queryset = queryset.filter(pk__lte=last)  # not the export's own audit row, written before streaming
         rows = ([_cell(event, column) for column in columns] for event in queryset.iterator())
         return audited_csv_export(request, header=columns, rows=rows, filename="audit.csv", count=queryset.count())
+
+
+@admin.register(Job)
+class JobAdmin(ReadOnlyAdmin):
+    """The long work of the DPI (directory loads and synchronisations, exports): state, attempts, last error."""
+
+    list_display = ["created_at", "kind", "status", "progress", "attempts", "acting_user", "finished_at", "last_error"]
+    list_filter = ["kind", "status"]
+    list_select_related = ["acting_user"]
+    search_fields = ["=request_id", "acting_user__username"]
+
+    @admin.display(description=_("avancement"))
+    def progress(self, job: Job) -> str:
+        return f"{job.done} / {job.total}" if job.total is not None else str(job.done or "")
 
 
 @admin.register(NoticeAcknowledgement)

@@ -484,6 +484,9 @@ class DirectorySyncRun(models.Model):
     rejected = models.PositiveIntegerField(_("entrées refusées"), default=0)
     error = models.TextField(_("erreur"), blank=True)
     report = models.JSONField(_("rapport par entrée"), default=list, blank=True)
+    job = models.OneToOneField(
+        "Job", on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("tâche de fond")
+    )
 
     class Meta:
         verbose_name = _("synchronisation avec l'annuaire")
@@ -492,6 +495,60 @@ class DirectorySyncRun(models.Model):
 
     def __str__(self) -> str:
         return f"{timezone.localtime(self.requested_at):%Y-%m-%d %H:%M} {self.get_status_display()}"
+
+
+class Job(models.Model):
+    """One piece of long work that is not a feeding order (a directory load, an LDAP synchronisation, a
+    statistics or portability export): what the UI shows of it, never the broker's state.
+
+    The work's own row (:class:`directory.models.DirectoryLoad`, :class:`DirectorySyncRun`,
+    :class:`documents.models.PortabilityExport`) keeps what is particular to it and points here; the
+    lifecycle (queued -> running -> done | failed, attempts, last error, progress) is written by
+    :mod:`dpi.jobs`.
+    """
+
+    class Kind(models.TextChoices):
+        DIRECTORY_LOAD = "directory_load", _("chargement de l'Annuaire Santé")
+        DIRECTORY_SYNC = "directory_sync", _("synchronisation avec l'annuaire (LDAP)")
+        STATS_EXPORT = "stats_export", _("export des indicateurs d'usage")
+        PORTABILITY_EXPORT = "portability_export", _("export de portabilité")
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("en attente")
+        RUNNING = "running", _("en cours")
+        DONE = "done", _("terminé")
+        FAILED = "failed", _("échec")
+
+    kind = models.CharField(_("nature"), max_length=20, choices=Kind.choices)
+    status = models.CharField(_("état"), max_length=10, choices=Status.choices, default=Status.QUEUED)
+    attempts = models.PositiveIntegerField(_("tentatives"), default=0)
+    last_error = models.TextField(_("dernière erreur"), blank=True)
+    done = models.PositiveIntegerField(_("fait"), default=0)
+    total = models.PositiveIntegerField(_("à faire"), null=True, blank=True, help_text=_("vide : inconnu"))
+    acting_user = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("lancé par")
+    )
+    request_id = models.UUIDField(_("requête"), null=True, blank=True, db_index=True)
+    created_at = models.DateTimeField(_("demandé le"), auto_now_add=True)
+    started_at = models.DateTimeField(_("commencé le"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("terminé le"), null=True, blank=True)
+    result = models.JSONField(_("résultat"), default=dict, blank=True)
+
+    class Meta:
+        verbose_name = _("tâche de fond")
+        verbose_name_plural = _("tâches de fond")
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["acting_user", "kind", "-created_at"], name="job_user_kind")]
+        constraints = [
+            models.CheckConstraint(condition=~Q(status="failed") | ~Q(last_error=""), name="job_failure_has_error"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} n° {self.pk} ({self.get_status_display()})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in (self.Status.QUEUED, self.Status.RUNNING)
 
 
 class AccountEvent(AuditEvent):

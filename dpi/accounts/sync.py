@@ -28,7 +28,8 @@ from django.utils.translation import gettext as _
 from dpi import codes
 from dpi.accounts.contacts import identity_changes, notify_previous_contact
 from dpi.accounts.directory import DirectoryConfig, DirectoryError, Person, read_people
-from dpi.models import AuditEvent, DirectoryGroupMapping, DirectorySyncRun, Membership, User
+from dpi.jobs import fail_job, finish_job, queue_job, start_job
+from dpi.models import AuditEvent, DirectoryGroupMapping, DirectorySyncRun, Job, Membership, User
 from dpi.services import audit, close_sessions
 from dpi.validators import validate_rpps
 
@@ -63,7 +64,7 @@ class Tally:
 @transaction.atomic
 def request_directory_sync(*, acting_user: User | None) -> DirectorySyncRun:
     """Queue a synchronisation now (the admin's button); the worker runs it."""
-    run = DirectorySyncRun.objects.create(requested_by=acting_user)
+    run = _new_run(acting_user)
     audit(action=AuditEvent.Action.DIRECTORY_SYNC, actor=acting_user, obj=run, detail={"step": "requested"})
     transaction.on_commit(lambda: current_app.send_task("dpi.sync_directory", kwargs={"run_id": run.pk}))
     return run
@@ -73,12 +74,13 @@ def run_directory_sync(
     *, run: DirectorySyncRun | None = None, config: DirectoryConfig | None = None
 ) -> DirectorySyncRun:
     """Read the directory and bring the accounts in line; the run row says what happened."""
-    run = run or DirectorySyncRun.objects.create()
+    run = run or _new_run(None)
     claimed = DirectorySyncRun.objects.filter(pk=run.pk, status=DirectorySyncRun.Status.QUEUED).update(
         status=DirectorySyncRun.Status.RUNNING
     )
     if not claimed:  # a duplicate delivery of the task
         return run
+    start_job(run.job_id)
     try:
         people = read_people(config or DirectoryConfig.from_settings())
     except DirectoryError as error:
@@ -107,6 +109,11 @@ def run_directory_sync(
     return _finish(run, tally, error=error)
 
 
+def _new_run(acting_user: User | None) -> DirectorySyncRun:
+    job = queue_job(kind=Job.Kind.DIRECTORY_SYNC, acting_user=acting_user)
+    return DirectorySyncRun.objects.create(requested_by=acting_user, job=job)
+
+
 def _finish(run: DirectorySyncRun, tally: Tally, *, error: str) -> DirectorySyncRun:
     run.status = DirectorySyncRun.Status.FAILED if error else DirectorySyncRun.Status.DONE
     run.finished_at = timezone.now()
@@ -116,9 +123,13 @@ def _finish(run: DirectorySyncRun, tally: Tally, *, error: str) -> DirectorySync
     run.error = error
     run.report = tally.report
     run.save()
+    summary = {"created": run.created, "updated": run.updated, "deactivated": run.deactivated, "rejected": run.rejected}
+    if error:
+        fail_job(run.job_id, error=error)
+    else:
+        finish_job(run.job_id, result=summary)
     audit(action=AuditEvent.Action.DIRECTORY_SYNC, obj=run,
-          detail={"step": "finished", "status": run.status, "created": run.created, "updated": run.updated,
-                  "deactivated": run.deactivated, "rejected": run.rejected, "error": error})  # fmt: skip
+          detail={"step": "finished", "status": run.status, **summary, "error": error})  # fmt: skip
     return run
 
 
