@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from django.conf import settings
-from django.core.exceptions import ImproperlyConfigured, PermissionDenied, ValidationError
+from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
@@ -35,8 +35,8 @@ from documents.signals import document_deleted, version_validated
 from documents.types import SEGUR_TYPES, FieldSpec, SegurType
 from dpi.models import AuditEvent, CareUnit, User
 from dpi.services import audit
+from patients.access import require_access
 from patients.models import Episode, IdentityStatus, Patient
-from patients.selectors import patient_access
 
 logger = logging.getLogger(__name__)
 
@@ -69,11 +69,6 @@ def _apply_recipients(document: Document, recipients: Recipients | None) -> None
     document.mss_recipients = sending_addresses(recipients.professionals, recipients.correspondents)
     document.mss_to_patient = recipients.patient
     document.patient_may_reply = recipients.patient and recipients.patient_may_reply
-
-
-def check_access(user: User, patient: Patient) -> None:
-    if not patient_access(user, patient).allowed:
-        raise PermissionDenied(_("Vous n'êtes pas habilité sur ce dossier."))
 
 
 def audit_document(
@@ -126,7 +121,7 @@ def create_draft(
     ``validating``: the draft is saved on its way to :func:`validate_document` (``saved_draft="draft_created"``),
     whose one audit row says it was saved. The writing rules decide whether ``acting_user`` may draft this type
     (:mod:`documents.rules`): a refusal is audited and raises :class:`~documents.rules.WritingRefused`."""
-    check_access(acting_user, patient)
+    require_access(acting_user, patient)
     segur = _segur_type(type_code)
     unit = care_unit or (episode.care_unit if episode else None)
     require(user=acting_user, operation=Operation.DRAFT, type_code=segur.code, patient_id=patient.pk,
@@ -191,7 +186,7 @@ def update_draft(
 ) -> Document:
     """Edit a draft; a validated version is locked (see :func:`start_correction`). ``validating``: as for
     :func:`create_draft` (``saved_draft="draft_updated"``). The writing rules apply as for :func:`create_draft`."""
-    check_access(acting_user, document.patient)
+    require_access(acting_user, document.patient)
     _require(document, acting_user, Operation.DRAFT, request, "draft_updated")
     return _update_draft(document, title, fields, act_date, acting_user, flags, recipients, request, validating)
 
@@ -251,7 +246,7 @@ def validate_document(
 def _validate(
     *, document: Document, acting_user: User, request: HttpRequest | None, saved_draft: str
 ) -> DocumentVersion:
-    check_access(acting_user, document.patient)
+    require_access(acting_user, document.patient)
     list(Document.objects.select_for_update().filter(pk=document.pk).values_list("pk"))  # one validation at a time
     document.refresh_from_db()
     if document.status != Status.DRAFT:
@@ -306,7 +301,7 @@ def _ordered(order: Any) -> dict[str, Any]:
 def start_correction(*, document: Document, acting_user: User, request: HttpRequest | None = None) -> Document:
     """Reopen a validated document for a new version (same setId, versionNumber + 1, replacing the current):
     a writing act, for those the writing rules allow to draft the type."""
-    check_access(acting_user, document.patient)
+    require_access(acting_user, document.patient)
     _require(document, acting_user, Operation.DRAFT, request, "correction_started")
     return _start_correction(document, acting_user, request)
 
@@ -334,7 +329,7 @@ def delete_document(
 ) -> Document:
     """Mark the document deleted: it stays visible, as deleted, to habilitated users. ``notify_mss``: its
     MSSanté recipients are told (SC.MSS/UX.38, by the receivers of ``document_deleted``)."""
-    check_access(acting_user, document.patient)
+    require_access(acting_user, document.patient)
     if document.status == Status.DELETED:
         return document
     before = {"status": document.status}
@@ -494,7 +489,7 @@ def integrate_cda(
     user who integrates it) and its site's FINESS.
     """
     if acting_user is not None:
-        check_access(acting_user, patient)
+        require_access(acting_user, patient)
     header = parse_cda_header(data)
     verdict = detect_version(header, _known_versions(patient))
     if verdict.status == VersionStatus.DUPLICATE:

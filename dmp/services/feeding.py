@@ -20,7 +20,7 @@ import uuid
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import InterfaceError, OperationalError, connection, transaction
 from django.db.models import F, Q
 from django.http import HttpRequest
@@ -50,8 +50,8 @@ from dpi.hl7.client import TransportError
 from dpi.hl7.models import Message
 from dpi.models import AuditEvent, User
 from dpi.services import audit
+from patients.access import require_access
 from patients.models import DmpStatus, IdentityStatus
-from patients.selectors import patient_access
 
 logger = logging.getLogger(__name__)
 
@@ -124,7 +124,7 @@ def withdraw_from_dmp(
 
     Publications still waiting for the DMP are cancelled: they would put the document back.
     """
-    check_access(acting_user, document)
+    require_access(acting_user, document.patient)
     if reason not in WITHDRAWAL_REASONS:
         raise ValidationError(_("Motif de suppression inconnu."))
     _cancel_pending(document, acting_user, _("Document retiré du DMP"), channel=FeedingChannel.DMP)
@@ -160,7 +160,7 @@ def send_now(
     *, document: Document, channel: str, acting_user: User, request: HttpRequest | None = None
 ) -> FeedingOrder:
     """Send by hand a document not yet successfully fed on ``channel`` (the current version, now)."""
-    check_access(acting_user, document)
+    require_access(acting_user, document.patient)
     if document.status != Status.VALIDATED or document.provenance != Provenance.PRODUCED:
         raise ValidationError(_("Seul un document validé produit dans le DPI peut être envoyé."))
     order = _order_now(document, channel, acting_user)
@@ -176,7 +176,7 @@ def send_history(
     if not patient_documents:
         return []
     patient = patient_documents[0].patient
-    check_access(acting_user, patient_documents[0])
+    require_access(acting_user, patient)
     allowed = set(historical_candidates(patient).values_list("pk", flat=True))
     if any(document.pk not in allowed or document.patient_id != patient.pk for document in patient_documents):
         raise ValidationError(_("Un des documents choisis ne relève pas de l'alimentation historique."))
@@ -313,13 +313,8 @@ def release_order(*, order: FeedingOrder, acting_user: User, request: HttpReques
 
 def _locked(order: FeedingOrder, user: User) -> FeedingOrder:
     locked = FeedingOrder.objects.select_for_update(of=("self",)).select_related("document").get(pk=order.pk)
-    check_access(user, locked.document)
+    require_access(user, locked.document.patient)
     return locked
-
-
-def check_access(user: User, document: Document) -> None:
-    if not patient_access(user, document.patient).allowed:
-        raise PermissionDenied(_("Vous n'êtes pas habilité sur ce dossier."))
 
 
 # --- running ---------------------------------------------------------------------------------------

@@ -21,11 +21,12 @@ from django.utils.translation import gettext as _
 
 from dmp.models import FeedingChannel, FeedingOrder, OrderKind, OrderState, Purpose
 from dmp.selectors.feeding import last_sent
-from dmp.services.feeding import audit_order, check_access, enqueue, order_deletion, order_fields, sync_exports
+from dmp.services.feeding import audit_order, enqueue, order_deletion, order_fields, sync_exports
 from documents.models import Document, Provenance, Status
 from documents.recipients import sending_addresses
 from documents.services import Recipients
 from dpi.models import AuditEvent, User
+from patients.access import require_access
 
 
 @transaction.atomic
@@ -33,7 +34,7 @@ def send_to_recipients(
     *, document: Document, recipients: Recipients, acting_user: User, request: HttpRequest | None = None
 ) -> FeedingOrder:
     """Send the current version now to the chosen recipients, whatever was sent before."""
-    check_access(acting_user, document)
+    require_access(acting_user, document.patient)
     if document.status != Status.VALIDATED or document.provenance != Provenance.PRODUCED:
         raise ValidationError(_("Seul un document validé produit dans le DPI peut être envoyé."))
     addresses = sending_addresses(recipients.professionals, recipients.correspondents)
