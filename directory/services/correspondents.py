@@ -61,7 +61,9 @@ def _audit(
     correspondent: Correspondent, replaced: list[tuple[str, int]] | None = None,
 ) -> None:  # fmt: skip
     """Named: after is the new link, before the links it replaced; removed: before is the link removed."""
-    link = {"role": role, "correspondent": correspondent.pk}
+    link: dict[str, object] = {"role": role, "correspondent": correspondent.pk}
+    before: dict[str, object] | None
+    after: dict[str, object] | None
     if change == AuditEvent.Change.REMOVED:
         before, after = link, None
     else:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import importlib
+
 import pytest
+from django.apps import apps
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 
@@ -127,3 +130,24 @@ def test_an_identity_change_records_the_care_episode_before_and_after(doctor, qu
     link_care_episode(episode=qualified_episode, same_as=other, acting_user=doctor)
     row = AuditEvent.objects.get(action=AuditEvent.Action.IDENTITY_CHANGE)
     assert (row.before, row.after) == ({"care_episode": before}, {"care_episode": other.care_episode_id})
+
+
+def test_the_migration_moves_the_free_text_change_kind_of_existing_rows(editable_audit_trail):
+    migration = importlib.import_module("dpi.migrations.0011_audit_request_change_before_after")
+    admin_row = AuditEvent.objects.create(
+        action=AuditEvent.Action.USER_CHANGE, detail={"change": "changed", "before": {"a": "1"}, "after": {"a": "2"}}
+    )
+    contact_row = AuditEvent.objects.create(
+        action=AuditEvent.Action.CONTACT_CHANGE, detail={"change": "added", "before": "old@x.fr", "step": "verified"}
+    )
+    unknown = AuditEvent.objects.create(action=AuditEvent.Action.USER_CHANGE, detail={"change": "unheard_of"})
+    migration.move_change_out_of_detail(apps, None)
+    for row in (admin_row, contact_row, unknown):
+        row.refresh_from_db()
+    assert (admin_row.change, admin_row.before, admin_row.after, admin_row.detail) == (
+        "changed", {"a": "1"}, {"a": "2"}, {},
+    )  # fmt: skip
+    assert (contact_row.change, contact_row.before, contact_row.detail) == (
+        "added", None, {"before": "old@x.fr", "step": "verified"},
+    )  # fmt: skip
+    assert (unknown.change, unknown.detail) == ("", {"change": "unheard_of"})
