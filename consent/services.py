@@ -32,11 +32,13 @@ def record_consent(
     acting_user: User | None = None,
     peer: Peer | None = None,
     request: HttpRequest | None = None,
+    previous_state: str | None = None,
 ) -> ConsentDecision:
-    """Record one state of one subject for a visit, with its source, and audit it."""
+    """Record one state of one subject for a visit, with its source, and audit it (``before``: the effective
+    state until now, ``previous_state`` when the caller has just read it, so it is not read twice)."""
     Subject(subject)
     State(state)
-    previous = effective_state(episode, subject)
+    previous = previous_state or effective_state(episode, subject)
     decision = ConsentDecision.objects.create(
         episode=episode,
         subject=subject,
@@ -78,11 +80,13 @@ def apply_pam_consent(
     if code not in mapping:
         return f"{Subject(subject).label} : code {code} inconnu, ignoré."
     state = mapping[code]
-    if effective_state(episode, subject) == state:
+    previous = effective_state(episode, subject)
+    if previous == state:
         return ""
     record_consent(
-        episode=episode, subject=subject, state=state, source=Source.PAM, collected_at=collected_at, message=message
-    )
+        episode=episode, subject=subject, state=state, source=Source.PAM, collected_at=collected_at, message=message,
+        previous_state=previous,
+    )  # fmt: skip
     return ""
 
 
