@@ -33,8 +33,10 @@ def record_consent(
     acting_user: User | None = None,
     peer: Peer | None = None,
     request: HttpRequest | None = None,
+    previous_state: str | None = None,
 ) -> ConsentDecision:
-    """Record one state of one subject for a visit, with its source, and audit it."""
+    """Record one state of one subject for a visit, with its source, and audit it (``before``: the effective
+    state until now, ``previous_state`` when the caller has just read it, so it is not read twice)."""
     decision, audit_event = _decision_rows(
         episode=episode,
         subject=subject,
@@ -45,6 +47,7 @@ def record_consent(
         acting_user=acting_user,
         peer=peer,
         request=request,
+        previous_state=previous_state or effective_states(episode, [subject])[subject],
     )
     decision.save()
     audit_event.save()
@@ -59,6 +62,7 @@ def _decision_rows(
     source: str,
     collected_at: datetime | None,
     message: Message | None,
+    previous_state: str,
     acting_user: User | None = None,
     peer: Peer | None = None,
     request: HttpRequest | None = None,
@@ -85,6 +89,9 @@ def _decision_rows(
         request=request,
         obj=episode,
         patient_id=episode.patient_id,
+        change=AuditEvent.Change.CHANGED,
+        before={"state": previous_state},
+        after={"state": state},
         detail={"subject": subject, "state": state, "source": source, "message": message.pk if message else None},
     )
     return decision, audit_event
@@ -116,8 +123,14 @@ def apply_pam_consent(
     current = effective_states(episode, wanted)
     rows = [
         _decision_rows(
-            episode=episode, subject=subject, state=state, source=Source.PAM, collected_at=at, message=message
-        )
+            episode=episode,
+            subject=subject,
+            state=state,
+            source=Source.PAM,
+            collected_at=at,
+            message=message,
+            previous_state=current[subject],
+        )  # fmt: skip
         for subject, (state, at) in wanted.items()
         if current[subject] != state
     ]
@@ -139,6 +152,7 @@ def record_patient_mailbox_choice(
     patient = Patient.objects.select_for_update().get(pk=patient.pk)
     if bool(patient.refuses_patient_mailbox_since) == refuses:
         return patient
+    before = {"state": "accepted" if refuses else "refused"}
     patient.refuses_patient_mailbox_since = timezone.now() if refuses else None
     patient.save(update_fields=["refuses_patient_mailbox_since"])
     audit(
@@ -147,6 +161,9 @@ def record_patient_mailbox_choice(
         request=request,
         obj=patient,
         patient_id=patient.pk,
+        change=AuditEvent.Change.CHANGED,
+        before=before,
+        after={"state": "refused" if refuses else "accepted"},
         detail={"subject": PATIENT_MAILBOX, "state": "refused" if refuses else "accepted", "source": Source.UI},
     )
     return patient

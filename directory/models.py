@@ -247,6 +247,9 @@ class DirectoryLoad(models.Model):
     refused_lines = models.JSONField(_("lignes refusées (numéro, motif, contenu)"), default=list, blank=True)
     updates = models.JSONField(_("mises à jour des utilisateurs et correspondants"), default=list, blank=True)
     error = models.TextField(_("erreur"), blank=True)
+    job = models.OneToOneField(
+        "dpi.Job", on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("tâche de fond")
+    )
 
     class Meta:
         verbose_name = _("chargement de l'Annuaire Santé")

@@ -27,7 +27,8 @@ from documents.prefill import PLACEHOLDERS, carry_choices, unknown_placeholders
 from documents.tasks import build_portability_export
 from documents.types import SEGUR_TYPE_CHOICES, SEGUR_TYPES
 from dpi.admin import AuditedAdmin
-from dpi.models import AuditEvent
+from dpi.jobs import queue_job
+from dpi.models import AuditEvent, Job
 from dpi.services import audit, audit_row
 
 PERMISSION = "documents.run_portability_export"
@@ -125,9 +126,10 @@ class PortabilityExportAdmin(admin.ModelAdmin):
     @transaction.atomic
     def save_model(self, request: HttpRequest, obj: PortabilityExport, form: Any, change: bool) -> None:
         obj.requested_by = request.user
+        obj.job = queue_job(kind=Job.Kind.PORTABILITY_EXPORT, acting_user=request.user)
         super().save_model(request, obj, form, change)
         audit(action=AuditEvent.Action.TRACE_EXPORT, request=request, obj=obj,
-              detail={"change": "requested", **criteria(obj)})  # fmt: skip
+              change=AuditEvent.Change.REQUESTED, detail={**criteria(obj)})  # fmt: skip
         transaction.on_commit(lambda: build_portability_export.delay(obj.pk))
 
     def delete_model(self, request: HttpRequest, obj: PortabilityExport) -> None:
@@ -167,7 +169,7 @@ class PortabilityExportAdmin(admin.ModelAdmin):
         if not archive.is_file():
             raise Http404(_("Archive absente du disque."))
         audit(action=AuditEvent.Action.TRACE_EXPORT, request=request, obj=job,
-              detail={"change": "downloaded", "file": job.file_name, "rows": job.total, "size": job.size,
+              change=AuditEvent.Change.DOWNLOADED, detail={"file": job.file_name, "rows": job.total, "size": job.size,
                       "sha256": job.sha256, **criteria(job)})  # fmt: skip
         _trace_ins_exported(request, job)
         return FileResponse(archive.open("rb"), as_attachment=True, filename=job.file_name)

@@ -291,6 +291,9 @@ class PortabilityExport(models.Model):
     started_at = models.DateTimeField(_("commencé le"), null=True, blank=True)
     progressed_at = models.DateTimeField(_("dernier progrès le"), null=True, blank=True)
     finished_at = models.DateTimeField(_("terminé le"), null=True, blank=True)
+    job = models.OneToOneField(
+        "dpi.Job", on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("tâche de fond")
+    )
 
     class Meta:
         verbose_name = _("export de portabilité")

@@ -37,6 +37,7 @@ from django.utils import timezone
 
 from documents.models import DocumentVersion, PortabilityExport, Provenance
 from dpi.csvexport import safe_cell
+from dpi.jobs import fail_job, finish_job, report_progress, start_job
 from patients.models import Patient
 
 logger = logging.getLogger(__name__)
@@ -100,6 +101,7 @@ def build(job_id: int) -> PortabilityExport | None:
     ):
         return None
     job = jobs.select_related("requested_by").get()
+    start_job(job.job_id)
     try:
         _build(job)
     except Exception as exc:  # any failure: the job says why, and nothing half-written remains
@@ -112,6 +114,7 @@ def build(job_id: int) -> PortabilityExport | None:
 def _build(job: PortabilityExport) -> None:
     ids = list(selected_versions(job).values_list("pk", flat=True))
     PortabilityExport.objects.filter(pk=job.pk).update(total=len(ids), done=0)
+    report_progress(job.job_id, done=0, total=len(ids))
     directory = export_dir()
     directory.mkdir(parents=True, exist_ok=True)
     root = f"dpi-export-{job.pk}"
@@ -124,6 +127,7 @@ def _build(job: PortabilityExport) -> None:
     PortabilityExport.objects.filter(pk=job.pk).update(
         state=PortabilityExport.State.DONE, file_name=name, size=size, sha256=digest, finished_at=timezone.now()
     )
+    finish_job(job.job_id, result={"file": name, "size": size, "versions": len(ids)})
 
 
 def _write_zip(job: PortabilityExport, ids: list[int], part: Path, root: str, work: Path) -> None:
@@ -133,6 +137,7 @@ def _write_zip(job: PortabilityExport, ids: list[int], part: Path, root: str, wo
                 for version in _versions(batch):
                     index.add(_add_version(archive, root, version))
                 PortabilityExport.objects.filter(pk=job.pk).update(done=done, progressed_at=timezone.now())
+                report_progress(job.job_id, done=done, total=len(ids))
         archive.write(work / "index.csv", f"{root}/index.csv")
         archive.write(work / "index.json", f"{root}/index.json")
 
@@ -264,6 +269,7 @@ def _fail(job: PortabilityExport, exc: Exception) -> None:
     PortabilityExport.objects.filter(pk=job.pk).update(
         state=PortabilityExport.State.FAILED, error=reason[:2000], finished_at=timezone.now()
     )
+    fail_job(job.job_id, error=reason)
 
 
 def archived_ins(job: PortabilityExport) -> dict[int, str]:

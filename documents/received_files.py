@@ -17,9 +17,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from documents.models import Document, DocumentVersion, Provenance, Status
-from documents.services import audit_document, check_access
+from documents.services import audit_document
 from documents.types import SEGUR_TYPES
-from dpi.models import User
+from dpi.models import AuditEvent, User
+from patients.access import require_access
 from patients.models import Episode, Patient
 
 MAX_FILE_BYTES = 20 * 1024 * 1024
@@ -48,7 +49,7 @@ def integrate_file(
     request: HttpRequest | None = None,
 ) -> Document:
     """File a received PDF in the patient's file, provenance MSSanté when it came by MSSanté."""
-    check_access(acting_user, patient)
+    require_access(acting_user, patient)
     check_pdf(data)
     segur = SEGUR_TYPES.get(type_code)
     if segur is None:
@@ -72,5 +73,12 @@ def integrate_file(
         validated_at=timezone.now(), validated_by=acting_user,
     )  # fmt: skip
     document.save(update_fields=["current_version"])
-    audit_document(document, acting_user, "file_integrated", request, provenance=document.provenance, size=len(data))
+    audit_document(
+        document,
+        acting_user,
+        AuditEvent.Change.FILE_INTEGRATED,
+        request,
+        provenance=document.provenance,
+        size=len(data),
+    )
     return document

@@ -119,7 +119,6 @@ def require(
     if may(user, operation, type_code, care_unit):
         return
     detail: dict[str, Any] = {
-        "change": "refused",
         "operation": str(operation),
         "step": step or str(operation),
         "type_code": type_code,
@@ -133,6 +132,7 @@ def require(
         request=request,
         obj=document,
         patient_id=patient_id,
+        change=AuditEvent.Change.REFUSED,
         detail=detail,
     )
     raise WritingRefused(refusal_message(operation, type_code))

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from django.conf import settings
-from django.core.exceptions import ImproperlyConfigured, PermissionDenied, ValidationError
+from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
@@ -35,8 +35,8 @@ from documents.signals import document_deleted, version_validated
 from documents.types import SEGUR_TYPES, FieldSpec, SegurType
 from dpi.models import AuditEvent, CareUnit, User
 from dpi.services import audit
+from patients.access import require_access
 from patients.models import Episode, IdentityStatus, Patient
-from patients.selectors import patient_access
 
 logger = logging.getLogger(__name__)
 
@@ -71,13 +71,15 @@ def _apply_recipients(document: Document, recipients: Recipients | None) -> None
     document.patient_may_reply = recipients.patient and recipients.patient_may_reply
 
 
-def check_access(user: User, patient: Patient) -> None:
-    if not patient_access(user, patient).allowed:
-        raise PermissionDenied(_("Vous n'êtes pas habilité sur ce dossier."))
-
-
 def audit_document(
-    document: Document, user: User | None, change: str, request: HttpRequest | None, **detail: Any
+    document: Document,
+    user: User | None,
+    change: AuditEvent.Change,
+    request: HttpRequest | None,
+    *,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+    **detail: Any,
 ) -> None:
     audit(
         action=AuditEvent.Action.DOCUMENT_CHANGE,
@@ -85,7 +87,10 @@ def audit_document(
         request=request,
         obj=document,
         patient_id=document.patient_id,
-        detail={"change": change, **detail},
+        change=change,
+        before=before,
+        after=after,
+        detail=detail,
     )
 
 
@@ -116,7 +121,7 @@ def create_draft(
     ``validating``: the draft is saved on its way to :func:`validate_document` (``saved_draft="draft_created"``),
     whose one audit row says it was saved. The writing rules decide whether ``acting_user`` may draft this type
     (:mod:`documents.rules`): a refusal is audited and raises :class:`~documents.rules.WritingRefused`."""
-    check_access(acting_user, patient)
+    require_access(acting_user, patient)
     segur = _segur_type(type_code)
     unit = care_unit or (episode.care_unit if episode else None)
     require(user=acting_user, operation=Operation.DRAFT, type_code=segur.code, patient_id=patient.pk,
@@ -161,7 +166,9 @@ def _create_draft(
     document.set_id = f"{settings.DPI_OID_ROOT}.1.{document.pk}"
     document.save(update_fields=["set_id"])
     if not validating:
-        audit_document(document, acting_user, "draft_created", request, hold_sending=document.hold_sending)
+        audit_document(
+            document, acting_user, AuditEvent.Change.DRAFT_CREATED, request, hold_sending=document.hold_sending
+        )
     return document
 
 
@@ -179,7 +186,7 @@ def update_draft(
 ) -> Document:
     """Edit a draft; a validated version is locked (see :func:`start_correction`). ``validating``: as for
     :func:`create_draft` (``saved_draft="draft_updated"``). The writing rules apply as for :func:`create_draft`."""
-    check_access(acting_user, document.patient)
+    require_access(acting_user, document.patient)
     _require(document, acting_user, Operation.DRAFT, request, "draft_updated")
     return _update_draft(document, title, fields, act_date, acting_user, flags, recipients, request, validating)
 
@@ -208,7 +215,9 @@ def _update_draft(
     _apply_recipients(document, recipients)
     document.save()
     if not validating:
-        audit_document(document, acting_user, "draft_updated", request, hold_sending=document.hold_sending)
+        audit_document(
+            document, acting_user, AuditEvent.Change.DRAFT_UPDATED, request, hold_sending=document.hold_sending
+        )
     return document
 
 
@@ -228,7 +237,8 @@ def validate_document(
         return _validate(document=document, acting_user=acting_user, request=request, saved_draft=saved_draft)
     except (ValidationError, WritingRefused):
         if saved_draft:
-            audit_document(document, acting_user, saved_draft, request, hold_sending=document.hold_sending)
+            change = AuditEvent.Change(saved_draft)
+            audit_document(document, acting_user, change, request, hold_sending=document.hold_sending)
         raise
 
 
@@ -236,7 +246,7 @@ def validate_document(
 def _validate(
     *, document: Document, acting_user: User, request: HttpRequest | None, saved_draft: str
 ) -> DocumentVersion:
-    check_access(acting_user, document.patient)
+    require_access(acting_user, document.patient)
     list(Document.objects.select_for_update().filter(pk=document.pk).values_list("pk"))  # one validation at a time
     document.refresh_from_db()
     if document.status != Status.DRAFT:
@@ -270,7 +280,15 @@ def _validate(
     detail: dict[str, Any] = {"version": number, "cda_id": version.cda_id_root, "feeding": feeding}
     if saved_draft:
         detail |= {"draft": saved_draft, "hold_sending": document.hold_sending}
-    audit_document(document, acting_user, "validated", request, **detail)
+    audit_document(
+        document,
+        acting_user,
+        AuditEvent.Change.VALIDATED,
+        request,
+        before={"status": Status.DRAFT},
+        after={"status": Status.VALIDATED},
+        **detail,
+    )
     return version
 
 
@@ -283,7 +301,7 @@ def _ordered(order: Any) -> dict[str, Any]:
 def start_correction(*, document: Document, acting_user: User, request: HttpRequest | None = None) -> Document:
     """Reopen a validated document for a new version (same setId, versionNumber + 1, replacing the current):
     a writing act, for those the writing rules allow to draft the type."""
-    check_access(acting_user, document.patient)
+    require_access(acting_user, document.patient)
     _require(document, acting_user, Operation.DRAFT, request, "correction_started")
     return _start_correction(document, acting_user, request)
 
@@ -294,7 +312,14 @@ def _start_correction(document: Document, acting_user: User, request: HttpReques
         raise ValidationError(_("Seul un document validé produit dans le DPI peut être corrigé."))
     document.status = Status.DRAFT
     document.save(update_fields=["status"])
-    audit_document(document, acting_user, "correction_started", request)
+    audit_document(
+        document,
+        acting_user,
+        AuditEvent.Change.CORRECTION_STARTED,
+        request,
+        before={"status": Status.VALIDATED},
+        after={"status": Status.DRAFT},
+    )
     return document
 
 
@@ -304,12 +329,16 @@ def delete_document(
 ) -> Document:
     """Mark the document deleted: it stays visible, as deleted, to habilitated users. ``notify_mss``: its
     MSSanté recipients are told (SC.MSS/UX.38, by the receivers of ``document_deleted``)."""
-    check_access(acting_user, document.patient)
+    require_access(acting_user, document.patient)
     if document.status == Status.DELETED:
         return document
+    before = {"status": document.status}
     document.status = Status.DELETED
     document.save(update_fields=["status"])
-    audit_document(document, acting_user, "deleted", request, notify_mss=notify_mss)
+    after = {"status": document.status}
+    audit_document(
+        document, acting_user, AuditEvent.Change.DELETED, request, before=before, after=after, notify_mss=notify_mss
+    )
     document_deleted.send(sender=Document, document=document, acting_user=acting_user, notify_mss=notify_mss)
     return document
 
@@ -460,7 +489,7 @@ def integrate_cda(
     user who integrates it) and its site's FINESS.
     """
     if acting_user is not None:
-        check_access(acting_user, patient)
+        require_access(acting_user, patient)
     header = parse_cda_header(data)
     verdict = detect_version(header, _known_versions(patient))
     if verdict.status == VersionStatus.DUPLICATE:
@@ -491,10 +520,11 @@ def integrate_cda(
     document.current_version = version
     document.save(update_fields=["current_version"])
     detail = {"version": version.version_number, "cda_id": header.id.key, "warnings": list(warnings)}
-    audit_document(document, acting_user, f"integrated_{verdict.status}", request, provenance=provenance, **detail)
+    change = AuditEvent.Change(f"integrated_{verdict.status}")
+    audit_document(document, acting_user, change, request, provenance=provenance, **detail)
     if warnings:  # the user confirmed the differences: a row of its own, easy to find and review
-        audit_document(document, acting_user, "identity_differences_confirmed", request, provenance=provenance,
-               version=version.version_number, differences=list(warnings))  # fmt: skip
+        audit_document(document, acting_user, AuditEvent.Change.IDENTITY_DIFFERENCES_CONFIRMED, request,
+                       provenance=provenance, version=version.version_number, differences=list(warnings))  # fmt: skip
     return Integration(document, version, verdict.status, warnings)
 
 
@@ -555,5 +585,5 @@ def record_dmp_visibility(
         Document.objects.filter(pk=document.pk).update(**changes)
         for name, value in changes.items():
             setattr(document, name, value)
-        audit_document(document, acting_user, "dmp_visibility", request, before=before, after=changes)
+        audit_document(document, acting_user, AuditEvent.Change.DMP_VISIBILITY, request, before=before, after=changes)
     return document

@@ -19,12 +19,24 @@ from django.db.models import OuterRef, QuerySet, Subquery
 from django.forms.models import model_to_dict
 from django.http import HttpRequest, HttpResponse
 from django.utils.formats import date_format
+from django.utils.html import format_html
 from django.utils.timezone import localtime
 from django.utils.translation import gettext_lazy as _
 
 from dpi.accounts.admin_users import AccountAdminMixin
 from dpi.csvexport import csv_response
-from dpi.models import AuditEvent, CareUnit, LegalEntity, Membership, NoticeAcknowledgement, Peer, Role, Site, User
+from dpi.models import (
+    AuditEvent,
+    CareUnit,
+    Job,
+    LegalEntity,
+    Membership,
+    NoticeAcknowledgement,
+    Peer,
+    Role,
+    Site,
+    User,
+)
 from dpi.services import audit, close_sessions
 
 admin.site.site_header = _("Administration du DPI")
@@ -80,28 +92,28 @@ class AuditedAdmin(PatientReadingAdmin):
 
     audit_action: str = AuditEvent.Action.STRUCTURE_CHANGE
 
-    def _audit(self, request: HttpRequest, obj: models.Model, change: str, before: dict | None = None) -> None:
-        detail: dict[str, Any] = {"change": change, "after": _snapshot(obj) if change != "deleted" else None}
-        if before is not None:
-            detail["before"] = before
-        audit(action=self.audit_action, request=request, obj=obj, detail=detail)
+    def _audit(
+        self, request: HttpRequest, obj: models.Model, change: AuditEvent.Change, before: dict | None = None
+    ) -> None:
+        after = _snapshot(obj) if change != AuditEvent.Change.DELETED else None
+        audit(action=self.audit_action, request=request, obj=obj, change=change, before=before, after=after)
 
     @transaction.atomic
     def save_model(self, request: HttpRequest, obj: models.Model, form: Any, change: bool) -> None:
         before = _snapshot(type(obj).objects.get(pk=obj.pk)) if change else None
         super().save_model(request, obj, form, change)
-        self._audit(request, obj, "changed" if change else "added", before)
+        self._audit(request, obj, AuditEvent.Change.CHANGED if change else AuditEvent.Change.ADDED, before)
 
     @transaction.atomic
     def delete_model(self, request: HttpRequest, obj: models.Model) -> None:
         before = _snapshot(obj)
-        self._audit(request, obj, "deleted", before)
+        self._audit(request, obj, AuditEvent.Change.DELETED, before)
         super().delete_model(request, obj)
 
     @transaction.atomic
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet) -> None:
         for obj in queryset:
-            self._audit(request, obj, "deleted", _snapshot(obj))
+            self._audit(request, obj, AuditEvent.Change.DELETED, _snapshot(obj))
         super().delete_queryset(request, queryset)
 
 
@@ -239,17 +251,19 @@ class UserAdmin(AccountAdminMixin, AuditedAdmin, BaseUserAdmin):
                 action=AuditEvent.Action.HABILITATION_CHANGE,
                 request=request,
                 obj=deleted,
-                detail={"change": "deleted", "before": _snapshot(deleted)},
+                change=AuditEvent.Change.DELETED,
+                before=_snapshot(deleted),
             )
             deleted.delete()
         for instance in instances:
-            change_kind = "changed" if instance.pk else "added"
+            change_kind = AuditEvent.Change.CHANGED if instance.pk else AuditEvent.Change.ADDED
             instance.save()
             audit(
                 action=AuditEvent.Action.HABILITATION_CHANGE,
                 request=request,
                 obj=instance,
-                detail={"change": change_kind, "after": _snapshot(instance)},
+                change=change_kind,
+                after=_snapshot(instance),
             )
         formset.save_m2m()
 
@@ -259,7 +273,7 @@ class UserAdmin(AccountAdminMixin, AuditedAdmin, BaseUserAdmin):
         for user in queryset.filter(is_active=True):
             user.is_active = False
             user.save(update_fields=["is_active"])
-            self._audit(request, user, "deactivated")
+            self._audit(request, user, AuditEvent.Change.DEACTIVATED)
         close_sessions(queryset)
         self.message_user(request, _("Comptes désactivés et déconnectés."), messages.SUCCESS)
 
@@ -268,7 +282,7 @@ class UserAdmin(AccountAdminMixin, AuditedAdmin, BaseUserAdmin):
     def logout_everywhere(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
         count = close_sessions(queryset)
         for user in queryset:
-            self._audit(request, user, "logged_out_everywhere")
+            self._audit(request, user, AuditEvent.Change.LOGGED_OUT_EVERYWHERE)
         self.message_user(request, _("%(count)d session(s) fermée(s).") % {"count": count}, messages.SUCCESS)
 
 
@@ -294,18 +308,26 @@ def audited_csv_export(
     return csv_response(header, rows, filename)
 
 
+JSON_COLUMNS = ("before", "after", "detail")
+
+
 def _cell(event: AuditEvent, column: str) -> object:
     value = getattr(event, column)
-    return json.dumps(value, ensure_ascii=False) if column == "detail" else value
+    if column in JSON_COLUMNS:
+        return "" if value is None else json.dumps(value, ensure_ascii=False)
+    return value
 
 
 @admin.register(AuditEvent)
 class AuditEventAdmin(ReadOnlyAdmin):
     # The key columns fit a 1366 px screen: who (login and RPPS, or the peer) in one column, the patient by IPP
     # and name (never the internal id); the address and the detail are on the row's page and in the export.
-    list_display = ["when", "action", "who", "object_repr", "patient", "emergency"]
-    list_filter = ["action", "emergency", ("at", admin.DateFieldListFilter)]
-    search_fields = ["actor_username", "actor_rpps", "peer", "object_repr", "object_id", "=patient_id", "ip_address"]
+    # The request id (a link filtering the journal on it) groups the rows of one user action.
+    list_display = ["when", "action", "change", "who", "object_repr", "patient", "emergency", "request_link"]
+    list_filter = ["action", "change", "emergency", ("at", admin.DateFieldListFilter)]
+    search_fields = [
+        "actor_username", "actor_rpps", "peer", "object_repr", "object_id", "=patient_id", "ip_address", "=request_id",
+    ]  # fmt: skip
     date_hierarchy = "at"
     actions = ["export_csv"]
     list_per_page = 100
@@ -336,6 +358,12 @@ class AuditEventAdmin(ReadOnlyAdmin):
             return f"{_('partenaire')} {event.peer}"
         return f"{event.actor_username} (RPPS {event.actor_rpps})" if event.actor_rpps else event.actor_username
 
+    @admin.display(description=_("requête"))
+    def request_link(self, event: AuditEvent) -> str:
+        if event.request_id is None:
+            return ""
+        return format_html('<a href="?request_id={}">{}</a>', event.request_id, str(event.request_id)[:8])
+
     @admin.display(description=_("patient"), ordering="patient_id")
     def patient(self, event: AuditEvent) -> str:
         if event.patient_id is None:
@@ -350,7 +378,9 @@ class AuditEventAdmin(ReadOnlyAdmin):
     def export_csv(self, request: HttpRequest, queryset: QuerySet[AuditEvent]) -> HttpResponse:
         columns = [
             "at",
+            "request_id",
             "action",
+            "change",
             "actor_username",
             "actor_rpps",
             "peer",
@@ -360,12 +390,28 @@ class AuditEventAdmin(ReadOnlyAdmin):
             "object_repr",
             "patient_id",
             "emergency",
+            "before",
+            "after",
             "detail",
         ]
         last = AuditEvent.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
         queryset = queryset.filter(pk__lte=last)  # not the export's own audit row, written before streaming
         rows = ([_cell(event, column) for column in columns] for event in queryset.iterator())
         return audited_csv_export(request, header=columns, rows=rows, filename="audit.csv", count=queryset.count())
+
+
+@admin.register(Job)
+class JobAdmin(ReadOnlyAdmin):
+    """The long work of the DPI (directory loads and synchronisations, exports): state, attempts, last error."""
+
+    list_display = ["created_at", "kind", "status", "progress", "attempts", "acting_user", "finished_at", "last_error"]
+    list_filter = ["kind", "status"]
+    list_select_related = ["acting_user"]
+    search_fields = ["=request_id", "acting_user__username"]
+
+    @admin.display(description=_("avancement"))
+    def progress(self, job: Job) -> str:
+        return f"{job.done} / {job.total}" if job.total is not None else str(job.done or "")
 
 
 @admin.register(NoticeAcknowledgement)

@@ -1,4 +1,5 @@
-"""Mandatory second factor; mandatory notice acknowledged; idle expiry that background polls do not reset."""
+"""The audit request id; mandatory second factor; mandatory notice acknowledged; idle expiry that background
+polls do not reset."""
 
 from __future__ import annotations
 
@@ -13,10 +14,23 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 
+from dpi.audit_context import bind
 from dpi.models import NoticeAcknowledgement
 from dpi.oidc import session as oidc_session
 
 EXEMPT_PREFIXES = ("/accounts/", "/static/")
+
+
+class AuditContextMiddleware:
+    """One request id per HTTP request, carried by every audit row the request writes (first in the chain,
+    so that the refusals and sign-in rows written by later middleware carry it too)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        with bind():
+            return self.get_response(request)
 
 
 class RequireSecondFactorMiddleware:

@@ -227,9 +227,12 @@ class Membership(models.Model):
 
 
 class AuditEvent(models.Model):
-    """One row of the audit trail: who (user and RPPS, or peer), what, when, from where.
+    """One row of the audit trail: who (user and RPPS, or peer), what, when, from where; the request id
+    that groups one action's rows; for a change, its kind and the values before and after.
 
-    Rows are only ever inserted (see :func:`dpi.services.audit`).
+    Rows are only ever inserted (see :func:`dpi.services.audit`): the admin is read-only and, on
+    PostgreSQL, a trigger refuses UPDATE and DELETE (migration ``0011``), except the ``SET NULL`` of the
+    actor when a user is deleted (the frozen login and RPPS stay).
     """
 
     class Action(models.TextChoices):
@@ -263,8 +266,43 @@ class AuditEvent(models.Model):
         DIRECTORY_SYNC = "directory.sync", _("synchronisation avec l'annuaire")
         ACCOUNT_EXPORT = "account.export", _("export des comptes (recertification)")
 
+    class Change(models.TextChoices):
+        """What a change did, within its action (``identity.change``, ``document.change``...)."""
+
+        ADDED = "added", _("ajout")
+        CHANGED = "changed", _("modification")
+        DELETED = "deleted", _("suppression")
+        REMOVED = "removed", _("retrait")
+        DEACTIVATED = "deactivated", _("désactivation")
+        LOGGED_OUT_EVERYWHERE = "logged_out_everywhere", _("déconnexion de toutes les sessions")
+        NAMED = "named", _("désignation")
+        DIRECTORY = "directory", _("mise à jour depuis l'annuaire")
+        REVIEWED = "reviewed", _("revue d'un accès d'urgence")
+        DRAFT_CREATED = "draft_created", _("brouillon créé")
+        DRAFT_UPDATED = "draft_updated", _("brouillon modifié")
+        VALIDATED = "validated", _("validation")
+        CORRECTION_STARTED = "correction_started", _("correction commencée")
+        INTEGRATED_NEW_DOCUMENT = "integrated_new_document", _("intégration d'un nouveau document")
+        INTEGRATED_NEW_VERSION = "integrated_new_version", _("intégration d'une nouvelle version")
+        IDENTITY_DIFFERENCES_CONFIRMED = "identity_differences_confirmed", _("écarts d'identité confirmés")
+        FILE_INTEGRATED = "file_integrated", _("fichier intégré")
+        REFUSED = "refused", _("refus (règle de rédaction)")
+        IDENTITY_REFUSAL_HANDLED = "identity_refusal_handled", _("refus d'identité traité")
+        DMP_VISIBILITY = "dmp_visibility", _("visibilité dans le DMP")
+        MADE_VISIBLE = "made_visible", _("rendu visible")
+        HISTORICAL_FEEDING_ORDERED = "historical_feeding_ordered", _("alimentation historique demandée")
+        FEEDING_SENT_BY_HAND = "feeding_sent_by_hand", _("envoi manuel au DMP")
+        MSS_SENT_BY_HAND = "mss_sent_by_hand", _("envoi manuel par MSSanté")
+        FEEDING_CANCELLED = "feeding_cancelled", _("envoi annulé")
+        FEEDING_RELEASED = "feeding_released", _("envoi libéré")
+        DMP_WITHDRAWAL_ORDERED = "dmp_withdrawal_ordered", _("retrait du DMP demandé")
+        REQUESTED = "requested", _("demande")
+        DOWNLOADED = "downloaded", _("téléchargement")
+
     at = models.DateTimeField(_("date"), auto_now_add=True, db_index=True)
     action = models.CharField(_("action"), max_length=40, choices=Action.choices, db_index=True)
+    change = models.CharField(_("nature du changement"), max_length=40, choices=Change.choices, blank=True)
+    request_id = models.UUIDField(_("requête"), null=True, blank=True, db_index=True)
     actor = models.ForeignKey(
         User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("utilisateur")
     )
@@ -277,13 +315,18 @@ class AuditEvent(models.Model):
     object_repr = models.CharField(_("objet"), max_length=200, blank=True)
     patient_id = models.BigIntegerField(_("patient"), null=True, blank=True, db_index=True)
     emergency = models.BooleanField(_("accès d'urgence"), default=False)
+    before = models.JSONField(_("avant"), null=True, blank=True)
+    after = models.JSONField(_("après"), null=True, blank=True)
     detail = models.JSONField(_("détail"), default=dict, blank=True)
 
     class Meta:
         verbose_name = _("événement d'audit")
         verbose_name_plural = _("journal d'audit")
         ordering = ["-at", "-id"]
-        indexes = [models.Index(fields=["actor", "-at"], name="audit_actor_at")]
+        indexes = [
+            models.Index(fields=["actor", "-at"], name="audit_actor_at"),
+            models.Index(fields=["object_type", "object_id"], name="audit_object"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M:%S} {self.action} {self.actor_username}"
@@ -441,6 +484,9 @@ class DirectorySyncRun(models.Model):
     rejected = models.PositiveIntegerField(_("entrées refusées"), default=0)
     error = models.TextField(_("erreur"), blank=True)
     report = models.JSONField(_("rapport par entrée"), default=list, blank=True)
+    job = models.OneToOneField(
+        "Job", on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("tâche de fond")
+    )
 
     class Meta:
         verbose_name = _("synchronisation avec l'annuaire")
@@ -449,6 +495,60 @@ class DirectorySyncRun(models.Model):
 
     def __str__(self) -> str:
         return f"{timezone.localtime(self.requested_at):%Y-%m-%d %H:%M} {self.get_status_display()}"
+
+
+class Job(models.Model):
+    """One piece of long work that is not a feeding order (a directory load, an LDAP synchronisation, a
+    statistics or portability export): what the UI shows of it, never the broker's state.
+
+    The work's own row (:class:`directory.models.DirectoryLoad`, :class:`DirectorySyncRun`,
+    :class:`documents.models.PortabilityExport`) keeps what is particular to it and points here; the
+    lifecycle (queued -> running -> done | failed, attempts, last error, progress) is written by
+    :mod:`dpi.jobs`.
+    """
+
+    class Kind(models.TextChoices):
+        DIRECTORY_LOAD = "directory_load", _("chargement de l'Annuaire Santé")
+        DIRECTORY_SYNC = "directory_sync", _("synchronisation avec l'annuaire (LDAP)")
+        STATS_EXPORT = "stats_export", _("export des indicateurs d'usage")
+        PORTABILITY_EXPORT = "portability_export", _("export de portabilité")
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("en attente")
+        RUNNING = "running", _("en cours")
+        DONE = "done", _("terminé")
+        FAILED = "failed", _("échec")
+
+    kind = models.CharField(_("nature"), max_length=20, choices=Kind.choices)
+    status = models.CharField(_("état"), max_length=10, choices=Status.choices, default=Status.QUEUED)
+    attempts = models.PositiveIntegerField(_("tentatives"), default=0)
+    last_error = models.TextField(_("dernière erreur"), blank=True)
+    done = models.PositiveIntegerField(_("fait"), default=0)
+    total = models.PositiveIntegerField(_("à faire"), null=True, blank=True, help_text=_("vide : inconnu"))
+    acting_user = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("lancé par")
+    )
+    request_id = models.UUIDField(_("requête"), null=True, blank=True, db_index=True)
+    created_at = models.DateTimeField(_("demandé le"), auto_now_add=True)
+    started_at = models.DateTimeField(_("commencé le"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("terminé le"), null=True, blank=True)
+    result = models.JSONField(_("résultat"), default=dict, blank=True)
+
+    class Meta:
+        verbose_name = _("tâche de fond")
+        verbose_name_plural = _("tâches de fond")
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["acting_user", "kind", "-created_at"], name="job_user_kind")]
+        constraints = [
+            models.CheckConstraint(condition=~Q(status="failed") | ~Q(last_error=""), name="job_failure_has_error"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} n° {self.pk} ({self.get_status_display()})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in (self.Status.QUEUED, self.Status.RUNNING)
 
 
 class AccountEvent(AuditEvent):

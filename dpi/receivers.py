@@ -101,20 +101,21 @@ def audit_mfa_failure(sender: Any, request: HttpRequest, user: User, **kwargs: A
     audit(action=AuditEvent.Action.LOGIN_MFA_FAILURE, actor=user, request=request)
 
 
-def _audit_mfa_change(request: HttpRequest, user: User, authenticator: Any, change: str) -> None:
+def _audit_mfa_change(request: HttpRequest, user: User, authenticator: Any, change: AuditEvent.Change) -> None:
     audit(
         action=AuditEvent.Action.MFA_CHANGE,
         actor=user,
         request=request,
-        detail={"type": authenticator.type, "change": change},
+        change=change,
+        detail={"type": authenticator.type},
     )
 
 
 @receiver(authenticator_added)
 def audit_mfa_added(sender: Any, request: HttpRequest, user: User, authenticator: Any, **kwargs: Any) -> None:
-    _audit_mfa_change(request, user, authenticator, "added")
+    _audit_mfa_change(request, user, authenticator, AuditEvent.Change.ADDED)
 
 
 @receiver(authenticator_removed)
 def audit_mfa_removed(sender: Any, request: HttpRequest, user: User, authenticator: Any, **kwargs: Any) -> None:
-    _audit_mfa_change(request, user, authenticator, "removed")
+    _audit_mfa_change(request, user, authenticator, AuditEvent.Change.REMOVED)

@@ -1,4 +1,4 @@
-"""Read queries of the foundation: care units of a user, the current one."""
+"""Read queries of the foundation: care units of a user, the current one; the jobs a user launched."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 
-from dpi.models import CareUnit, Membership, User
+from dpi.models import CareUnit, Job, Membership, User
 
 SESSION_CARE_UNIT = "current_care_unit_id"
 
@@ -35,3 +35,8 @@ def current_care_unit(request: HttpRequest) -> CareUnit | None:
         chosen = request.session.get(SESSION_CARE_UNIT)
         request._current_care_unit = next((u for u in units if u.pk == chosen), units[0] if units else None)
     return request._current_care_unit
+
+
+def launched_jobs(user: User, kind: Job.Kind, limit: int = 5) -> list[Job]:
+    """The last jobs of ``kind`` that ``user`` launched, newest first (the panel beside the launch button)."""
+    return list(Job.objects.filter(acting_user=user, kind=kind)[:limit])

@@ -15,6 +15,7 @@ from django.db import models, transaction
 from django.http import HttpRequest
 from django.utils import timezone
 
+from dpi.audit_context import current_request_id
 from dpi.models import AuditEvent, NoticeAcknowledgement, Peer, User
 
 
@@ -48,17 +49,26 @@ def audit_row(
     patient_id: int | None = None,
     emergency: bool = False,
     username: str = "",
+    change: AuditEvent.Change | None = None,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
     detail: dict[str, Any] | None = None,
 ) -> AuditEvent:
     """One row of the audit trail, unsaved (:func:`audit` saves it; several go in one ``bulk_create``).
 
     The actor defaults to the request's authenticated user; ``username`` records the login
-    typed in a failed attempt, when there is no user.
+    typed in a failed attempt, when there is no user. ``change`` is a listed kind (a value outside
+    :class:`AuditEvent.Change` raises ``ValueError``); ``before``/``after`` are the changed values, JSON-ready.
+    The request id is the current unit of work's (:mod:`dpi.audit_context`).
     """
     if actor is None and isinstance(getattr(request, "user", None), User):
         actor = request.user if request.user.is_authenticated else None
     return AuditEvent(
         action=action,
+        change=AuditEvent.Change(change) if change else "",
+        request_id=current_request_id(),
+        before=before,
+        after=after,
         actor=actor,
         actor_username=actor.get_username() if actor else username[:150],
         actor_rpps=(actor.rpps or "") if actor else "",

@@ -357,7 +357,7 @@ def _delete(context: _Context) -> Outcome:
     document.save(update_fields=["status"])
     audit(
         action=AuditEvent.Action.DOCUMENT_CHANGE, obj=document, patient_id=document.patient_id,
-        detail={"change": "deleted", "provenance": Provenance.MSS, "message": context.message.pk},
+        change=AuditEvent.Change.DELETED, detail={"provenance": Provenance.MSS, "message": context.message.pk},
     )  # fmt: skip
     context.trace(Event.DELETED, document=document)
     return Outcome(note="Document supprimé (reste consultable, marqué supprimé).")
@@ -470,7 +470,7 @@ def _refusal_filed(trace_pk: int, integration: Integration, acting_user: User, r
     audit(
         action=AuditEvent.Action.DOCUMENT_CHANGE, actor=acting_user, request=request, obj=refused,
         patient_id=integration.document.patient_id,
-        detail={"change": "identity_refusal_handled", "error_code": refused.error_code,
+        change=AuditEvent.Change.IDENTITY_REFUSAL_HANDLED, detail={"error_code": refused.error_code,
                 "filed_as": integration.document.pk},
     )  # fmt: skip
 

@@ -129,7 +129,7 @@ def mark_handled(*, trace: Trace, user: User, note: str = "", request: HttpReque
     audit(
         action=AuditEvent.Action.DOCUMENT_CHANGE, actor=user, request=request, obj=locked,
         patient_id=locked.patient_id,
-        detail={"change": "identity_refusal_handled", "error_code": locked.error_code, "note": note[:500]},
+        change=AuditEvent.Change.IDENTITY_REFUSAL_HANDLED, detail={"error_code": locked.error_code, "note": note[:500]},
     )  # fmt: skip
     return locked
 

@@ -30,6 +30,7 @@ from django.db import models
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.urls import Resolver404, resolve
+from django.utils.translation import gettext as _
 
 from dpi.models import AuditEvent, User
 from dpi.services import audit, audit_row
@@ -71,6 +72,15 @@ def _patient_id_of(target: models.Model, via: str) -> int:
     for name in filter(None, path):
         target = getattr(target, name)
     return getattr(target, f"{last}_id") if last else target.pk
+
+
+def require_access(user: User, patient: Patient) -> None:
+    """The services' own check (a write or a send reached without the door, or after it): raise
+    ``PermissionDenied`` unless the habilitation selector lets ``user`` act on ``patient``. It writes no
+    audit row: a request is refused and audited at the door (:func:`patient_view`), and the refused
+    service call writes nothing."""
+    if not patient_access(user, patient).allowed:
+        raise PermissionDenied(_("Vous n'êtes pas habilité sur ce dossier."))
 
 
 def remember_audited_read(request: HttpRequest | None, patient: Patient) -> None:

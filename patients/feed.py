@@ -152,11 +152,15 @@ def _record_identity_event(
     patient: Patient, kind: str, message: Message, changes: dict[str, Any], note: str = ""
 ) -> None:
     IdentityEvent.objects.create(patient=patient, kind=kind, message=message, changes=changes, note=note[:300])
+    merge = kind in (IdentityEvent.Kind.MERGED, IdentityEvent.Kind.ABSORBED)  # changes name both identities
     audit(
         action=AuditEvent.Action.IDENTITY_CHANGE,
         obj=patient,
         patient_id=patient.pk,
-        detail={"kind": kind, "message": message.pk, "changes": changes},
+        change=AuditEvent.Change.ADDED if kind == IdentityEvent.Kind.CREATED else AuditEvent.Change.CHANGED,
+        before=None if merge else {name: pair[0] for name, pair in changes.items()},
+        after=None if merge else {name: pair[1] for name, pair in changes.items()},
+        detail={"kind": kind, "message": message.pk, **({"changes": changes} if merge else {})},
     )
 
 

@@ -61,6 +61,7 @@ def mark_reviewed(*, access: EmergencyAccess, user: User, request: HttpRequest |
     )
     audit(
         action=AuditEvent.Action.EMERGENCY_ACCESS, actor=user, request=request, obj=locked,
-        patient_id=locked.patient_id, detail={"change": "reviewed", "opened_by": locked.user.get_username()},
+        patient_id=locked.patient_id, change=AuditEvent.Change.REVIEWED,
+        detail={"opened_by": locked.user.get_username()},
     )  # fmt: skip
     return locked

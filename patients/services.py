@@ -92,7 +92,10 @@ def link_care_episode(
         request=request,
         obj=episode,
         patient_id=episode.patient_id,
-        detail={"care_episode": [before, episode.care_episode_id], "same_as": same_as.pk if same_as else None},
+        change=AuditEvent.Change.CHANGED,
+        before={"care_episode": before},
+        after={"care_episode": episode.care_episode_id},
+        detail={"same_as": same_as.pk if same_as else None},
     )
     return episode
 

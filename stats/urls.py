@@ -7,4 +7,5 @@ urlpatterns = [
     path("", views.index, name="index"),
     path("chiffres/", views.figures, name="figures"),
     path("indicateurs.csv", views.indicators_csv, name="indicators_csv"),
+    path("exports/", views.exports, name="exports"),
 ]

@@ -14,7 +14,9 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from dpi.csvexport import csv_response
-from dpi.models import AuditEvent
+from dpi.jobs import run_as_job
+from dpi.models import AuditEvent, Job
+from dpi.selectors import launched_jobs
 from dpi.services import audit
 from stats import dashboard
 from stats.export import csv_rows, header
@@ -61,7 +63,19 @@ def index(request: HttpRequest) -> HttpResponse:
     form = IndicatorsForm(request.GET or None)
     valid = form.is_valid() if form.is_bound else True
     status = 200 if valid else 400
-    return render(request, "stats/index.html", {"form": form, "valid": valid, "query": _query(form)}, status=status)
+    context = {"form": form, "valid": valid, "query": _query(form), "jobs": _exports(request)}
+    return render(request, "stats/index.html", context, status=status)
+
+
+@require_GET
+@indicators_reader
+def exports(request: HttpRequest) -> HttpResponse:
+    """The user's last exports (an htmx fragment, polled while one is under way)."""
+    return render(request, "dpi/_jobs.html", {"jobs": _exports(request), "poll": request.path})
+
+
+def _exports(request: HttpRequest) -> list[Job]:
+    return launched_jobs(request.user, Job.Kind.STATS_EXPORT)
 
 
 @require_GET
@@ -85,9 +99,11 @@ def indicators_csv(request: HttpRequest) -> HttpResponse:
     form = IndicatorsForm(request.GET)
     if not form.is_valid():
         return render(request, "stats/index.html", {"form": form, "valid": False, "query": ""}, status=400)
-    period, rows = selected_rows(form)
-    first, last = period.since.date(), (period.until - timedelta(days=1)).date()
-    filename = f"indicateurs-{first:%Y%m%d}-{last:%Y%m%d}.csv"
+    with run_as_job(kind=Job.Kind.STATS_EXPORT, acting_user=request.user) as job:
+        period, rows = selected_rows(form)
+        first, last = period.since.date(), (period.until - timedelta(days=1)).date()
+        filename = f"indicateurs-{first:%Y%m%d}-{last:%Y%m%d}.csv"
+        job.result = {"file": filename, "rows": len(rows)}
     audit(
         action=AuditEvent.Action.TRACE_EXPORT,
         request=request,

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 from django.core.cache import cache
+from django.db import connection
 
 from dpi.models import Role
 from patients.models import IdentityStatus
@@ -32,6 +33,20 @@ def _clear_cache(request: pytest.FixtureRequest) -> None:
     uses_db = request.node.get_closest_marker("django_db") or {"db", "transactional_db"} & set(request.fixturenames)
     if not database_cache or uses_db:
         cache.clear()
+
+
+@pytest.fixture
+def editable_audit_trail(db) -> Iterator[None]:
+    """For the few tests that clear or backdate audit rows: the database's append-only trigger (PostgreSQL,
+    migration ``dpi.0012``) is off for this test only."""
+    statement = "ALTER TABLE dpi_auditevent {} TRIGGER dpi_audit_event_append_only"
+    with connection.cursor() as cursor:
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # ALTER TABLE waits for no deferred foreign-key check
+        cursor.execute(statement.format("DISABLE"))
+    yield
+    with connection.cursor() as cursor:
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        cursor.execute(statement.format("ENABLE"))
 
 
 @pytest.fixture

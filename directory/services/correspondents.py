@@ -33,7 +33,15 @@ def name_patient_correspondent(
     previous = [(link.role, link.correspondent_id) for link in replaced]
     replaced.delete()
     link = PatientCorrespondent.objects.create(patient=patient, correspondent=correspondent, role=role)
-    _audit(patient, acting_user, request, "named", role=role, correspondent=correspondent, replaced=previous)
+    _audit(
+        patient,
+        acting_user,
+        request,
+        AuditEvent.Change.NAMED,
+        role=role,
+        correspondent=correspondent,
+        replaced=previous,
+    )
     return link
 
 
@@ -43,21 +51,32 @@ def remove_patient_correspondent(
 ) -> None:
     """The patient no longer names this correspondent (documents already written keep their recipients)."""
     link.delete()
-    _audit(link.patient, acting_user, request, "removed", role=link.role, correspondent=link.correspondent)
+    _audit(
+        link.patient, acting_user, request, AuditEvent.Change.REMOVED, role=link.role, correspondent=link.correspondent
+    )
 
 
 def _audit(
-    patient: Patient, user: User, request: HttpRequest | None, change: str, *, role: str,
+    patient: Patient, user: User, request: HttpRequest | None, change: AuditEvent.Change, *, role: str,
     correspondent: Correspondent, replaced: list[tuple[str, int]] | None = None,
 ) -> None:  # fmt: skip
-    detail = {"change": change, "role": role, "correspondent": correspondent.pk, "rpps": correspondent.rpps}
-    if replaced:
-        detail["replaced"] = [{"role": role, "correspondent": pk} for role, pk in replaced]
+    """Named: after is the new link, before the links it replaced; removed: before is the link removed."""
+    link: dict[str, object] = {"role": role, "correspondent": correspondent.pk}
+    before: dict[str, object] | None
+    after: dict[str, object] | None
+    if change == AuditEvent.Change.REMOVED:
+        before, after = link, None
+    else:
+        before = {"replaced": [{"role": role, "correspondent": pk} for role, pk in replaced]} if replaced else None
+        after = link
     audit(
         action=AuditEvent.Action.CORRESPONDENT_CHANGE,
         actor=user,
         request=request,
         obj=patient,
         patient_id=patient.pk,
-        detail=detail,
+        change=change,
+        before=before,
+        after=after,
+        detail={**link, "rpps": correspondent.rpps},
     )

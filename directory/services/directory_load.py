@@ -22,7 +22,8 @@ from directory.extract import STAGED_COLUMNS, Line, LineIgnored, LineRefused, he
 from directory.models import DirectoryLoad, StagedLine
 from directory.services.directory_merge import TooManyDeactivations, merge_staged_lines
 from directory.services.directory_sync import sync_users_and_correspondents
-from dpi.models import User
+from dpi.jobs import fail_job, finish_job, queue_job, report_progress, start_job
+from dpi.models import Job, User
 
 BATCH_LINES = 50_000
 REFUSED_KEPT = 1000  # refused lines kept with their text in the report; all are counted
@@ -66,7 +67,8 @@ def request_load(*, path: str, acting_user: User | None, trigger: str = Director
     """Record a load of the extract at ``path`` and queue it once committed."""
     from directory.tasks import load_directory_extract
 
-    load = DirectoryLoad.objects.create(path=path, requested_by=acting_user, trigger=trigger)
+    job = queue_job(kind=Job.Kind.DIRECTORY_LOAD, acting_user=acting_user)
+    load = DirectoryLoad.objects.create(path=path, requested_by=acting_user, trigger=trigger, job=job)
     transaction.on_commit(lambda: load_directory_extract.delay(load.pk))
     return load
 
@@ -75,6 +77,7 @@ def run_load(load: DirectoryLoad) -> DirectoryLoad:
     """Run (or resume) ``load`` to its end; a failure is recorded on the load, never raised."""
     if load.status in (DirectoryLoad.Status.DONE, DirectoryLoad.Status.FAILED):
         return load
+    start_job(load.job_id)
     try:
         _start(load)
         _stage(load)
@@ -110,6 +113,7 @@ def _stage(load: DirectoryLoad) -> None:
             load.refused += len(batch.refused)
             load.refused_lines += batch.refused[: max(REFUSED_KEPT - len(load.refused_lines), 0)]
             load.save(update_fields=["lines_read", "ignored", "refused", "refused_lines"])
+            report_progress(load.job_id, done=load.lines_read)
 
 
 def _batches(load: DirectoryLoad) -> Iterator[Batch]:
@@ -175,3 +179,8 @@ def _merge(load: DirectoryLoad) -> None:
 def _finish(load: DirectoryLoad, status: str, *, error: str = "") -> None:
     load.status, load.error, load.finished_at = status, error, timezone.now()
     load.save()
+    if status == DirectoryLoad.Status.FAILED:
+        fail_job(load.job_id, error=error)
+    else:
+        counts = ("lines_read", "refused", "ignored", "added", "changed", "deactivated")
+        finish_job(load.job_id, result={name: getattr(load, name) for name in counts})

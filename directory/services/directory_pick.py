@@ -36,13 +36,15 @@ def correspondent_from_directory(
         Correspondent.objects.filter(pk=correspondent.pk).update(**values)
         correspondent.refresh_from_db()
     if before != values:
-        detail = {"change": "directory" if before else "added", "source": "annuaire", "before": before, "after": values}
         audit(
             action=AuditEvent.Action.CORRESPONDENT_CHANGE,
             actor=acting_user,
             request=request,
             obj=correspondent,
-            detail=detail,
+            change=AuditEvent.Change.DIRECTORY if before else AuditEvent.Change.ADDED,
+            before=before,
+            after=values,
+            detail={"source": "annuaire"},
         )
     return correspondent
 

@@ -56,8 +56,17 @@ def sync_users_and_correspondents(load: DirectoryLoad) -> list[dict[str, Any]]:
             updates.append(
                 {"kind": obj._meta.model_name, "id": obj.pk, "name": str(obj), "before": before, "after": after}
             )
-            detail = {"change": "directory", "load": load.pk, "before": before, "after": after}
-            rows.append(audit_row(action=action, obj=obj, username=AUDIT_USERNAME, detail=detail))
+            rows.append(
+                audit_row(
+                    action=action,
+                    obj=obj,
+                    username=AUDIT_USERNAME,
+                    change=AuditEvent.Change.DIRECTORY,
+                    before=before,
+                    after=after,
+                    detail={"load": load.pk},
+                )
+            )
     AuditEvent.objects.bulk_create(rows)
     return updates
 

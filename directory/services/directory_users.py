@@ -33,8 +33,15 @@ def create_user_from_directory(*, rpps: str, acting_user: User, request: HttpReq
         setattr(user, name, value)
     user.set_unusable_password()
     user.save()
-    detail = {"change": "added", "source": "annuaire", "after": {"rpps": rpps, **user_values(person)}}
-    audit(action=AuditEvent.Action.USER_CHANGE, actor=acting_user, request=request, obj=user, detail=detail)
+    audit(
+        action=AuditEvent.Action.USER_CHANGE,
+        actor=acting_user,
+        request=request,
+        obj=user,
+        change=AuditEvent.Change.ADDED,
+        after={"rpps": rpps, **user_values(person)},
+        detail={"source": "annuaire"},
+    )
     return user
 
 

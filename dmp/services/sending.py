@@ -25,7 +25,7 @@ from dmp.services.feeding import audit_order, check_sendable, enqueue, order_del
 from documents.models import Document, Provenance
 from documents.recipients import sending_addresses
 from documents.services import Recipients
-from dpi.models import User
+from dpi.models import AuditEvent, User
 
 
 @transaction.atomic
@@ -48,7 +48,14 @@ def send_to_recipients(
     )
     sync_exports(order)
     enqueue(order)
-    audit_order(order, acting_user, "mss_sent_by_hand", request, recipients=addresses, patient=recipients.patient)
+    audit_order(
+        order,
+        acting_user,
+        AuditEvent.Change.MSS_SENT_BY_HAND,
+        request,
+        recipients=addresses,
+        patient=recipients.patient,
+    )
     return order
 
 

@@ -64,7 +64,8 @@ def make_visible(
         actor=context.user,
         request=request,
         patient_id=context.patient.pk,
-        detail={"change": "made_visible", "unique_id": entry.unique_id, "to": whom},
+        change=AuditEvent.Change.MADE_VISIBLE,
+        detail={"unique_id": entry.unique_id, "to": whom},
     )
     cache.delete_many([cache_key(request, context, "panel"), cache_key(request, context, "search")])
     return updated

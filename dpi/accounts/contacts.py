@@ -109,7 +109,8 @@ def _verified(user: User, verification: ContactVerification, request: HttpReques
     user.email_verified_at = verification.verified_at
     user.save(update_fields=["email", "email_verified_at"])
     audit(action=AuditEvent.Action.CONTACT_CHANGE, actor=user, request=request, obj=user,
-          detail={"step": "verified", "email": user.email, "before": previous, "result": "success"})  # fmt: skip
+          change=AuditEvent.Change.CHANGED, before={"email": previous}, after={"email": user.email},
+          detail={"step": "verified", "email": user.email, "result": "success"})  # fmt: skip
     if previous and previous.lower() != user.email.lower():
         notify_previous_contact(user=user, address=previous, changes={"email": (previous, user.email)})
     return user

@@ -28,7 +28,8 @@ from django.utils.translation import gettext as _
 from dpi import codes
 from dpi.accounts.contacts import identity_changes, notify_previous_contact
 from dpi.accounts.directory import DirectoryConfig, DirectoryError, Person, read_people
-from dpi.models import AuditEvent, DirectoryGroupMapping, DirectorySyncRun, Membership, User
+from dpi.jobs import fail_job, finish_job, queue_job, start_job
+from dpi.models import AuditEvent, DirectoryGroupMapping, DirectorySyncRun, Job, Membership, User
 from dpi.services import audit, close_sessions
 from dpi.validators import validate_rpps
 
@@ -63,7 +64,7 @@ class Tally:
 @transaction.atomic
 def request_directory_sync(*, acting_user: User | None) -> DirectorySyncRun:
     """Queue a synchronisation now (the admin's button); the worker runs it."""
-    run = DirectorySyncRun.objects.create(requested_by=acting_user)
+    run = _new_run(acting_user)
     audit(action=AuditEvent.Action.DIRECTORY_SYNC, actor=acting_user, obj=run, detail={"step": "requested"})
     transaction.on_commit(lambda: current_app.send_task("dpi.sync_directory", kwargs={"run_id": run.pk}))
     return run
@@ -73,12 +74,13 @@ def run_directory_sync(
     *, run: DirectorySyncRun | None = None, config: DirectoryConfig | None = None
 ) -> DirectorySyncRun:
     """Read the directory and bring the accounts in line; the run row says what happened."""
-    run = run or DirectorySyncRun.objects.create()
+    run = run or _new_run(None)
     claimed = DirectorySyncRun.objects.filter(pk=run.pk, status=DirectorySyncRun.Status.QUEUED).update(
         status=DirectorySyncRun.Status.RUNNING
     )
     if not claimed:  # a duplicate delivery of the task
         return run
+    start_job(run.job_id)
     try:
         people = read_people(config or DirectoryConfig.from_settings())
     except DirectoryError as error:
@@ -107,6 +109,11 @@ def run_directory_sync(
     return _finish(run, tally, error=error)
 
 
+def _new_run(acting_user: User | None) -> DirectorySyncRun:
+    job = queue_job(kind=Job.Kind.DIRECTORY_SYNC, acting_user=acting_user)
+    return DirectorySyncRun.objects.create(requested_by=acting_user, job=job)
+
+
 def _finish(run: DirectorySyncRun, tally: Tally, *, error: str) -> DirectorySyncRun:
     run.status = DirectorySyncRun.Status.FAILED if error else DirectorySyncRun.Status.DONE
     run.finished_at = timezone.now()
@@ -116,9 +123,13 @@ def _finish(run: DirectorySyncRun, tally: Tally, *, error: str) -> DirectorySync
     run.error = error
     run.report = tally.report
     run.save()
+    summary = {"created": run.created, "updated": run.updated, "deactivated": run.deactivated, "rejected": run.rejected}
+    if error:
+        fail_job(run.job_id, error=error)
+    else:
+        finish_job(run.job_id, result=summary)
     audit(action=AuditEvent.Action.DIRECTORY_SYNC, obj=run,
-          detail={"step": "finished", "status": run.status, "created": run.created, "updated": run.updated,
-                  "deactivated": run.deactivated, "rejected": run.rejected, "error": error})  # fmt: skip
+          detail={"step": "finished", "status": run.status, **summary, "error": error})  # fmt: skip
     return run
 
 
@@ -224,9 +235,10 @@ def _apply_identity(user: User, person: Person, run: DirectorySyncRun) -> tuple[
         user.directory_synced_at = timezone.now()
         user.save()
         audit(action=AuditEvent.Action.USER_CHANGE, obj=user,
-              detail={"change": "added" if created else "changed", "source": "directory", "run": run.pk,
-                      "before": {k: _text(v[0]) for k, v in changes.items()} if not created else None,
-                      "after": {k: _text(v[1]) for k, v in changes.items()}})  # fmt: skip
+              change=AuditEvent.Change.ADDED if created else AuditEvent.Change.CHANGED,
+              before={k: _text(v[0]) for k, v in changes.items()} if not created else None,
+              after={k: _text(v[1]) for k, v in changes.items()},
+              detail={"source": "directory", "run": run.pk})  # fmt: skip
     if not created and before.get("email"):
         notify_previous_contact(user=user, address=str(before["email"]), changes=identity_changes(before, user))
     return user, bool(changes) and not created
@@ -245,18 +257,18 @@ def _apply_memberships(user: User, person: Person, mappings: Mappings, run: Dire
     changed = False
     for pair in sorted(wanted - held.keys() - manual):
         membership = Membership.objects.create(user=user, role_id=pair[0], care_unit_id=pair[1], from_directory=True)
-        _audit_membership(membership, "added", run)
+        _audit_membership(membership, AuditEvent.Change.ADDED, run)
         changed = True
     for pair in sorted(held.keys() - wanted):
-        _audit_membership(held[pair], "deleted", run)
+        _audit_membership(held[pair], AuditEvent.Change.DELETED, run)
         held[pair].delete()
         changed = True
     return changed
 
 
-def _audit_membership(membership: Membership, change: str, run: DirectorySyncRun) -> None:
-    audit(action=AuditEvent.Action.HABILITATION_CHANGE, obj=membership,
-          detail={"change": change, "source": "directory", "run": run.pk, "user": membership.user.username,
+def _audit_membership(membership: Membership, change: AuditEvent.Change, run: DirectorySyncRun) -> None:
+    audit(action=AuditEvent.Action.HABILITATION_CHANGE, obj=membership, change=change,
+          detail={"source": "directory", "run": run.pk, "user": membership.user.username,
                   "role": str(membership.role), "care_unit": str(membership.care_unit)})  # fmt: skip
 
 
@@ -267,8 +279,8 @@ def _deactivate_departed(seen: set[str], tally: Tally, run: DirectorySyncRun) ->
     for user in departed:
         user.is_active = False
         user.save(update_fields=["is_active"])
-        audit(action=AuditEvent.Action.USER_CHANGE, obj=user,
-              detail={"change": "deactivated", "source": "directory", "run": run.pk,
-                      "before": {"is_active": "True"}, "after": {"is_active": "False"}})  # fmt: skip
+        audit(action=AuditEvent.Action.USER_CHANGE, obj=user, change=AuditEvent.Change.DEACTIVATED,
+              before={"is_active": "True"}, after={"is_active": "False"},
+              detail={"source": "directory", "run": run.pk})  # fmt: skip
         tally.deactivated += 1
     close_sessions(User.objects.filter(private_id__isnull=False, is_active=False).exclude(private_id__in=seen))

@@ -27,6 +27,7 @@ from typing import Protocol
 from django.conf import settings
 from django.db import close_old_connections, connections
 
+from dpi.audit_context import bind
 from dpi.hl7 import engine
 
 logger = logging.getLogger(__name__)
@@ -176,11 +177,12 @@ def process_frame(received: Frame, peer: str) -> bytes:
     """Run one frame through the engine, in a worker thread, with a healthy database connection."""
     close_old_connections()
     try:
-        if received.overloaded:
-            return engine.reject_overloaded(received.payload, peer=peer, size=received.size)
-        if received.truncated:
-            return engine.reject_oversized(received.payload, peer=peer, size=received.size)
-        return engine.process_inbound(received.payload, peer=peer)
+        with bind():  # one audit request id per message
+            if received.overloaded:
+                return engine.reject_overloaded(received.payload, peer=peer, size=received.size)
+            if received.truncated:
+                return engine.reject_oversized(received.payload, peer=peer, size=received.size)
+            return engine.process_inbound(received.payload, peer=peer)
     finally:
         close_old_connections()
 

@@ -69,10 +69,10 @@ def test_changes_in_the_directory_change_the_account_and_its_memberships_audited
     assert (user.last_name, user.email) == ("Durand-Dupont", "jeanne.durand@hopital.test")
     assert set(user.memberships.values_list("care_unit__code", flat=True)) == {"8782", manual.care_unit.code}
     change = AuditEvent.objects.filter(action=AuditEvent.Action.USER_CHANGE, detail__run=run.pk).get()
-    assert change.detail["before"]["last_name"] == "Dupont"
-    assert change.detail["after"]["last_name"] == "Durand-Dupont"
+    assert change.before["last_name"] == "Dupont"
+    assert change.after["last_name"] == "Durand-Dupont"
     habilitations = AuditEvent.objects.filter(action=AuditEvent.Action.HABILITATION_CHANGE, detail__run=run.pk)
-    assert sorted(event.detail["change"] for event in habilitations) == ["added", "deleted"]
+    assert sorted(event.change for event in habilitations) == ["added", "deleted"]
 
 
 def test_a_person_removed_from_the_directory_is_deactivated_never_deleted(directory, surgery):
@@ -91,7 +91,7 @@ def test_a_person_removed_from_the_directory_is_deactivated_never_deleted(direct
     local.refresh_from_db()
     assert local.is_active
     assert AuditEvent.objects.filter(
-        action=AuditEvent.Action.USER_CHANGE, object_id=str(gone.pk), detail__change="deactivated"
+        action=AuditEvent.Action.USER_CHANGE, object_id=str(gone.pk), change="deactivated"
     ).exists()
 
 
@@ -105,7 +105,7 @@ def test_a_local_account_of_the_same_login_is_linked_then_followed_by_the_direct
     assert (local.private_id, local.last_name) == (directory.entry_uuid(dn), "Dupont")
     assert local.has_usable_password()  # the local password stays
     link = AuditEvent.objects.get(action=AuditEvent.Action.USER_CHANGE, object_id=str(local.pk))
-    assert link.detail["before"]["private_id"] is None
+    assert link.before["private_id"] is None
 
     directory.delete(dn)
     run_directory_sync()

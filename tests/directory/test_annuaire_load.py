@@ -149,7 +149,7 @@ def test_a_load_updates_correspondents_and_users_from_the_directory_and_audits_e
     changes = {row["kind"]: row for row in report.updates}
     assert changes["correspondent"]["before"]["family_name"] == "ANCIEN"
     event = AuditEvent.objects.get(action=AuditEvent.Action.CORRESPONDENT_CHANGE, object_id=str(stale.pk))
-    assert (event.actor_username, event.detail["after"]["family_name"]) == ("Annuaire Santé", someone.family_name)
+    assert (event.actor_username, event.after["family_name"]) == ("Annuaire Santé", someone.family_name)
     assert AuditEvent.objects.filter(action=AuditEvent.Action.USER_CHANGE, object_id=str(doctor.pk)).exists()
 
 

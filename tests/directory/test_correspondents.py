@@ -28,7 +28,7 @@ def test_a_new_general_practitioner_replaces_the_previous_one_and_is_audited(epi
     assert [(link.role, link.correspondent) for link in planned_recipients(patient)] == [(Role.TREATING, second)]
     rows = AuditEvent.objects.filter(action=AuditEvent.Action.CORRESPONDENT_CHANGE, patient_id=patient.pk)
     assert rows.count() == 2
-    assert rows.first().detail["replaced"] == [{"role": Role.TREATING, "correspondent": first.pk}]
+    assert rows.first().before["replaced"] == [{"role": Role.TREATING, "correspondent": first.pk}]
 
 
 def test_naming_a_correspondent_again_moves_it_to_the_new_role(episode, doctor):

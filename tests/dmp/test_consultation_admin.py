@@ -201,15 +201,15 @@ def test_the_new_documents_rule_is_edited_in_the_admin_and_each_change_audited(a
     rule = NewDocumentsRule.objects.get()
     assert rule.categories == ["ldl", "biology"] and rule.episode_kinds == ["urgence"] and rule.days == 15
     added = AuditEvent.objects.get(action=AuditEvent.Action.STRUCTURE_CHANGE, object_id=str(rule.pk))
-    assert added.detail["change"] == "added" and added.object_type == "dmp.NewDocumentsRule"
+    assert added.change == "added" and added.object_type == "dmp.NewDocumentsRule"
     change = reverse("admin:dmp_newdocumentsrule_change", args=[rule.pk])
     assert admin_client.post(change, form | {"days": "7"}).status_code == 302
     changed = AuditEvent.objects.filter(object_type="dmp.NewDocumentsRule").latest("pk")
-    assert changed.detail["change"] == "changed"
-    assert changed.detail["before"]["days"] == "15" and changed.detail["after"]["days"] == "7"
+    assert changed.change == "changed"
+    assert changed.before["days"] == "15" and changed.after["days"] == "7"
     delete = reverse("admin:dmp_newdocumentsrule_delete", args=[rule.pk])
     assert admin_client.post(delete, {"post": "yes"}).status_code == 302
-    assert AuditEvent.objects.filter(object_type="dmp.NewDocumentsRule").latest("pk").detail["change"] == "deleted"
+    assert AuditEvent.objects.filter(object_type="dmp.NewDocumentsRule").latest("pk").change == "deleted"
 
 
 def test_a_rule_for_a_unit_and_a_site_at_once_is_a_form_error(admin_client):

@@ -61,7 +61,7 @@ def test_validated_segur_document_is_ordered_with_no_user_action_after_its_delay
     assert (order.state, order.kind, order.purpose) == (OrderState.SCHEDULED, OrderKind.AUTOMATIC, "publish")
     assert before + timedelta(minutes=30) <= order.due_at <= timezone.now() + timedelta(minutes=30)
     assert _export(document).state == ExportState.PENDING
-    validated = AuditEvent.objects.get(detail__change="validated")
+    validated = AuditEvent.objects.get(change="validated")
     assert [ordered["order"] for ordered in validated.detail["feeding"]] == [order.pk]
     assert run_order(order.pk) is None  # not due yet: nothing happens
 
@@ -87,7 +87,7 @@ def test_document_held_before_validation_is_ordered_held_and_released_later(qual
     assert run_order(order.pk) is None
     release_order(order=order, acting_user=doctor)
     assert _run(order).state == OrderState.SENT
-    assert AuditEvent.objects.filter(detail__change="feeding_released", detail__previous_state="held").exists()
+    assert AuditEvent.objects.filter(change="feeding_released", detail__previous_state="held").exists()
 
 
 def test_cancelled_order_sends_nothing_and_can_be_released(qualified_episode, letter, doctor, no_delay, pfi):
@@ -95,7 +95,7 @@ def test_cancelled_order_sends_nothing_and_can_be_released(qualified_episode, le
     order = cancel_order(order=_order(document), acting_user=doctor)
     assert order.state == OrderState.CANCELLED and _export(document).state == ExportState.NOT_SENT
     assert run_order(order.pk) is None and _accepted(document) == []
-    assert AuditEvent.objects.filter(detail__change="feeding_cancelled", actor=doctor).exists()
+    assert AuditEvent.objects.filter(change="feeding_cancelled", actor=doctor).exists()
     release_order(order=order, acting_user=doctor)
     assert _run(order).state == OrderState.SENT and len(_accepted(document)) == 1
 

@@ -47,7 +47,7 @@ def test_cancel_then_release_through_htmx_return_the_new_line(client, doctor, qu
     assert 'data-state="cancelled"' in line and reverse("dmp:order_release", args=[order.pk]) in line
     line = client.post(reverse("dmp:order_release", args=[order.pk]), headers={"HX-Request": "true"}).content.decode()
     assert 'data-state="scheduled"' in line
-    changes = AuditEvent.objects.filter(actor=doctor).values_list("detail__change", flat=True)
+    changes = AuditEvent.objects.filter(actor=doctor).values_list("change", flat=True)
     assert {"feeding_cancelled", "feeding_released"} <= set(changes)
 
 
@@ -85,7 +85,7 @@ def test_send_now_offered_for_a_cancelled_document_and_orders_it_by_hand(client,
     client.post(reverse("dmp:document_send", args=[document.pk, "dmp"]))
     order = _order(document)
     assert (order.state, order.created_by, order.kind) == (OrderState.SCHEDULED, doctor, OrderKind.AUTOMATIC)
-    assert AuditEvent.objects.filter(detail__change="feeding_sent_by_hand", detail__order=order.pk).exists()
+    assert AuditEvent.objects.filter(change="feeding_sent_by_hand", detail__order=order.pk).exists()
 
 
 # --- historical feeding -------------------------------------------------------------------------------
@@ -135,7 +135,7 @@ def test_historical_batch_orders_the_selection_now_as_historical(client, doctor,
     assert (order.kind, order.state) == (OrderKind.HISTORICAL, OrderState.SCHEDULED)
     assert order.due_at <= timezone.now()
     assert _order(history["older"]).kind == OrderKind.AUTOMATIC  # not chosen: untouched
-    assert AuditEvent.objects.filter(detail__change="historical_feeding_ordered", patient_id=patient.pk).exists()
+    assert AuditEvent.objects.filter(change="historical_feeding_ordered", patient_id=patient.pk).exists()
 
 
 def test_historical_batch_refuses_a_document_outside_the_list(doctor, history, qualified_episode):

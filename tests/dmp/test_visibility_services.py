@@ -48,7 +48,8 @@ def test_making_a_document_visible_to_the_patient_changes_the_dmp_and_is_traced_
     assert trace.national_id == consultation.user.national_id
     change = AuditEvent.objects.get(action=AuditEvent.Action.DMP_CHANGE)
     assert (change.actor, change.patient_id) == (consultation.user, consultation.patient.pk)
-    assert change.detail == {"change": "made_visible", "unique_id": entry.unique_id, "to": ["patient"]}
+    assert change.change == AuditEvent.Change.MADE_VISIBLE
+    assert change.detail == {"unique_id": entry.unique_id, "to": ["patient"]}
     reloaded = load_panel(consultation.request, context).entries  # the panel of the session was forgotten
     assert [(e.entry_uuid, e.invisible_to_patient) for e in reloaded] == [(now.entry_uuid, False)]
 
@@ -85,8 +86,8 @@ def test_a_document_the_hospital_sent_invisible_follows_when_made_visible(live_d
     assert entry.unique_id == sent.unique_id
     assert produced.invisible_to_patient is False
     assert current(sent).invisible_to_patient is False
-    change = AuditEvent.objects.get(action=AuditEvent.Action.DOCUMENT_CHANGE, detail__change="dmp_visibility")
-    assert (change.actor, change.detail["after"]) == (user, {"invisible_to_patient": False})
+    change = AuditEvent.objects.get(action=AuditEvent.Action.DOCUMENT_CHANGE, change="dmp_visibility")
+    assert (change.actor, change.after) == (user, {"invisible_to_patient": False})
 
 
 def test_a_visibility_change_the_dmp_refuses_is_traced_and_not_audited_as_done(live_dmp):

@@ -84,7 +84,7 @@ def test_a_confirmed_difference_of_a_non_qualified_identity_is_filed_and_audited
 
     assert _codes(asked) == {"identity_mismatch"}  # a question the user may answer
     assert result.document.patient == patient
-    confirmed = AuditEvent.objects.get(detail__change="identity_differences_confirmed")
+    confirmed = AuditEvent.objects.get(change="identity_differences_confirmed")
     assert confirmed.actor == doctor and confirmed.patient_id == patient.pk
     assert confirmed.object_id == str(result.document.pk) and confirmed.detail["provenance"] == Provenance.MANUAL
     differences = confirmed.detail["differences"]
@@ -99,13 +99,13 @@ def test_the_files_own_ins_lets_the_user_confirm_traits_corrected_since(care_uni
                            accept_identity_differences=True)  # fmt: skip
 
     assert [text.split(" :")[0] for text in result.warnings] == ["prénoms"]
-    assert AuditEvent.objects.filter(detail__change="identity_differences_confirmed").count() == 1
+    assert AuditEvent.objects.filter(change="identity_differences_confirmed").count() == 1
 
 
 def test_the_same_identity_needs_no_confirmation_and_writes_no_override_row(care_unit, doctor):
     patient = _file(care_unit)
     integrate_cda(patient=patient, data=_cda(), provenance=Provenance.MANUAL, acting_user=doctor)
-    assert not AuditEvent.objects.filter(detail__change="identity_differences_confirmed").exists()
+    assert not AuditEvent.objects.filter(change="identity_differences_confirmed").exists()
 
 
 def test_ticking_import_anyway_on_the_import_page_does_not_file_another_patients_document(client, care_unit, doctor):

@@ -264,7 +264,7 @@ def test_the_download_is_the_archive_and_is_audited_with_what_was_exported(files
     assert response.status_code == 200
     assert b"".join(response.streaming_content) == portability.archive_path(job).read_bytes()
     assert response["Content-Disposition"] == f'attachment; filename="{job.file_name}"'
-    event = AuditEvent.objects.get(action=AuditEvent.Action.TRACE_EXPORT, detail__change="downloaded")
+    event = AuditEvent.objects.get(action=AuditEvent.Action.TRACE_EXPORT, change="downloaded")
     assert {key: event.detail[key] for key in ("portability_export", "origin", "since", "until", "rows", "sha256")} == {
         "portability_export": job.pk, "origin": "produced", "since": "2025-03-01", "until": "2025-03-31", "rows": 3,
         "sha256": job.sha256,
@@ -279,7 +279,7 @@ def test_a_failed_or_unfinished_export_offers_nothing_to_download(files, admin_c
     assert admin_client.get(reverse(DOWNLOAD, args=[queued.pk])).status_code == 404
     state = admin_client.get(reverse(STATE, args=[queued.pk])).content.decode()
     assert 'hx-trigger="every 3s"' in state and "Télécharger" not in state
-    assert not AuditEvent.objects.filter(detail__change="downloaded").exists()
+    assert not AuditEvent.objects.filter(change="downloaded").exists()
 
 
 def test_the_list_shows_progress_and_the_link_of_a_finished_export(files, admin_client):
@@ -309,6 +309,6 @@ def test_an_export_asked_in_the_admin_is_built_by_the_worker_and_downloaded(file
     job.refresh_from_db()
     assert (job.state, job.requested_by, job.done, job.total) == (PortabilityExport.State.DONE, user, 2, 2)
     assert exported(job) == {(files["corrected"].pk, 1), (files["corrected"].pk, 2)}
-    requested = AuditEvent.objects.get(action=AuditEvent.Action.TRACE_EXPORT, detail__change="requested")
+    requested = AuditEvent.objects.get(action=AuditEvent.Action.TRACE_EXPORT, change="requested")
     assert (requested.actor, requested.detail["types"]) == (user, ["11490-0"])
     assert client.get(reverse(DOWNLOAD, args=[job.pk])).status_code == 200

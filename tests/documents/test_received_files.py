@@ -41,7 +41,7 @@ def test_a_pdf_received_by_mssante_is_filed_shown_and_counted(client, episode, d
     page = client.get(response["Location"]).content.decode()
     assert 'data-testid="pdf-frame"' in page and 'data-testid="tab-cda"' not in page
     assert client.get(reverse("documents:cda", args=[document.pk, 1])).status_code == 404
-    assert AuditEvent.objects.filter(detail__change="file_integrated", patient_id=episode.patient.pk).exists()
+    assert AuditEvent.objects.filter(change="file_integrated", patient_id=episode.patient.pk).exists()
     today = timezone.localdate()
     rows = [r for r in compute(Period.from_dates(today.replace(day=1), today)) if r.code == NON_CDA]
     assert [(r.finess, r.type_code, r.numerator) for r in rows] == [(care_unit.site.finess_eg, LETTER, 1)]

@@ -115,9 +115,9 @@ def test_every_step_is_audited(qualified_episode, doctor):
     validate_document(document=document, acting_user=doctor)
     delete_document(document=document, acting_user=doctor)
     events = AuditEvent.objects.filter(action=AuditEvent.Action.DOCUMENT_CHANGE).order_by("pk")
-    changes = list(events.values_list("detail__change", flat=True))
+    changes = list(events.values_list("change", flat=True))
     assert changes == ["draft_created", "validated", "deleted"]  # the order is in the validation's row
-    validated = events.get(detail__change="validated")
+    validated = events.get(change="validated")
     assert [order["channel"] for order in validated.detail["feeding"]] == ["dmp"]
 
 

@@ -140,7 +140,7 @@ def test_an_admin_writes_a_template_section_by_section_and_the_change_is_audited
     assert template.sections["traitements"]["carry_from"] == f"{PRESCRIPTION}:lignes"
     assert template.sections["modalite_entree"]["text"] == "urgence"
     event = AuditEvent.objects.get(action=AuditEvent.Action.STRUCTURE_CHANGE)
-    assert event.detail["change"] == "added" and "Sortie chirurgie" in event.detail["after"]["name"]
+    assert event.change == "added" and "Sortie chirurgie" in event.after["name"]
     page = admin_client.get(reverse("admin:documents_documenttemplate_change", args=[template.pk])).content.decode()
     assert "{sejour.entree}" in page and "RDV le {date} avec {auteur}" in page
 

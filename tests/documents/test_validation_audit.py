@@ -14,7 +14,7 @@ pytestmark = pytest.mark.django_db
 
 def _document_rows(document) -> list[dict]:
     rows = AuditEvent.objects.filter(action=AuditEvent.Action.DOCUMENT_CHANGE, object_id=str(document.pk))
-    return list(rows.order_by("pk").values_list("detail", flat=True))
+    return [{"change": row.change, **row.detail} for row in rows.order_by("pk")]
 
 
 def test_writing_and_validating_a_letter_with_a_mail_recipient_writes_one_row(client, doctor, qualified_episode):

@@ -85,7 +85,7 @@ def test_the_senior_validates_the_juniors_draft_and_becomes_its_legal_authentica
     author = cda.xpath("/h:ClinicalDocument/h:author/h:assignedAuthor/h:id/@extension", namespaces=H)
     authenticator = cda.xpath("/h:ClinicalDocument/h:legalAuthenticator/h:assignedEntity/h:id/@extension", namespaces=H)
     assert author == [junior.national_id] and authenticator == [senior.national_id]
-    validated = AuditEvent.objects.get(action=AuditEvent.Action.DOCUMENT_CHANGE, detail__change="validated")
+    validated = AuditEvent.objects.get(action=AuditEvent.Action.DOCUMENT_CHANGE, change="validated")
     assert validated.actor == senior
 
 

@@ -38,7 +38,7 @@ def _draft(episode, user, type_code: str = LETTER) -> Document:
 
 
 def _refusals() -> list[AuditEvent]:
-    rows = AuditEvent.objects.filter(action=AuditEvent.Action.DOCUMENT_CHANGE, detail__change="refused")
+    rows = AuditEvent.objects.filter(action=AuditEvent.Action.DOCUMENT_CHANGE, change="refused")
     return list(rows.order_by("pk"))
 
 
@@ -65,8 +65,9 @@ def test_a_nurse_drafts_a_letter_but_her_validation_is_refused_and_audited(episo
     [refusal] = _refusals()
     assert refusal.actor == ide and refusal.patient_id == episode.patient_id
     assert refusal.object_id == str(document.pk)
+    assert refusal.change == AuditEvent.Change.REFUSED
     assert refusal.detail | {"care_unit": ""} == {
-        "change": "refused", "operation": "validate", "step": "validated", "type_code": LETTER,
+        "operation": "validate", "step": "validated", "type_code": LETTER,
         "care_unit": "", "profession": "60", "reason": "writing_rule",
     }  # fmt: skip
 
@@ -111,7 +112,7 @@ def test_a_rule_changed_in_the_admin_takes_effect_and_is_audited(client, episode
     version = validate_document(document=_draft(episode, ide), acting_user=ide)
     assert version.validated_by == ide
     change = AuditEvent.objects.get(action=AuditEvent.Action.HABILITATION_CHANGE)
-    assert (change.detail["before"]["may_validate"], change.detail["after"]["may_validate"]) == ("False", "True")
+    assert (change.before["may_validate"], change.after["may_validate"]) == ("False", "True")
 
 
 def test_the_admin_refuses_a_rule_for_both_a_profession_and_a_role_or_a_validator_who_cannot_draft(client):
@@ -150,5 +151,5 @@ def test_the_pages_offer_only_what_the_rules_allow_and_a_refused_validation_keep
     assert document.status == Status.DRAFT and document.author == ide
     assert "ne permettent pas de valider" in response.content.decode()
     rows = AuditEvent.objects.filter(action=AuditEvent.Action.DOCUMENT_CHANGE, object_id=str(document.pk))
-    steps = rows.values_list("detail__change", flat=True)
+    steps = rows.values_list("change", flat=True)
     assert sorted(steps) == ["draft_created", "refused"]

@@ -31,7 +31,7 @@ def test_adding_a_membership_in_the_admin_is_audited(admin_client):
     membership = Membership.objects.get(user=user)
     event = AuditEvent.objects.get(action=AuditEvent.Action.HABILITATION_CHANGE)
     assert event.object_id == str(membership.pk)
-    assert event.detail["change"] == "added"
+    assert event.change == "added"
 
 
 def test_deleting_a_membership_keeps_its_content_in_the_audit(admin_client):
@@ -39,8 +39,8 @@ def test_deleting_a_membership_keeps_its_content_in_the_audit(admin_client):
     admin_client.post(reverse("admin:dpi_membership_delete", args=[membership.pk]), {"post": "yes"})
     assert not Membership.objects.exists()
     event = AuditEvent.objects.get(action=AuditEvent.Action.HABILITATION_CHANGE)
-    assert event.detail["change"] == "deleted"
-    assert event.detail["before"]["role"] == str(membership.role_id)
+    assert event.change == "deleted"
+    assert event.before["role"] == str(membership.role_id)
 
 
 def test_changing_a_user_records_before_and_after(admin_client):
@@ -61,8 +61,8 @@ def test_changing_a_user_records_before_and_after(admin_client):
         },
     )
     event = AuditEvent.objects.get(action=AuditEvent.Action.USER_CHANGE)
-    assert event.detail["before"]["first_name"] == "Anne"
-    assert event.detail["after"]["first_name"] == "Annie"
+    assert event.before["first_name"] == "Anne"
+    assert event.after["first_name"] == "Annie"
 
 
 def test_logout_everywhere_closes_every_session_of_the_user(admin_client):
@@ -92,8 +92,8 @@ def test_audit_trail_exports_as_csv(admin_client):
     )
     body = b"".join(response.streaming_content).decode()
     assert response["Content-Type"].startswith("text/csv")
-    assert body.splitlines()[0].startswith("at;action;actor_username")
-    assert "login.failure;intrus" in body
+    assert body.splitlines()[0].startswith("at;request_id;action;change;actor_username")
+    assert "login.failure;;intrus" in body  # no change kind for a login
 
 
 def test_audit_export_neutralises_a_login_typed_as_a_formula(admin_client):
@@ -103,7 +103,7 @@ def test_audit_export_neutralises_a_login_typed_as_a_formula(admin_client):
         reverse("admin:dpi_auditevent_changelist"), {"action": "export_csv", "_selected_action": ids}
     )
     rows = list(csv.reader(b"".join(response.streaming_content).decode().splitlines(), delimiter=";"))
-    assert rows[1][2] == '\'=HYPERLINK("http://x")'
+    assert rows[1][rows[0].index("actor_username")] == '\'=HYPERLINK("http://x")'
 
 
 def test_audit_trail_cannot_be_edited_or_deleted_in_the_admin(admin_client):

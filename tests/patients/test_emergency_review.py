@@ -85,7 +85,7 @@ def test_marking_reviewed_records_who_and_when_audited_and_leaves_the_pending_li
     access.refresh_from_db()
     assert access.reviewed_by == unit_head and access.reviewed_at is not None
     row = AuditEvent.objects.get(action=AuditEvent.Action.EMERGENCY_ACCESS, actor=unit_head)
-    assert row.patient_id == access.patient_id and row.detail["change"] == "reviewed"
+    assert row.patient_id == access.patient_id and row.change == "reviewed"
     assert "URGENT" not in listed(unit_head)
     assert 'data-testid="reviewed"' in client.get(reverse("patients:emergency_review"), {"tous": "1"}).text
     client.post(reverse("patients:emergency_reviewed", args=[access.pk]))

@@ -29,7 +29,7 @@ INS_ROWS = (AuditEvent.Action.INS_READ, AuditEvent.Action.INS_EXPORT)
 
 
 @pytest.fixture
-def world(client, doctor, qualified_episode):
+def world(editable_audit_trail, client, doctor, qualified_episode):
     """A qualified patient of the doctor's unit with a validated letter (PDF and CDA), and an outsider."""
     document = _validated_letter(client, doctor, qualified_episode)
     role = Membership.objects.filter(user=doctor).first().role

@@ -90,9 +90,8 @@ def test_marking_handled_records_who_and_when_audited_and_leaves_the_list(refuse
     refused.refresh_from_db()
     assert refused.handled_by == vigilant and refused.handled_at is not None
     row = AuditEvent.objects.get(action=AuditEvent.Action.DOCUMENT_CHANGE, actor=vigilant)
-    assert row.patient_id == patient.pk and row.detail == row.detail | {
-        "change": "identity_refusal_handled", "error_code": "904", "note": "appelé"
-    }  # fmt: skip
+    assert (row.patient_id, row.change) == (patient.pk, AuditEvent.Change.IDENTITY_REFUSAL_HANDLED)
+    assert row.detail == {"error_code": "904", "note": "appelé"}
     assert 'data-testid="vigilance-refusal"' not in client.get(reverse("patients:vigilance")).text
     client.post(reverse("patients:vigilance_handled", args=[refused.pk]))
     assert AuditEvent.objects.filter(action=AuditEvent.Action.DOCUMENT_CHANGE).count() == 1  # once only

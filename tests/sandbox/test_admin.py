@@ -57,8 +57,8 @@ def test_demo_user_makes_the_pfi_answer_ae_and_the_change_is_audited(admin_clien
     assert response.status_code == 302
     assert PfiBehaviour.current().mode == PfiBehaviour.Mode.AE
     event = AuditEvent.objects.get()
-    assert event.detail["before"]["mode"] == "normal"
-    assert event.detail["after"]["mode"] == "ae"
+    assert event.before["mode"] == "normal"
+    assert event.after["mode"] == "ae"
 
 
 def test_received_message_page_shows_the_raw_message_and_its_zams(admin_client, received):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
@@ -26,7 +26,7 @@ from documents.types import SEGUR_TYPES
 from dpi.hl7.ack import new_control_id
 from dpi.models import AuditEvent, User
 from dpi.services import audit
-from patients.selectors import patient_access
+from patients.access import require_access
 
 logger = logging.getLogger(__name__)
 
@@ -76,14 +76,14 @@ def withdraw_from_dmp(
 
     Publications still waiting for the DMP are cancelled: they would put the document back.
     """
-    check_access(acting_user, document)
+    require_access(acting_user, document.patient)
     if reason not in WITHDRAWAL_REASONS:
         raise ValidationError(_("Motif de suppression inconnu."))
     _cancel_pending(document, acting_user, _("Document retiré du DMP"), channel=FeedingChannel.DMP)
     order = withdraw_last_sent(document, reason, acting_user)
     if order is None:
         raise ValidationError(_("Ce document n'est pas dans le DMP."))
-    audit_order(order, acting_user, "dmp_withdrawal_ordered", request, reason=reason)
+    audit_order(order, acting_user, AuditEvent.Change.DMP_WITHDRAWAL_ORDERED, request, reason=reason)
     return order
 
 
@@ -114,7 +114,7 @@ def send_now(
     """Send by hand a document not yet successfully fed on ``channel`` (the current version, now)."""
     check_sendable(acting_user, document)
     order = _order_now(document, channel, acting_user)
-    audit_order(order, acting_user, "feeding_sent_by_hand", request)
+    audit_order(order, acting_user, AuditEvent.Change.FEEDING_SENT_BY_HAND, request)
     return order
 
 
@@ -126,7 +126,7 @@ def send_history(
     if not patient_documents:
         return []
     patient = patient_documents[0].patient
-    check_access(acting_user, patient_documents[0])
+    require_access(acting_user, patient)
     allowed = set(historical_candidates(patient).values_list("pk", flat=True))
     if any(document.pk not in allowed or document.patient_id != patient.pk for document in patient_documents):
         raise ValidationError(_("Un des documents choisis ne relève pas de l'alimentation historique."))
@@ -139,7 +139,8 @@ def send_history(
         actor=acting_user,
         request=request,
         patient_id=patient.pk,
-        detail={"change": "historical_feeding_ordered", "documents": [d.pk for d in patient_documents]},
+        change=AuditEvent.Change.HISTORICAL_FEEDING_ORDERED,
+        detail={"documents": [d.pk for d in patient_documents]},
     )
     return orders
 
@@ -242,7 +243,7 @@ def cancel_order(*, order: FeedingOrder, acting_user: User, request: HttpRequest
     order.state, order.reason = OrderState.CANCELLED, _("Annulé par %(user)s") % {"user": acting_user.display_name}
     order.save(update_fields=["state", "reason"])
     sync_exports(order)
-    audit_order(order, acting_user, "feeding_cancelled", request)
+    audit_order(order, acting_user, AuditEvent.Change.FEEDING_CANCELLED, request)
     return order
 
 
@@ -256,26 +257,21 @@ def release_order(*, order: FeedingOrder, acting_user: User, request: HttpReques
     if order.document.hold_sending:  # the hold was for this sending: later versions follow the usual path
         Document.objects.filter(pk=order.document_id).update(hold_sending=False)
     _reschedule(order)
-    audit_order(order, acting_user, "feeding_released", request, previous_state=previous)
+    audit_order(order, acting_user, AuditEvent.Change.FEEDING_RELEASED, request, previous_state=previous)
     return order
 
 
 def _locked(order: FeedingOrder, user: User) -> FeedingOrder:
     locked = FeedingOrder.objects.select_for_update(of=("self",)).select_related("document").get(pk=order.pk)
-    check_access(user, locked.document)
+    require_access(user, locked.document.patient)
     return locked
 
 
 def check_sendable(user: User, document: Document) -> None:
     """The user may open the file, and the document is one the DPI produced and validated."""
-    check_access(user, document)
+    require_access(user, document.patient)
     if document.status != Status.VALIDATED or document.provenance != Provenance.PRODUCED:
         raise ValidationError(_("Seul un document validé produit dans le DPI peut être envoyé."))
-
-
-def check_access(user: User, document: Document) -> None:
-    if not patient_access(user, document.patient).allowed:
-        raise PermissionDenied(_("Vous n'êtes pas habilité sur ce dossier."))
 
 
 def enqueue(order: FeedingOrder) -> None:
@@ -289,7 +285,7 @@ def enqueue(order: FeedingOrder) -> None:
 
 
 def audit_order(
-    order: FeedingOrder, user: User | None, change: str, request: HttpRequest | None, **detail: object
+    order: FeedingOrder, user: User | None, change: AuditEvent.Change, request: HttpRequest | None, **detail: object
 ) -> None:
     audit(
         action=AuditEvent.Action.DOCUMENT_CHANGE,
@@ -297,5 +293,6 @@ def audit_order(
         request=request,
         obj=order.document,
         patient_id=order.document.patient_id,
-        detail={"change": change, "order": order.pk, "channel": order.channel, **detail},
+        change=change,
+        detail={"order": order.pk, "channel": order.channel, **detail},
     )

@@ -7,6 +7,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from dpi.audit_context import bind
 from dpi.hl7.engine import process_inbound
 from dpi.hl7.parsing import decode_leniently, split_batch, split_segments
 
@@ -34,7 +35,8 @@ class Command(BaseCommand):
         messages = split_batch(data)
         self.stdout.write(self.style.MIGRATE_HEADING(f"== {path} : {len(messages)} message(s)"))
         for number, raw in enumerate(messages, start=1):
-            ack = process_inbound(raw, peer=f"file:{path.name}")
+            with bind():  # one audit request id per message
+                ack = process_inbound(raw, peer=f"file:{path.name}")
             self.stdout.write(f"-- message {number}, acquittement :")
             self.stdout.write("\n".join(split_segments(decode_leniently(ack))))
         return True
