@@ -125,7 +125,7 @@ MIDDLEWARE = [
     "dpi.middleware.IdleExpiryMiddleware",
 ]
 
-ROOT_URLCONF = "dpi.urls"
+ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "dpi.wsgi.application"
 
 TEMPLATES = [
