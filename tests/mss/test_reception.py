@@ -10,7 +10,8 @@ from dpi.hl7.models import Message
 from mss.models import MailboxRoute, Trace
 from sandbox.mss_push import mdm_for, patient_document, patient_identity
 from tests.factories import CareUnitFactory, EpisodeFactory, PatientFactory
-from tests.mss.conftest import MAILBOX, TEST_OID, send
+from tests.mss.data import MAILBOX, TEST_OID
+from tests.support.engine import send
 
 pytestmark = pytest.mark.django_db
 

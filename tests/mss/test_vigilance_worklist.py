@@ -15,7 +15,7 @@ from documents.models import Document, Provenance
 from dpi.models import AuditEvent, Role
 from mss.models import PendingImport, Trace
 from tests.factories import MembershipFactory, PatientFactory, RoleFactory, UserFactory
-from tests.mss.conftest import document_for, patient, route, send, unit  # noqa: F401 (fixtures)
+from tests.support.engine import send
 
 pytestmark = pytest.mark.django_db
 
