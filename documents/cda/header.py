@@ -23,9 +23,7 @@ from documents.cda.common import (
     KnownVersion,
     Level,
 )
-from documents.content import (
-    INS_OIDS,
-)
+from documents.content import INS_OIDS
 from dpi.xmlsafe import InvalidXML, parse_xml
 
 

@@ -6,13 +6,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
-from documents.cda.common import (
-    InstanceId,
-    KnownVersion,
-)
-from documents.cda.header import (
-    CdaHeader,
-)
+from documents.cda.common import InstanceId, KnownVersion
+from documents.cda.header import CdaHeader
 
 
 class VersionStatus(StrEnum):

@@ -20,10 +20,7 @@ from documents.cda import (
     parse_cda_header,
 )
 from documents.models import Document, DocumentVersion, Status
-from documents.services.writing import (
-    audit_document,
-    check_access,
-)
+from documents.services.writing import audit_document, check_access
 from dpi.models import CareUnit, User
 from patients.models import Episode, IdentityStatus, Patient
 

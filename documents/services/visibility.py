@@ -6,9 +6,7 @@ from django.db import transaction
 from django.http import HttpRequest
 
 from documents.models import Document
-from documents.services.writing import (
-    audit_document,
-)
+from documents.services.writing import audit_document
 from dpi.models import User
 
 

@@ -15,9 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from directory.models import Correspondent
-from documents.cda import (
-    build_cda,
-)
+from documents.cda import build_cda
 from documents.composition import document_content
 from documents.models import Document, DocumentVersion, Provenance, Status
 from documents.pdf import render_pdf

@@ -11,20 +11,8 @@ from dpi.hl7.ack import new_control_id
 from dpi.hl7.errors import ErrorCode
 from dpi.hl7.parsing import Header, escape
 from sandbox.models import PfiBehaviour
-from sandbox.pfi.common import (
-    APPLICATION,
-    CHARSET,
-    DMP_ERROR,
-    FACILITY,
-    PROFILE,
-    SMTP_ERROR,
-    VERSION,
-)
-from sandbox.pfi.reading import (
-    Mdm,
-    Problem,
-    Recipient,
-)
+from sandbox.pfi.common import APPLICATION, CHARSET, DMP_ERROR, FACILITY, PROFILE, SMTP_ERROR, VERSION
+from sandbox.pfi.reading import Mdm, Problem, Recipient
 
 
 def _clean(value: str) -> str:

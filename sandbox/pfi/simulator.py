@@ -20,26 +20,10 @@ from dpi.hl7.mllp import READ_SIZE, Frame, FrameReader, ServerHandle, frame, ser
 from dpi.hl7.parsing import Header, read_envelope
 from sandbox.dmp.feeding import feed_from_pfi
 from sandbox.models import PfiBehaviour
-from sandbox.pfi.common import (
-    POLL_SECONDS,
-)
-from sandbox.pfi.reading import (
-    Problem,
-    read_mdm,
-)
-from sandbox.pfi.replies import (
-    PlannedZam,
-    build_ack,
-    build_zam,
-    plan_zams,
-)
-from sandbox.pfi.storage import (
-    T,
-    _current_behaviour,
-    _receive,
-    _record_outcome,
-    _record_zam,
-)
+from sandbox.pfi.common import POLL_SECONDS
+from sandbox.pfi.reading import Problem, read_mdm
+from sandbox.pfi.replies import PlannedZam, build_ack, build_zam, plan_zams
+from sandbox.pfi.storage import T, _current_behaviour, _receive, _record_outcome, _record_zam
 
 logger = logging.getLogger(__name__)
 

@@ -10,14 +10,8 @@ from django.utils.translation import gettext as _
 
 from dpi.hl7.models import db_text
 from sandbox.models import PfiBehaviour, PfiMessage, PfiZam
-from sandbox.pfi.reading import (
-    Mdm,
-    Problem,
-)
-from sandbox.pfi.replies import (
-    PlannedZam,
-    _ack_code,
-)
+from sandbox.pfi.reading import Mdm, Problem
+from sandbox.pfi.replies import PlannedZam, _ack_code
 
 T = TypeVar("T")
 
