@@ -103,7 +103,7 @@ def _start(load: DirectoryLoad) -> None:
 def _stage(load: DirectoryLoad) -> None:
     StagedLine.objects.filter(line_no__gt=load.lines_read).delete()
     for batch in _batches(load):
-        with transaction.atomic(durable=True):  # committed here: a stopped load resumes after this batch
+        with transaction.atomic():
             _copy(batch.lines)
             load.lines_read = batch.last_number
             load.ignored += batch.ignored
