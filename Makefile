@@ -75,10 +75,12 @@ services:
 lint: venv-dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
 
-## test: set up and run the whole suite against PostgreSQL and Redis, with a real worker and browser.
+## test: set up and run the whole suite (after ruff and the one-way dependencies between apps, lint-imports) against PostgreSQL and Redis, with a real worker and browser.
 test: system-deps services venv-dev
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
 	$(TEST_ENV) $(PY) manage.py makemigrations --check --dry-run -v0
 	$(TEST_ENV) $(VENV)/bin/pytest -n $(TEST_WORKERS) --dist worksteal $(PYTEST_ARGS)
 

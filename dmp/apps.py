@@ -7,7 +7,10 @@ class DmpConfig(AppConfig):
     verbose_name = _("DMP / Mon espace santé")
 
     def ready(self) -> None:
-        from dmp import hl7  # noqa: F401  (registers the ZAM handlers)
+        from dmp import (
+            hl7,  # noqa: F401  (registers the ZAM handlers)
+            ins_traces,  # noqa: F401  (the sendings among the INS transmissions)
+        )
         from dmp.services import feeding, sending
         from documents.signals import document_deleted, version_validated
 

@@ -11,6 +11,7 @@ from allauth.mfa import admin as allauth_mfa_admin
 from allauth.mfa.models import Authenticator
 from allauth.usersessions import admin as allauth_sessions_admin
 from allauth.usersessions.models import UserSession
+from django.apps import apps
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
@@ -334,10 +335,11 @@ class AuditEventAdmin(ReadOnlyAdmin):
     show_full_result_count = False
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[AuditEvent]:
-        """Each row's patient named in the same query (IPP, names), not one query per row."""
-        from patients.models import Patient
+        """Each row's patient named in the same query (IPP, names), not one query per row.
 
-        patient = Patient.objects.filter(pk=OuterRef("patient_id"))
+        ``patient_id`` is a plain column (the trail is below every app): the model is looked up by name, as a
+        foreign key to an upper app would name it, so ``dpi`` imports nothing of ``patients``."""
+        patient = apps.get_model("patients", "Patient").objects.filter(pk=OuterRef("patient_id"))
         return (
             super()
             .get_queryset(request)

@@ -126,7 +126,7 @@ MIDDLEWARE = [
     "dpi.middleware.IdleExpiryMiddleware",
 ]
 
-ROOT_URLCONF = "dpi.urls"
+ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "dpi.wsgi.application"
 
 TEMPLATES = [

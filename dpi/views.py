@@ -1,5 +1,5 @@
-"""Shell pages: home (patients of the current care unit), care-unit switch, the mandatory notice, the idle
-clock of open pages."""
+"""Shell pages: care-unit switch, the mandatory notice, the idle clock of open pages (the home page, patients
+of the current care unit, is ``patients.views.home``)."""
 
 from __future__ import annotations
 
@@ -14,22 +14,9 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from dpi.forms import NoticeAcknowledgementForm
 from dpi.middleware import idle_seconds_left
 from dpi.models import NoticeAcknowledgement
-from dpi.selectors import SESSION_CARE_UNIT, current_care_unit, user_care_units
+from dpi.selectors import SESSION_CARE_UNIT, user_care_units
 from dpi.services import acknowledge_notice
 from dpi.validators import is_database_id
-from patients.forms import PatientSearchForm
-from patients.selectors import patients_in_care_unit
-
-
-@login_required
-def home(request: HttpRequest) -> HttpResponse:
-    unit = current_care_unit(request)
-    context = {
-        "form": PatientSearchForm(),
-        "care_units": user_care_units(request.user),
-        "unit_patients": patients_in_care_unit(unit) if unit else [],
-    }
-    return render(request, "dpi/home.html", context)
 
 
 @login_required

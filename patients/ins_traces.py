@@ -9,7 +9,9 @@ an API answer carrying it) row, with the INS shown. As for readings, a fragment 
 already traced less than ``EMBEDDED_WINDOW`` ago is not traced again; a download always is.
 
 Partners: :func:`ins_transmissions` lists what left the DPI carrying the INS, from the journals that
-already hold it: the HL7 messages to the PFI, the DMP transactions, the DMP and MSSanté sendings.
+already hold it: the HL7 messages to the PFI, the DMP transactions, the DMP and MSSanté sendings. Those
+journals belong to the apps above ``patients``, which register their part with :func:`transmission_source`
+(``dmp/ins_traces.py``).
 """
 
 from __future__ import annotations
@@ -24,11 +26,8 @@ from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
-from dmp.models import BusinessAck, DmpTransaction, FeedingChannel, FeedingOrder, OrderState
-from dpi.hl7.models import Message
 from dpi.models import AuditEvent, Peer
 from dpi.services import audit, audit_row
-from dpi.validators import INS_MATRICULE
 from patients.embedded import embedded_in_recorded_page, remember
 from patients.models import Patient
 
@@ -65,7 +64,7 @@ INS_VIEWS: dict[str, Shown] = {
     "documents:import_file": Shown(InsUse.DISPLAY, "Import d'un PDF reçu (bandeau)"),
     "patient-detail": Shown(InsUse.EXPORT, "API : patient"),
     "patient-list": Shown(InsUse.EXPORT, "API : liste de patients"),
-    "patients:vigilance_refusal": Shown(InsUse.DISPLAY, "Identitovigilance : traits comparés"),
+    "vigilance:refusal": Shown(InsUse.DISPLAY, "Identitovigilance : traits comparés"),
 }
 
 # The views with a patient id whose answer shows no INS, with the reason.
@@ -106,8 +105,8 @@ NO_INS: dict[str, str] = {
     "mss:patient_documents": "fragment of the file: MSSanté documents' titles and dates",
     "mss:import_document": "the user's own pending upload: the CDA header's INS read before any patient is chosen",
     "mss:discard_import": "POST only",
-    "patients:vigilance_handled": "POST only; back to the identity-vigilance worklist",
-    "patients:vigilance_file": "POST only; stages the refused document for the manual import",
+    "vigilance:handled": "POST only; back to the identity-vigilance worklist",
+    "vigilance:file": "POST only; stages the refused document for the manual import",
     "patients:emergency_reviewed": "POST only; back to the review of emergency accesses",
     "episode-detail": "API: a visit and its consents, the patient by id only",
     "episode-consent": "API: the consent of a visit, the patient by id only",
@@ -243,89 +242,28 @@ class Transmission:
     outcome: str
 
 
+TransmissionSource = Callable[[Patient, list[int], set[str]], Iterable[Transmission]]
+
+_sources: list[TransmissionSource] = []
+
+
+def transmission_source(func: TransmissionSource) -> TransmissionSource:
+    """Register ``func(patient, identities, ins_values)``: the transmissions of an upper app (the DMP and
+    MSSanté sendings are ``dmp``'s) that carried one of ``ins_values``, from its own journals. Registered
+    from the app's ``AppConfig.ready()``, as the patient file's sections are (``patients.file``)."""
+    _sources.append(func)
+    return func
+
+
 def _ins_values(patient: Patient) -> set[str]:
     ids = _identities(patient)
     return set(Patient.objects.filter(pk__in=ids).exclude(ins="").values_list("ins", flat=True))
 
 
-def _carries_ins(patient_ids: str) -> bool:
-    return any(INS_MATRICULE.fullmatch(token) for token in patient_ids.split())
-
-
-def _pfi_messages(patient: Patient, ins_values: set[str], orders: list[FeedingOrder]) -> list[Message]:
-    """Outbound HL7 messages whose PID-3 carried one of the patient's INS, or the patient's sendings'."""
-    carrying = Q()
-    for ins in ins_values:
-        carrying |= Q(patient_ids__contains=ins)
-    linked = Q(pk__in=[order.message_id for order in orders if order.message_id])
-    if not carrying and not linked:
-        return []
-    found = Message.objects.filter(carrying | linked, direction=Message.Direction.OUTBOUND).defer("raw", "text", "ack")
-    return [message for message in found if _carries_ins(message.patient_ids)]
-
-
-def _message_row(message: Message, orders: dict[int, FeedingOrder]) -> Transmission:
-    order = orders.get(message.pk)
-    what = message.message_type
-    if order is not None:
-        what += f" · {order.get_channel_display()} · {order.document.title} (v{order.version.version_number})"
-    partner = " ".join(filter(None, (message.receiving_application, message.receiving_facility))) or message.peer
-    outcome = message.get_ack_code_display() if message.ack_code else message.get_status_display()
-    return Transmission(message.received_at, "PFI", partner, what, f"MSH-10 {message.control_id}", outcome)
-
-
-def _dmp_rows(patient: Patient, ins_values: set[str]) -> Iterator[Transmission]:
-    calls = DmpTransaction.objects.filter(Q(patient__in=_identities(patient)) | Q(ins__in=ins_values)).exclude(ins="")
-    for call in calls.order_by("-at"):
-        system = "DRIMbox" if call.kind == DmpTransaction.Kind.DRIMBOX else "DMP"
-        what = " · ".join(filter(None, (call.detail, call.user_name, f"INS {call.ins}")))
-        yield Transmission(call.at, system, "", what, call.get_kind_display(), call.get_outcome_display())
-
-
-def _acks(order: FeedingOrder) -> dict[str, BusinessAck]:
-    """The latest business acknowledgement per recipient ("" for the DMP)."""
-    return {ack.recipient: ack for ack in sorted(order.acks.all(), key=lambda ack: (ack.received_at, ack.pk))}
-
-
-def _ack_text(ack: BusinessAck | None) -> str:
-    if ack is None:
-        return "envoyé à la PFI"
-    return f"{ack.get_event_display()} : {'succès' if ack.success else 'échec'}" + (
-        f" ({ack.error})" if ack.error else ""
-    )
-
-
-def _sending_rows(order: FeedingOrder) -> Iterator[Transmission]:
-    """A sending accepted by the PFI: the DMP, or each MSSanté recipient."""
-    what = f"{order.get_purpose_display()} · {order.document.title} (v{order.version.version_number})"
-    reference = f"MSH-10 {order.control_id}"
-    acks = _acks(order)
-    if order.channel == FeedingChannel.DMP:
-        ack = next(iter(reversed(acks.values())), None)
-        yield Transmission(order.sent_at, "DMP (via la PFI)", "DMP du patient", what, reference, _ack_text(ack))
-        return
-    for address in order.mss_recipients:
-        yield Transmission(order.sent_at, "MSSanté", address, what, reference, _ack_text(acks.get(address)))
-    if order.mss_patient:
-        ack = next((ack for recipient, ack in acks.items() if recipient not in order.mss_recipients), None)
-        yield Transmission(order.sent_at, "MSSanté", "BAL MSSanté du patient", what, reference, _ack_text(ack))
-
-
 def ins_transmissions(patient: Patient) -> list[Transmission]:
     """Every outbound transmission that carried the patient's INS, newest first."""
-    ins_values = _ins_values(patient)
-    orders = list(
-        FeedingOrder.objects.filter(document__patient__in=_identities(patient))
-        .select_related("document", "version", "message")
-        .prefetch_related("acks")
-    )
-    messages = _pfi_messages(patient, ins_values, orders)
-    by_message = {order.message_id: order for order in orders if order.message_id}
-    rows = [_message_row(message, by_message) for message in messages]
-    rows += _dmp_rows(patient, ins_values)
-    for order in orders:
-        if order.state == OrderState.SENT and order.message and _carries_ins(order.message.patient_ids):
-            rows += _sending_rows(order)
+    identities, ins_values = _identities(patient), _ins_values(patient)
+    rows = [row for source in _sources for row in source(patient, identities, ins_values)]
     return sorted(rows, key=lambda row: row.at.timestamp() if row.at else 0.0, reverse=True)
 
 

@@ -1,16 +1,12 @@
 from django.urls import path
 
-from patients import views, views_ins, views_review, vigilance
+from patients import views, views_ins, views_review
 
 app_name = "patients"
 urlpatterns = [
     path("", views.search, name="search"),
     path("<int:pk>/", views.patient_file, name="file"),
     path("<int:pk>/urgence/", views.emergency_access, name="emergency_access"),
-    path("identitovigilance/", vigilance.worklist, name="vigilance"),
-    path("identitovigilance/refus/<int:pk>/", vigilance.refusal, name="vigilance_refusal"),
-    path("identitovigilance/refus/<int:pk>/traite/", vigilance.mark_handled, name="vigilance_handled"),
-    path("identitovigilance/refus/<int:pk>/integrer/", vigilance.file_by_hand, name="vigilance_file"),
     path("acces-urgence/revue/", views_review.emergency_review, name="emergency_review"),
     path("acces-urgence/<int:pk>/revu/", views_review.mark_reviewed, name="emergency_reviewed"),
     path("<int:pk>/venues/<int:episode_pk>/episode-de-soins/", views.care_episode_link, name="care_episode_link"),

@@ -1,4 +1,4 @@
-"""Patient search and patient file pages."""
+"""The home page (patients of the current care unit), patient search and patient file pages."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
+from dpi.selectors import current_care_unit, user_care_units
 from dpi.validators import is_database_id
 from patients.access import Reads, audit_listed_patients, patient_view
 from patients.file import banner_panels, section_panels
@@ -21,9 +22,21 @@ from patients.selectors import (
     current_episode,
     episodes_with_movements,
     may_break_glass,
+    patients_in_care_unit,
     search_patients,
 )
 from patients.services import link_care_episode, open_patient_file, start_emergency_access
+
+
+@login_required
+def home(request: HttpRequest) -> HttpResponse:
+    unit = current_care_unit(request)
+    context = {
+        "form": PatientSearchForm(),
+        "care_units": user_care_units(request.user),
+        "unit_patients": patients_in_care_unit(unit) if unit else [],
+    }
+    return render(request, "patients/home.html", context)
 
 
 @login_required

@@ -1,10 +1,9 @@
-"""Fixtures shared by the whole suite (PostgreSQL, Redis broker, Debian's chromium)."""
+"""Fixtures shared by the whole suite (structures, users, a qualified patient); the shared test support is
+loaded from ``tests/support/`` as plugins."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from django.conf import settings
@@ -21,6 +20,13 @@ from tests.factories import (
     RoleFactory,
     UserFactory,
 )
+
+pytest_plugins = [
+    "tests.support.browser",
+    "tests.support.hl7",
+    "tests.support.feeding",
+    "tests.support.sandbox_dmp",
+]
 
 
 @pytest.fixture(autouse=True)
@@ -91,38 +97,6 @@ def qualified_episode(care_unit):
 @pytest.fixture
 def user_without_unit(db):
     return UserFactory()
-
-
-# --- Debian's chromium driven by Playwright (never a downloaded browser), one for the whole run ---
-
-CHROMIUM = os.environ.get("DPI_CHROMIUM", "/usr/bin/chromium")
-ARTEFACTS = settings.BASE_DIR / "var" / "artefacts"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
-# Playwright's sync API runs an event loop in the test thread; the ORM calls the tests make
-# around it are plain synchronous calls.
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-
-
-@pytest.fixture(scope="session")
-def browser() -> Iterator[object]:
-    """One Playwright for the run: its sync API cannot be started twice at once."""
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: `make test` installs Debian's chromium (make system-deps).")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture(scope="session")

@@ -29,11 +29,11 @@ EXEMPT = {
     "mss:import_document": "the id is the user's own pending upload (PendingImport, filtered by user); the "
     "patient then chosen goes through open_patient_file",
     "mss:discard_import": "discards the user's own pending upload (PendingImport, filtered by user)",
-    "patients:vigilance_refusal": "the id is an MSSanté refusal trace, for the identity-vigilance permission "
+    "vigilance:refusal": "the id is an MSSanté refusal trace, for the identity-vigilance permission "
     "(a refusal audited); each identity compared is audited as listed (tests/patients/test_vigilance_worklist.py)",
-    "patients:vigilance_handled": "POST on a refusal trace, identity-vigilance permission; mss.vigilance.mark_handled "
+    "vigilance:handled": "POST on a refusal trace, identity-vigilance permission; mss.vigilance.mark_handled "
     "audits the change, a refusal is audited",
-    "patients:vigilance_file": "POST staging a refused document for the manual import (mss:import_document), whose "
+    "vigilance:file": "POST staging a refused document for the manual import (mss:import_document), whose "
     "chosen patient goes through open_patient_file; identity-vigilance permission, a refusal audited",
     "patients:emergency_reviewed": "POST on an emergency access, for its reviewers (DPO, head of the opener's unit); "
     "patients.review.mark_reviewed audits the change, a refusal is audited (tests/patients/test_emergency_review.py)",

@@ -86,8 +86,9 @@ def start_contact_verification(
 
 def confirm_contact(*, user: User, code: str, request: HttpRequest | None = None) -> User:
     """Check the code typed back; on success the address becomes the account's verified contact and the
-    previous address, if any, is told. A wrong code counts as one try (committed, then refused)."""
-    with transaction.atomic():
+    previous address, if any, is told. A wrong code counts as one try (committed, then refused): the
+    transaction is this function's own (``durable``), so no caller's rollback can give the try back."""
+    with transaction.atomic(durable=True):
         verification = pending_verification(user)
         if verification is None:
             raise ValidationError(_("Aucun code en attente : demandez un nouveau code."), code="no_pending_code")

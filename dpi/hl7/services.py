@@ -21,12 +21,13 @@ class ReplayRefused(ValueError):
     """This journal row cannot be replayed (outbound message, or a duplicate)."""
 
 
-@transaction.atomic
+@transaction.atomic(durable=True)
 def replay_message(*, message: Message, acting_user: User | None) -> Message:
     """Run a journal entry through its handler again and record the new outcome on the same row.
 
     The duplicate check is skipped (the row is the original); the replay is audited in the
-    same transaction.
+    same transaction, which is its own (``durable``: called inside another one, it raises rather than
+    let a batch of replays commit or roll back together).
     """
     if not message.replayable:
         if message.duplicate_of_id:

@@ -12,8 +12,7 @@ import pytest
 from django.conf import settings
 
 from dpi.models import DirectorySyncRun, User
-from tests.dmp.conftest import worker  # noqa: F401  (fixture: a real worker in a thread)
-from tests.hl7.conftest import wait_until
+from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

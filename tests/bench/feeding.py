@@ -28,8 +28,9 @@ def create_documents(count: int) -> list[object]:
     from django.utils import timezone
 
     from documents.cda import build_cda
+    from documents.composition import document_content
     from documents.models import Document, DocumentVersion, Status
-    from documents.services import create_draft, document_content, produced_level, validate_document
+    from documents.services import create_draft, produced_level, validate_document
     from dpi.models import CareUnit, LegalEntity, Membership, Role, Site, User
     from patients.models import Episode, Patient
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 from dpi.models import User
 from sandbox.demo import current_totp_code
-from tests.browser.conftest import Screenshots
 from tests.factories import PASSWORD
+from tests.support.browser import Screenshots
 
 
 def rem_shots(requirement_id: str, scenario: str = "") -> Screenshots:

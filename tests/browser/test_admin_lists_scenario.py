@@ -12,7 +12,7 @@ from dpi.models import AuditEvent
 from dpi.services import audit
 from tests.browser.helpers import log_in
 from tests.factories import PatientFactory, UserFactory
-from tests.hl7.conftest import adt_message
+from tests.support.hl7 import adt_message
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -8,8 +8,6 @@ import re
 import pytest
 
 from tests.browser.helpers import accept_next_confirmation, log_in, qualified_patient_in, start_discharge_letter
-from tests.dmp.conftest import pfi, worker  # noqa: F401  (fixtures: the sandbox PFI, a real worker)
-from tests.hl7.conftest import start_listener  # noqa: F401  (fixture: the DPI listener for the ZAMs)
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -23,10 +23,9 @@ from dmp.models import NewDocumentsRule
 from dmp.models.consultation import Reference
 from documents.models import Document, Provenance
 from sandbox.models import DmpAuthorisation, DmpBehaviour, DmpDocument
-from tests.browser.conftest import Screenshots
 from tests.browser.helpers import log_in, rem_shots
-from tests.dmp.conftest import dmp_behave, dmp_pki, dmp_server, live_dmp  # noqa: F401  (the sandbox DMP)
 from tests.dmp.live import BIOLOGY, IMAGING, LETTER
+from tests.support.browser import Screenshots
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -12,8 +12,8 @@ from dmp.models import FeedingDelay
 from documents.services import create_draft, validate_document
 from sandbox.demo import current_totp_code
 from tests.browser.helpers import log_in, qualified_patient_in, rem_shots
-from tests.dmp.conftest import LETTER_FIELDS
 from tests.factories import PASSWORD
+from tests.support.feeding import LETTER_FIELDS
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -16,9 +16,8 @@ from sandbox.oidc.people import hospital_people, psc_people
 from sandbox.oidc.provider import HOSPITAL, PSC
 from sandbox.oidc.server import OidcServer, dmp_web_ps_client
 from tests.browser.helpers import rem_shots
-from tests.dmp.conftest import dmp_behave, dmp_pki, dmp_server, live_dmp  # noqa: F401  (the sandbox DMP)
 from tests.factories import PASSWORD, CareUnitFactory, MembershipFactory, RoleFactory, UserFactory
-from tests.oidc.conftest import start_for
+from tests.support.oidc import start_for
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -17,9 +17,8 @@ from tests.browser.helpers import (
     rem_shots,
     start_discharge_letter,
 )
-from tests.dmp.conftest import pfi, wait_until, worker  # noqa: F401  (fixtures: the sandbox PFI, a real worker)
 from tests.factories import CorrespondentFactory
-from tests.hl7.conftest import start_listener  # noqa: F401  (fixture: the DPI listener for the ZAMs)
+from tests.support.waiting import wait_until
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 FIN = "NTE|1|||FIN|"

@@ -15,9 +15,9 @@ from dpi.models import Role
 from mss.models import MailboxRoute
 from patients.services import start_emergency_access
 from sandbox.mss_push import mdm_for, patient_document, patient_identity
-from tests.browser.conftest import Screenshots
 from tests.browser.helpers import log_in, rem_shots
 from tests.factories import EpisodeFactory, MembershipFactory, PatientFactory, RoleFactory
+from tests.support.browser import Screenshots
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

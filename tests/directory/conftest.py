@@ -1,11 +1,11 @@
+"""The sandbox Annuaire Santé FHIR server for the directory tests."""
+
 from __future__ import annotations
 
 import pytest
 
 from sandbox.annuaire.server import AnnuaireServer
-
-KEY = "cle-de-test"
-PEOPLE = 300
+from tests.directory.data import KEY, PEOPLE
 
 
 @pytest.fixture(scope="module")

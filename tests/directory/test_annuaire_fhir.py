@@ -13,7 +13,7 @@ import pytest
 from directory.clients.annuaire import AnnuaireClient, AnnuaireClientConfig, AnnuaireError, Criteria
 from sandbox.annuaire.people import person
 from sandbox.annuaire.server import AnnuaireServer
-from tests.directory.conftest import KEY, PEOPLE
+from tests.directory.data import KEY, PEOPLE
 
 SOMEONE = person(7)
 

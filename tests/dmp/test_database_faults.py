@@ -12,7 +12,8 @@ from django.db import connection
 from dmp.models import FeedingOrder, OrderState
 from dmp.services.feeding import run_order
 from sandbox.models import PfiMessage
-from tests.dmp.conftest import set_pfi_mode, wait_until
+from tests.support.feeding import set_pfi_mode
+from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -35,9 +35,10 @@ from dpi.models import CareUnit
 from dpi.validators import nir_key
 from patients.models import IdentityStatus
 from sandbox.models import PfiMessage, PfiZam
-from tests.dmp.conftest import PRO_ADDRESS, set_pfi_mode, wait_until
 from tests.dmp.test_worker import _process, _stop, process_env  # noqa: F401  (process_env: a fixture)
 from tests.factories import EpisodeFactory, PatientFactory
+from tests.support.feeding import PRO_ADDRESS, set_pfi_mode
+from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

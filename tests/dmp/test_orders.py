@@ -24,8 +24,9 @@ from dpi.hl7.parsing import STANDARD_ENCODING, field_values, read_segments
 from dpi.models import AuditEvent
 from patients.models import IdentityStatus
 from sandbox.models import PfiMessage
-from tests.dmp.conftest import LETTER_FIELDS, PRO_ADDRESS, set_pfi_mode, wait_until
 from tests.factories import CareUnitFactory, CorrespondentFactory, EpisodeFactory, PatientFactory, UserFactory
+from tests.support.feeding import LETTER_FIELDS, PRO_ADDRESS, set_pfi_mode
+from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -14,7 +14,7 @@ from documents.models import ExportState, PatientReplyDefault
 from documents.services import Recipients
 from dpi.models import AuditEvent
 from sandbox.models import PfiMessage
-from tests.dmp.conftest import PRO_ADDRESS
+from tests.support.feeding import PRO_ADDRESS
 
 pytestmark = pytest.mark.django_db(transaction=True)
 PATIENT_ADDRESS = "279035121518989@patient.mssante.fr"

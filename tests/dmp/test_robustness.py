@@ -16,7 +16,8 @@ from documents.models import DocumentVersion, ExportState
 from documents.services import Recipients, delete_document, start_correction, validate_document
 from dpi.hl7.models import Message
 from sandbox.models import PfiMessage
-from tests.dmp.conftest import PRO_ADDRESS, set_pfi_mode, wait_until
+from tests.support.feeding import PRO_ADDRESS, set_pfi_mode
+from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -14,8 +14,8 @@ from dmp.services.sending import send_to_recipients
 from documents.models import Provenance
 from documents.services import Recipients
 from sandbox.models import PfiMessage
-from tests.dmp.conftest import PRO_ADDRESS
 from tests.factories import CorrespondentFactory, EpisodeFactory
+from tests.support.feeding import PRO_ADDRESS
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -13,7 +13,7 @@ from django.test.utils import CaptureQueriesContext
 from dmp.models import FeedingOrder, OrderState
 from dmp.services.feeding import run_order
 from documents.services import Recipients
-from tests.dmp.conftest import PRO_ADDRESS
+from tests.support.feeding import PRO_ADDRESS
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

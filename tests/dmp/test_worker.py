@@ -25,7 +25,8 @@ from dmp.services.feeding import cancel_order
 from documents.services import Recipients
 from dpi import celery_app
 from sandbox.models import PfiMessage
-from tests.dmp.conftest import PRO_ADDRESS, set_pfi_mode, wait_until
+from tests.support.feeding import PRO_ADDRESS, set_pfi_mode
+from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

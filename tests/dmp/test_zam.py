@@ -12,7 +12,7 @@ from documents.models import ExportState
 from documents.services import Recipients
 from dpi.hl7.ack import parse_ack
 from dpi.hl7.engine import process_inbound
-from tests.dmp.conftest import PRO_ADDRESS
+from tests.support.feeding import PRO_ADDRESS
 
 pytestmark = pytest.mark.django_db
 

@@ -23,9 +23,8 @@ from documents.models import Document, DocumentVersion, PortabilityExport, Prove
 from documents.tasks import build_portability_export
 from dpi.models import AuditEvent
 from patients.models import IdentityStatus
-from tests.dmp.conftest import letter, worker  # noqa: F401  (fixtures: a validated letter, a real worker)
 from tests.factories import PatientFactory, UserFactory
-from tests.hl7.conftest import wait_until
+from tests.support.waiting import wait_until
 
 LIST = "admin:documents_portabilityexport_changelist"
 ADD = "admin:documents_portabilityexport_add"

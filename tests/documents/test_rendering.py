@@ -15,7 +15,6 @@ from lxml import html as lxml_html
 from documents.cda import InvalidCda, build_cda
 from documents.rendering import CSP_FOR_RENDERED_CDA, agency_stylesheet_path, render_cda_html
 from dpi.xmlsafe import parse_xml
-from tests.conftest import ARTEFACTS as BROWSER_ARTEFACTS
 from tests.documents.test_cda import (
     QUALIFIED,
     SECTIONS,
@@ -25,6 +24,7 @@ from tests.documents.test_cda import (
     national_example_names,
     second_version,
 )
+from tests.support.browser import ARTEFACTS as BROWSER_ARTEFACTS
 
 if TYPE_CHECKING:
     from playwright.sync_api import Page, Route

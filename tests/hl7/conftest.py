@@ -1,46 +1,23 @@
-"""Fixtures of the HL7 engine tests: a real listener on a free port, raw MLLP peers, messages, handlers."""
+"""Fixtures of the HL7 engine tests: raw MLLP peers, handlers (the listener itself: ``tests.support.hl7``)."""
 
 from __future__ import annotations
 
 import socket
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from django.conf import settings
 from django.contrib.auth.models import Group
 
 from dpi.hl7 import registry
 from dpi.hl7.ack import Ack, parse_ack
 from dpi.hl7.errors import ApplicationError, ErrorCode, HL7ProcessingError
-from dpi.hl7.mllp import FrameReader, ServerHandle, frame, start_server_in_thread
+from dpi.hl7.mllp import FrameReader, ServerHandle, frame
 from dpi.hl7.registry import HandlerResult, InboundMessage
+from tests.support.hl7 import adt_message
+from tests.support.waiting import wait_until
 
 SOCKET_TIMEOUT = 30  # a safety net against a hanging test, never an assertion
-
-
-def adt_message(
-    control_id: str = "1",
-    *,
-    message_type: str = "ADT^A01^ADT_A01",
-    family: str = "PAT-TROIS",
-    given: str = "DOMINIQUE",
-    ipp: str = "000003",
-    charset: str = "UNICODE UTF-8",
-    sender: str = "GAM",
-    separator: str = "\r",
-) -> str:
-    """A minimal PAM.fr-like ADT message."""
-    segments = [
-        f"MSH|^~\\&|{sender}|CHU-X|DPI|CHU-X|20240306111154||{message_type}|{control_id}|P|2.5^FRA^2.11"
-        f"|||||FRA|{charset}",
-        "EVN||20240306111154",
-        f"PID|1||{ipp}^^^CHU-X&000897406&N^PI~279035121518989^^^ASIP-SANTE-INS-NIR&1.2.250.1.213.1.4.10&ISO^INS"
-        f"||{family}^{given}^{given}^^^^L||19790328|F",
-        "PV1|1|I",
-    ]
-    return separator.join(segments) + separator
 
 
 @pytest.fixture
@@ -86,23 +63,6 @@ class Peer:
 
 
 @pytest.fixture
-def start_listener(transactional_db) -> Iterator[Callable[..., ServerHandle]]:
-    """Start MLLP listeners (options as for ``start_server_in_thread``), stopped after the test.
-
-    Their worker threads use their own database connections, hence ``transactional_db``.
-    """
-    handles: list[ServerHandle] = []
-
-    def start(port: int = 0, **options: float) -> ServerHandle:
-        handles.append(start_server_in_thread("127.0.0.1", port, **options))
-        return handles[-1]
-
-    yield start
-    for handle in handles:
-        handle.stop()
-
-
-@pytest.fixture
 def listener(start_listener: Callable[..., ServerHandle]) -> ServerHandle:
     return start_listener()
 
@@ -128,16 +88,6 @@ def connect(listener: ServerHandle, open_peer: Callable[[int], Peer]) -> Callabl
 @pytest.fixture
 def peer(connect: Callable[[], Peer]) -> Peer:
     return connect()
-
-
-def wait_until(predicate: Callable[[], bool], timeout: float = 90) -> None:
-    """Poll until ``predicate()`` holds: synchronisation with other threads, not a timing assertion. The
-    default is generous: two test processes on two cores can keep a worker thread waiting for a while."""
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"condition not met within {timeout}s")
-        time.sleep(0.02)
 
 
 @pytest.fixture
@@ -186,14 +136,6 @@ def ignoring_handler() -> Iterator[None]:
 
     with registry.registered(ignore, "ADT^A04"):
         yield
-
-
-@pytest.fixture
-def samples_dir() -> Path:
-    directory = Path(settings.SAMPLES_DIR) / "hl7v2"
-    if not directory.is_dir():
-        pytest.skip(f"HL7 v2 samples not found in {directory} (set DPI_SAMPLES_DIR)")
-    return directory
 
 
 @pytest.fixture

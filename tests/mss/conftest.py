@@ -1,52 +1,18 @@
-"""Fixtures of the MSSanté inbound tests: a structure, a routed mailbox, a qualified patient, and a way to
-send a message through the engine (the MLLP socket itself is exercised in test_mllp.py)."""
+"""Fixtures of the MSSanté inbound tests: a structure, a routed mailbox, a qualified patient, and the CDA
+of a patient in its MDM (sent with ``tests.support.engine.send``)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
 import pytest
 from django.conf import settings
 
-from dpi.hl7.engine import process_inbound
-from dpi.hl7.models import Message
 from mss.models import MailboxRoute
 from sandbox.mss_push import Mdm, mdm_for, patient_document, patient_identity
 from tests.factories import CareUnitFactory, EpisodeFactory, LegalEntityFactory, PatientFactory, SiteFactory
-
-MAILBOX = "dpi@hopital.mssante.fr"
-NIR = "279035121518989"
-NIR_OID = "1.2.250.1.213.1.4.8"
-TEST_OID = "1.2.250.1.213.1.4.10"
-
-
-@dataclass
-class Ack:
-    text: str
-    message: Message
-
-    @property
-    def code(self) -> str:
-        msa = next(line for line in self.text.split("\r") if line.startswith("MSA|"))
-        return msa.split("|")[1]
-
-    @property
-    def err(self) -> list[str]:
-        return [line for line in self.text.split("\r") if line.startswith("ERR|")]
-
-    @property
-    def application_code(self) -> str:
-        """ERR-5.1 of the first ERR, or an empty string."""
-        fields = self.err[0].split("|") if self.err else []
-        return fields[5].split("^")[0] if len(fields) > 5 else ""
-
-
-def send(message: Mdm | str | bytes) -> Ack:
-    raw = message.encode() if isinstance(message, Mdm | str) else message
-    ack = process_inbound(raw if isinstance(raw, bytes) else raw.encode(), peer="127.0.0.1:test")
-    return Ack(ack.decode("utf-8", errors="replace"), Message.objects.order_by("-pk").first())
+from tests.mss.data import MAILBOX, NIR, NIR_OID
 
 
 @pytest.fixture

@@ -22,7 +22,7 @@ from mss import selectors, services
 from mss.models import Trace
 from sandbox.mss_push import patient_document, patient_identity
 from tests.factories import CareUnitFactory, MembershipFactory, RoleFactory
-from tests.mss.conftest import send
+from tests.support.engine import send
 
 pytestmark = pytest.mark.django_db
 

@@ -10,7 +10,8 @@ from dpi.hl7.models import Message
 from mss.models import MailboxRoute, Trace
 from sandbox.mss_push import mdm_for, patient_document, patient_identity
 from tests.factories import CareUnitFactory, EpisodeFactory, PatientFactory
-from tests.mss.conftest import MAILBOX, TEST_OID, send
+from tests.mss.data import MAILBOX, TEST_OID
+from tests.support.engine import send
 
 pytestmark = pytest.mark.django_db
 
@@ -318,7 +319,7 @@ def test_the_same_cda_filed_meanwhile_by_another_listener_thread_ends_as_a_dupli
 ):
     """The second message's checks ran before the first one committed: they saw nothing, its insert breaks
     the unique CDA id; it is applied again and answered as a duplicate."""
-    import documents.services
+    import documents.services.integration
     from mss import services
 
     mdm = document_for(patient)
@@ -336,7 +337,9 @@ def test_the_same_cda_filed_meanwhile_by_another_listener_thread_ends_as_a_dupli
 
     monkeypatch.setattr(services, "_duplicate", once_blind("mss", services._duplicate))
     monkeypatch.setattr(
-        documents.services, "_known_versions", once_blind("documents", documents.services._known_versions)
+        documents.services.integration,
+        "_known_versions",
+        once_blind("documents", documents.services.integration._known_versions),
     )
     ack = send(mdm.but(control_id="other-listener-thread"))
     assert ack.code == "AA" and "déjà intégré" in ack.message.note, ack.text

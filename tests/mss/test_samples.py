@@ -11,7 +11,8 @@ from documents.models import Document, Provenance, Status
 from mss.models import Trace
 from sandbox.mss_push import sample_text
 from tests.factories import PatientFactory
-from tests.mss.conftest import TEST_OID, send
+from tests.mss.data import TEST_OID
+from tests.support.engine import send
 
 pytestmark = pytest.mark.django_db
 

@@ -12,7 +12,8 @@ from dpi.hl7.models import Message
 from mss import selectors, services
 from mss.models import Trace
 from tests.factories import MembershipFactory, RoleFactory, UserFactory
-from tests.mss.conftest import MAILBOX, send
+from tests.mss.data import MAILBOX
+from tests.support.engine import send
 
 pytestmark = pytest.mark.django_db
 

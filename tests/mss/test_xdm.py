@@ -11,7 +11,7 @@ from mss.models import PendingImport, Trace
 from mss.xdm import InvalidArchive, read_xdm
 from sandbox.mss_push import MINIMAL_PDF, patient_document, patient_identity
 from tests.factories import MembershipFactory, RoleFactory
-from tests.mss.conftest import NIR, NIR_OID
+from tests.mss.data import NIR, NIR_OID
 from tests.mss.xdm_builder import archive, metadata
 
 pytestmark = pytest.mark.django_db

@@ -12,7 +12,7 @@ from django.urls import reverse
 from dpi.models import AuditEvent
 from sandbox.oidc.people import UNKNOWN_RPPS, psc_people
 from tests.factories import UserFactory
-from tests.oidc.conftest import TIMEOUT
+from tests.support.oidc import TIMEOUT
 
 pytestmark = pytest.mark.django_db
 

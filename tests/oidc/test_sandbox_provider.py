@@ -12,7 +12,7 @@ import pytest
 
 from dpi.oidc.jose import InvalidToken, verify_jwt
 from sandbox.oidc.people import psc_people
-from tests.oidc.conftest import CLIENT_ID, SECRET, TIMEOUT
+from tests.support.oidc import CLIENT_ID, SECRET, TIMEOUT
 
 pytestmark = pytest.mark.django_db
 

@@ -15,7 +15,7 @@ from django.urls import reverse
 from dpi.models import AuditEvent
 from sandbox.oidc.people import UNKNOWN_RPPS, hospital_people, psc_people
 from tests.factories import PASSWORD, UserFactory
-from tests.oidc.conftest import back_to_dpi, choose, start_sign_in
+from tests.support.oidc import back_to_dpi, choose, start_sign_in
 
 pytestmark = pytest.mark.django_db
 

@@ -15,7 +15,7 @@ from dpi.services import create_peer
 from patients.models import Episode, Patient
 from patients.services import link_care_episode
 from tests.factories import MembershipFactory, RoleFactory
-from tests.pam.conftest import send
+from tests.support.engine import send
 
 pytestmark = pytest.mark.django_db
 

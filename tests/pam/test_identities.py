@@ -7,7 +7,7 @@ import pytest
 from dpi.models import AuditEvent
 from patients.models import IdentityEvent, IdentityStatus, Patient
 from tests.pam.builder import INS_NIR_OID, INS_TEST_OID
-from tests.pam.conftest import send, send_raw
+from tests.support.engine import send, send_raw
 
 pytestmark = pytest.mark.django_db
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from patients.models import Episode, Movement
-from tests.pam.conftest import send
+from tests.support.engine import send
 
 pytestmark = pytest.mark.django_db
 

@@ -7,7 +7,7 @@ import pytest
 
 from patients.models import Patient
 from patients.selectors import search_patients
-from tests.pam.conftest import send
+from tests.support.engine import send
 
 pytestmark = pytest.mark.django_db
 

@@ -17,7 +17,8 @@ from dpi.hl7.models import Message
 from dpi.hl7.parsing import read_envelope
 from sandbox.models import PfiBehaviour, PfiMessage, PfiZam
 from sandbox.pfi import PlannedZam, Recipient, build_zam, plan_zams, read_mdm, start_pfi_in_thread
-from tests.sandbox.conftest import RawPeer, wait_until
+from tests.sandbox.peers import RawPeer
+from tests.support.waiting import wait_until
 
 INS = "279035121518989"
 INS_OID = "1.2.250.1.213.1.4.10"

@@ -38,7 +38,6 @@ from mss.models import MailboxRoute, PendingImport, Trace
 from patients.models import Patient
 from sandbox.models import DmpDocument
 from sandbox.mss_push import mdm_for, patient_document, patient_identity
-from tests.dmp.conftest import dmp_behave, dmp_pki, dmp_server, live_dmp  # noqa: F401  (the sandbox DMP)
 from tests.dmp.live import LiveDmp
 from tests.factories import (
     CareUnitFactory,

@@ -12,9 +12,9 @@ from documents.services import create_draft, validate_document
 from patients.models import Episode
 from stats.indicators import Period, compute
 from stats.indicators.common import OPERATIVE_REPORT
-from tests.dmp.conftest import LETTER_FIELDS
 from tests.factories import EpisodeFactory
 from tests.stats import facts
+from tests.support.feeding import LETTER_FIELDS
 
 pytestmark = pytest.mark.django_db
 REPORT_FIELDS = {"indication": "Appendicite", "intervention": "Appendicectomie", "description": "Cœlioscopie."}

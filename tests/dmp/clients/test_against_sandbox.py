@@ -29,7 +29,7 @@ from patients.models import Patient
 from sandbox.dmp.seed import seed_dmp
 from sandbox.dmp.server import DmpServer
 from sandbox.models import DmpAuthorisation, DmpBehaviour, PatientDmp
-from tests.dmp.clients.conftest import config_for
+from tests.dmp.clients.fakes import config_for
 from tests.sandbox.dmp_requests import national_id
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -11,7 +11,7 @@ from signxml import XMLVerifier
 
 from dmp.clients.browser import drimbox_form, webps_form
 from dmp.clients.namespaces import tag
-from tests.dmp.clients.conftest import config_for
+from tests.dmp.clients.fakes import config_for
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from dmp.clients.errors import DmpProtocolError, DmpRefused
 from dmp.clients.namespaces import tag
 from dmp.clients.types import APPROVED, Author, Code
 from dpi.xmlsafe import parse_xml
-from tests.dmp.clients.conftest import fixture
+from tests.dmp.clients.fakes import fixture
 
 ENTRY = "urn:uuid:0b1c5c1e-0000-4000-8000-000000000002"
 SUBMISSION_SET = "urn:uuid:5e000000-0000-4000-8000-000000000001"

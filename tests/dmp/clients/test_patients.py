@@ -13,7 +13,7 @@ from dmp.clients import patients
 from dmp.clients.errors import DmpProtocolError, DmpRefused
 from dmp.clients.namespaces import tag
 from dmp.clients.types import Authorisation, DmpExistence, DmpStatus
-from tests.dmp.clients.conftest import Answer, soap
+from tests.dmp.clients.fakes import Answer, soap
 
 DMP = 'xmlns:dmp="urn:dpi-segur:dmp:patients:1"'
 IDENTITY = "<dmp:patient><dmp:nomNaissance>PAT-TROIS</dmp:nomNaissance></dmp:patient>"

@@ -12,7 +12,7 @@ from dmp.clients import ebrim, registry
 from dmp.clients.errors import DmpRefused
 from dmp.clients.namespaces import NS, tag
 from dmp.clients.types import DEPRECATED, DocumentQuery, VisibilityChange
-from tests.dmp.clients.conftest import Answer, fixture, soap
+from tests.dmp.clients.fakes import Answer, fixture, soap
 
 QUERY_ACTION = "urn:ihe:iti:2007:RegistryStoredQueryResponse"
 UNIQUE_ID = "1.2.250.1.999.1.2.42.1"

@@ -11,7 +11,7 @@ from dmp.clients import mtom, repository
 from dmp.clients.errors import DmpProtocolError, DmpRefused
 from dmp.clients.namespaces import tag
 from dmp.clients.types import RegistryError
-from tests.dmp.clients.conftest import Answer, soap
+from tests.dmp.clients.fakes import Answer, soap
 
 ACTION = "urn:ihe:iti:2007:RetrieveDocumentSetResponse"
 REPOSITORY = "1.2.250.1.213.1.1.9.2"

@@ -11,8 +11,8 @@ from lxml import etree
 from dmp.clients import soap
 from dmp.clients.errors import MESSAGES, DmpProtocolError, DmpRefused, DmpUnavailable
 from dmp.clients.namespaces import tag
-from tests.dmp.clients.conftest import Answer
-from tests.dmp.clients.conftest import soap as envelope
+from tests.dmp.clients.fakes import Answer
+from tests.dmp.clients.fakes import soap as envelope
 
 PING = soap.Operation("urn:test:Ping", "{urn:test}Pong")
 PONG = envelope("urn:test:PingResponse", '<t:Pong xmlns:t="urn:test">ok</t:Pong>')

@@ -10,7 +10,7 @@ import pytest
 
 from dmp.clients import transport
 from dmp.clients.errors import DmpConfigurationError, DmpProtocolError, DmpUnavailable
-from tests.dmp.clients.conftest import Answer, config_for, free_port, server_context, start_fake_dmp
+from tests.dmp.clients.fakes import Answer, config_for, free_port, server_context, start_fake_dmp
 
 SOAP = "application/soap+xml; charset=UTF-8"
 

@@ -23,7 +23,7 @@ import dpi
 from dmp.clients.errors import DmpConfigurationError
 from dmp.clients.namespaces import NS, tag
 from dmp.clients.vihf import build_assertion, encoded_assertion, signing_material
-from tests.dmp.clients.conftest import TOTP, config_for
+from tests.dmp.clients.fakes import TOTP, config_for
 
 NOW = datetime(2026, 12, 1, 10, 0, tzinfo=UTC)
 HL7 = NS["hl7"]

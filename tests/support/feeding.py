@@ -1,24 +1,8 @@
-"""Fixtures of the DMP tests.
-
-Feeding: a discharge letter, the sandbox PFI and the DPI listener, a real Celery worker.
-
-Consultation: ``live_dmp``, the sandbox DMP on free ports over mutual TLS with the DPI's ``DMP_*``
-settings pointed at it (:class:`tests.dmp.live.LiveDmp` says what it offers). Tests elsewhere (the
-browser scenarios) import it with the sandbox fixtures it stands on::
-
-    from tests.dmp.conftest import dmp_behave, dmp_pki, dmp_server, live_dmp  # noqa: F401
-
-    def test_the_panel_lists_the_dmp(live_dmp):
-        consultation = live_dmp.consultation(documents=4)      # physician, patient, open DMP, authorised
-        context = consultation.context()                       # dmp.access.Context
-        panel = load_panel(consultation.request, context)
-        assert live_dmp.calls("ITI-18")                        # what the sandbox received
-"""
+"""Feeding: a discharge letter, the sandbox PFI with the DPI's listener for its ZAMs, a real Celery worker."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from pathlib import Path
 
 import pytest
 from celery.contrib.testing.worker import start_worker
@@ -29,12 +13,8 @@ from django.utils import timezone
 from dmp.models import FeedingDelay
 from documents.services import Recipients, create_draft, validate_document
 from dpi import celery_app
-from sandbox.dmp.server import DmpServer
-from sandbox.models import DmpBehaviour, PfiBehaviour
+from sandbox.models import PfiBehaviour
 from sandbox.pfi import start_pfi_in_thread
-from tests.dmp.live import LiveDmp
-from tests.hl7.conftest import start_listener, wait_until  # noqa: F401  (a fixture shared with the HL7 tests)
-from tests.sandbox import conftest as sandbox_fixtures
 
 LETTER_FIELDS = {
     "motif": "Pneumopathie communautaire",
@@ -112,33 +92,3 @@ def worker(transactional_db) -> Iterator[None]:
             yield
     finally:
         task_postrun.disconnect(_close_connections)
-
-
-# --- Consultation: the DPI against the sandbox DMP ------------------------------------------------
-
-
-# The sandbox DMP's fixtures, which live_dmp stands on (and test_against_sandbox uses).
-dmp_pki = sandbox_fixtures.dmp_pki
-dmp_behave = sandbox_fixtures.dmp_behave
-dmp_server = sandbox_fixtures.dmp_server
-
-
-@pytest.fixture
-def live_dmp(settings, dmp_pki: Path, dmp_server: DmpServer, dmp_behave: Callable[..., DmpBehaviour]) -> LiveDmp:
-    """The sandbox DMP on free ports, the DPI's settings pointing at it (endpoints, the test PKI's structure
-    certificate and CA, consultation enabled, a 5 s read timeout as a safety net: lower
-    ``settings.DMP_TIMEOUT_SECONDS`` in a test of the slow mode). Needs the transactional database: the
-    sandbox answers from its own threads and connections."""
-    settings.DMP_CONSULTATION_ENABLED = True
-    settings.DMP_PATIENTS_URL = dmp_server.patients_url
-    settings.DMP_REGISTRY_URL = dmp_server.registry_url
-    settings.DMP_REPOSITORY_URL = dmp_server.repository_url
-    settings.DMP_WEBPS_URL = dmp_server.webps_url
-    settings.DRIMBOX_URL = dmp_server.drimbox_url
-    settings.DMP_PKI_DIR = dmp_pki
-    settings.DMP_CLIENT_CERT = settings.DMP_SIGNING_CERT = str(dmp_pki / "structure.crt")
-    settings.DMP_CLIENT_KEY = settings.DMP_SIGNING_KEY = str(dmp_pki / "structure.key")
-    settings.DMP_CA_BUNDLE = str(dmp_pki / "ca.crt")
-    settings.DMP_TIMEOUT_SECONDS = 5.0
-    settings.DMP_CONNECT_TIMEOUT_SECONDS = 2.0
-    return LiveDmp(server=dmp_server, behave=dmp_behave)
