@@ -324,7 +324,8 @@ class AuditEventAdmin(ReadOnlyAdmin):
     # The key columns fit a 1366 px screen: who (login and RPPS, or the peer) in one column, the patient by IPP
     # and name (never the internal id); the address and the detail are on the row's page and in the export.
     # The request id (a link filtering the journal on it) groups the rows of one user action.
-    list_display = ["when", "action", "change", "who", "object_repr", "patient", "emergency", "request_link"]
+    # The change kind, when there is one, is under the action, in the same column.
+    list_display = ["when", "what", "who", "object_repr", "patient", "emergency", "request_link"]
     list_filter = ["action", "change", "emergency", ("at", admin.DateFieldListFilter)]
     search_fields = [
         "actor_username", "actor_rpps", "peer", "object_repr", "object_id", "=patient_id", "ip_address", "=request_id",
@@ -353,6 +354,12 @@ class AuditEventAdmin(ReadOnlyAdmin):
     @admin.display(description=_("date"), ordering="at")
     def when(self, event: AuditEvent) -> str:
         return date_format(localtime(event.at), "d/m/Y H:i:s")
+
+    @admin.display(description=_("action"), ordering="action")
+    def what(self, event: AuditEvent) -> str:
+        if not event.change:
+            return event.get_action_display()
+        return format_html("{}<br><small>{}</small>", event.get_action_display(), event.get_change_display())
 
     @admin.display(description=_("auteur"), ordering="actor_username")
     def who(self, event: AuditEvent) -> str:

@@ -4,7 +4,7 @@ The CDA ``recordTarget`` is authoritative: it is what the document carries into 
 the message must agree with it (PID-3 INS, PID-5 birth name and first names, PID-7, PID-8, PID-11 BDL).
 A document is integrated automatically only when a local identity with the status *qualifiée* has the
 same INS matricule, the same OID, and exactly the same five traits. Reads only; the refusals carry the
-volet's error codes (see :data:`mss.services.APPLICATION_ERRORS`).
+volet's error codes (see :data:`mss.refusals.APPLICATION_ERRORS`).
 """
 
 from __future__ import annotations

@@ -99,7 +99,9 @@ def test_the_journal_lists_the_change_kind_and_filters_on_a_request_id(client):
     audit(action=AuditEvent.Action.USER_CHANGE, change=AuditEvent.Change.ADDED)
     response = client.get(reverse("admin:dpi_auditevent_changelist"), {"request_id": str(request_id)})
     assert [row.change for row in response.context["cl"].result_list] == [AuditEvent.Change.DEACTIVATED]
-    assert '<td class="field-change">désactivation</td>' in response.content.decode()
+    assert '<td class="field-what">modification d&#x27;utilisateur<br><small>désactivation</small></td>' in (
+        response.content.decode()
+    )
 
 
 def test_the_journal_export_has_the_request_id_the_change_kind_and_the_values(client):

@@ -8,6 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from django.contrib.auth.models import Group
+from django.db import connection
 
 from dpi.hl7 import registry
 from dpi.hl7.errors import ErrorDetail
@@ -114,6 +115,14 @@ def test_same_control_id_from_another_sender_is_not_a_duplicate(peer, adt, adt_h
     assert not Message.objects.filter(status=Message.Status.DUPLICATE).exists()
 
 
+def _a_statement_waits_on_a_lock() -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
+        )
+        return cursor.fetchone()[0] > 0
+
+
 def test_racing_duplicates_on_two_connections_have_one_effect_and_one_ack(connect, adt, eventually):
     release = threading.Event()
 
@@ -125,8 +134,9 @@ def test_racing_duplicates_on_two_connections_have_one_effect_and_one_ack(connec
     with registry.registered(slow_admit, "ADT^A01"):
         first.send_message(adt("99"))
         second.send_message(adt("99"))
-        # The second arrives while the first is still in its handler.
-        eventually(Message.objects.filter(status=Message.Status.DUPLICATE).exists)
+        # The second arrives while the first is still in its handler: its journal row waits on the unique
+        # index for the first one's transaction (one commit per message).
+        eventually(_a_statement_waits_on_a_lock)
         release.set()
         acks = {first.receive(), second.receive()}
 

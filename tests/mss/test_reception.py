@@ -320,7 +320,7 @@ def test_the_same_cda_filed_meanwhile_by_another_listener_thread_ends_as_a_dupli
     """The second message's checks ran before the first one committed: they saw nothing, its insert breaks
     the unique CDA id; it is applied again and answered as a duplicate."""
     import documents.services.integration
-    from mss import services
+    from mss.services import reception
 
     mdm = document_for(patient)
     assert send(mdm).code == "AA"
@@ -335,7 +335,7 @@ def test_the_same_cda_filed_meanwhile_by_another_listener_thread_ends_as_a_dupli
 
         return check
 
-    monkeypatch.setattr(services, "_duplicate", once_blind("mss", services._duplicate))
+    monkeypatch.setattr(reception, "_duplicate", once_blind("mss", reception._duplicate))
     monkeypatch.setattr(
         documents.services.integration,
         "_known_versions",
@@ -352,11 +352,11 @@ def test_the_same_cda_filed_meanwhile_by_another_listener_thread_ends_as_a_dupli
 def test_the_same_cda_seen_as_a_duplicate_by_the_documents_check_is_a_duplicate(
     route, patient, document_for, monkeypatch
 ):
-    from mss import services
+    from mss.services import reception
 
     mdm = document_for(patient)
     send(mdm)
-    real, skipped = services._duplicate, []
+    real, skipped = reception._duplicate, []
 
     def first_call_blind(context):
         if not skipped:
@@ -364,6 +364,6 @@ def test_the_same_cda_seen_as_a_duplicate_by_the_documents_check_is_a_duplicate(
             return None
         return real(context)
 
-    monkeypatch.setattr(services, "_duplicate", first_call_blind)
+    monkeypatch.setattr(reception, "_duplicate", first_call_blind)
     ack = send(mdm.but(control_id="committed-between-the-two-checks"))
     assert ack.code == "AA" and "déjà intégré" in ack.message.note

@@ -1,175 +1,41 @@
-"""Write use cases of the MSSanté inbound flow: receive (integrate, replace, delete), manual XDM import,
-traces and read marks.
-
-Every path writes :class:`mss.models.Trace` rows. A refused message keeps its ``received`` and
-``refused`` traces (they commit with the journal row) while everything the request would have
-changed is rolled back to a savepoint: nothing is integrated.
-"""
+"""Reception from the PFI: integrate, replace or delete a document received by MSSanté, on an exact
+identity match; a refusal changes nothing but the traces."""
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
-from enum import StrEnum
+from dataclasses import dataclass
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import BooleanField, ExpressionWrapper, Q
-from django.http import HttpRequest
-from django.utils import timezone
 
 from documents.cda import CdaHeader, InstanceId, InvalidCda, VersionStatus, parse_cda_header
 from documents.models import Document, DocumentVersion, Provenance, Status
 from documents.services import Integration, integrate_cda
 from dpi.hl7.models import Message
-from dpi.models import AuditEvent, CareUnit, User
+from dpi.models import AuditEvent
 from dpi.services import audit
 from dpi.xmlsafe import InvalidXML, parse_xml
 from mss.matching import match_patient, pid_disagreements
-from mss.models import MailboxRoute, PendingImport, Trace, TraceRead
+from mss.models import Trace
 from mss.refusals import Refusal
-from mss.xdm import read_xdm
-from patients.models import Episode, Patient
-from patients.pam import Identity
-from patients.selectors import current_episode
+from mss.services.common import (
+    Action,
+    DocumentId,
+    InboundDocument,
+    Outcome,
+    Route,
+    receiving_visit,
+    refused_trace,
+    route,
+    trace_row,
+)
+from patients.models import Patient
 
 Event = Trace.Event
 logger = logging.getLogger(__name__)
 _NS = {"h": "urn:hl7-org:v3"}
-
-
-class Action(StrEnum):
-    INTEGRATE = "integrate"  # MDM^T02
-    REPLACE = "replace"  # MDM^T10
-    DELETE = "delete"  # MDM^T04
-
-
-@dataclass(frozen=True)
-class DocumentId:
-    """TXA-12/TXA-13: the CDA ``ClinicalDocument/id`` (root, optional extension)."""
-
-    root: str
-    extension: str = ""
-
-    def matches(self, other: InstanceId | None) -> bool:
-        return other is not None and (self.root, self.extension) == (other.root, other.extension)
-
-    @property
-    def key(self) -> str:
-        return f"{self.root}^{self.extension}" if self.extension else self.root
-
-
-@dataclass(frozen=True)
-class MailContext:
-    """The mail the document came with: sender (PRT SB), recipients (PRT RCT), subject."""
-
-    sender: str = ""
-    sender_id: str = ""
-    sender_organization_id: str = ""
-    recipients: tuple[str, ...] = ()
-    recipient_units: tuple[tuple[str, str], ...] = ()  # (FINESS, UF code) of RCT PRT-8 with 8.7 = UF
-    message_id: str = ""
-    subject: str = ""  # the mail body stays in the journal only
-
-
-@dataclass(frozen=True)
-class InboundDocument:
-    action: Action
-    cda: bytes
-    document_id: DocumentId
-    replaced_id: DocumentId | None
-    pid: Identity
-    mail: MailContext
-    visibility: dict[str, bool] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """What became of a request: AA with a note, or the refusal answered AE."""
-
-    refusal: Refusal | None = None
-    note: str = ""
-
-
-@dataclass(frozen=True)
-class Route:
-    care_unit: CareUnit | None
-    mailbox: str
-
-
-# --- Routing ---------------------------------------------------------------------------------------
-
-
-def route(mail: MailContext) -> Route:
-    """The care unit of the recipient mailbox (admin mapping), else the UF named in RCT PRT-8, else the
-    default mapping, else none."""
-    mailbox = mail.recipients[0] if mail.recipients else ""
-    if mail.recipients:
-        routes = {
-            r.address: r for r in MailboxRoute.objects.filter(address__in=mail.recipients).select_related("care_unit")
-        }
-        for address in mail.recipients:
-            if address in routes:
-                return Route(routes[address].care_unit, address)
-    for finess, code in mail.recipient_units:
-        units = CareUnit.objects.filter(code=code, active=True)
-        if finess:
-            units = units.filter(Q(site__finess_eg=finess) | Q(site__legal_entity__finess_ej=finess))
-        unit = units.first()
-        if unit is not None:
-            return Route(unit, mailbox)
-    default = MailboxRoute.objects.filter(is_default=True).select_related("care_unit").first()
-    return Route(default.care_unit if default else None, mailbox)
-
-
-def _episode(patient: Patient, unit: CareUnit | None) -> Episode | None:
-    """The patient's visit in the receiving unit (open first), else none: PV1-2 = N, no visit is sent."""
-    if unit is None:
-        return None
-    still_open = ExpressionWrapper(Q(discharged_at__isnull=True), output_field=BooleanField())
-    visits = Episode.objects.filter(patient=patient, care_unit=unit, cancelled=False)
-    return visits.order_by(still_open.desc(), "-admitted_at", "-pk").first()
-
-
-# --- Traces ------------------------------------------------------------------------------------------
-
-
-def _trace(event: str, **fields: Any) -> Trace:
-    """One trace, saved now (the user's actions); a received message's traces are saved together."""
-    row = _trace_row(event, **fields)
-    row.save()
-    return row
-
-
-def _trace_row(event: str, *, mail: MailContext | None = None, route_: Route | None = None, **values: Any) -> Trace:
-    detail = values.pop("detail", {})
-    if mail is not None:
-        values.setdefault("sender", mail.sender[:254])
-        values.setdefault("subject", mail.subject[:300])
-        if mail.message_id:
-            detail.setdefault("mail_message_id", mail.message_id)
-    if route_ is not None:
-        values.setdefault("mailbox", route_.mailbox[:254])
-        values.setdefault("care_unit", route_.care_unit)
-    return Trace(event=event, detail=detail, **values)
-
-
-def record_refusal(*, refusal: Refusal, mail: MailContext, message: Message) -> None:
-    """A message refused before its document could be read: its two traces."""
-    where = route(mail)
-    received = _trace_row(Event.RECEIVED, mail=mail, route_=Route(None, where.mailbox), message=message)
-    Trace.objects.bulk_create([received, _refused(refusal, mail=mail, where=where, message=message, cda_id="")])
-
-
-def _refused(refusal: Refusal, *, mail: MailContext, where: Route, message: Message, cda_id: str) -> Trace:
-    detail = {"text": refusal.detail.text}
-    if refusal.private:
-        detail["private"] = refusal.private  # the local identity's values: shown with the patient's traces only
-    return _trace_row(
-        Event.REFUSED, mail=mail, route_=Route(None, where.mailbox), message=message, patient=refusal.patient,
-        cda_id=cda_id[:260], error_code=refusal.code, detail=detail,
-    )  # fmt: skip
 
 
 # --- Reception from the PFI --------------------------------------------------------------------------
@@ -182,13 +48,16 @@ def receive_document(*, inbound: InboundDocument, message: Message) -> Outcome:
     written together at the end, in one statement.
     """
     where = route(inbound.mail)
-    received = _trace_row(Event.RECEIVED, mail=inbound.mail, route_=Route(None, where.mailbox), message=message,
+    received = trace_row(Event.RECEIVED, mail=inbound.mail, route_=Route(None, where.mailbox), message=message,
                           cda_id=inbound.document_id.key[:260], detail={"action": inbound.action.value})  # fmt: skip
     try:
         outcome, traces = _apply_in_savepoint(inbound, message, where)
     except Refusal as refusal:
         outcome = Outcome(refusal=refusal)
-        traces = [_refused(refusal, mail=inbound.mail, where=where, message=message, cda_id=inbound.document_id.key)]
+        refused = refused_trace(
+            refusal, mail=inbound.mail, where=where, message=message, cda_id=inbound.document_id.key
+        )
+        traces = [refused]
     Trace.objects.bulk_create([received, *traces])
     return outcome
 
@@ -247,7 +116,7 @@ class _Context:
 
     def trace(self, event: str, **values: Any) -> None:
         values.setdefault("cda_id", self.header.id.key[:260])
-        self.traces.append(_trace_row(event, mail=self.inbound.mail, route_=self.where, message=self.message,
+        self.traces.append(trace_row(event, mail=self.inbound.mail, route_=self.where, message=self.message,
                                       patient=self.patient, **values))  # fmt: skip
 
     def refuse(self, code: str, text: str, location: str = "") -> Refusal:
@@ -304,7 +173,7 @@ def _check_replaced(context: _Context, document: Document, replaced: DocumentVer
 
 
 def _integrate(context: _Context) -> Outcome:
-    episode = _episode(context.patient, context.where.care_unit)
+    episode = receiving_visit(context.patient, context.where.care_unit)
     try:
         integration = integrate_cda(
             patient=context.patient, data=context.inbound.cda, provenance=Provenance.MSS, episode=episode
@@ -393,120 +262,3 @@ def _organization_ids(cda: bytes) -> set[str]:
         return set()
     path = "h:author/h:assignedAuthor/h:representedOrganization/h:id/@extension"
     return {key for value in root.xpath(path, namespaces=_NS) for key in _organization_keys(str(value))}
-
-
-# --- Manual import of an IHE_XDM archive -------------------------------------------------------------
-
-
-@transaction.atomic
-def stage_xdm_archive(*, data: bytes, name: str, acting_user: User) -> list[PendingImport]:
-    """Check the archive and keep its CDA documents until the user picks the patient.
-
-    Raises :class:`mss.xdm.InvalidArchive` (nothing stored) for a bad archive.
-    """
-    pending = []
-    for document in read_xdm(data):
-        header = parse_cda_header(document.data)
-        pending.append(
-            PendingImport.objects.create(
-                user=acting_user, archive_name=name[:255], path=document.path[:255], cda=document.data,
-                title=(header.title or header.type_label)[:250], metadata_ins=document.patient_ins,
-            )
-        )  # fmt: skip
-    return pending
-
-
-def record_import_refusal(*, name: str, reason: str, acting_user: User) -> Trace:
-    return _trace(Event.IMPORT_REFUSED, user=acting_user, detail={"archive": name[:255], "text": reason[:1000]})
-
-
-def record_pending_refusal(*, pending: PendingImport, patient: Patient, reason: str, acting_user: User) -> Trace:
-    """A staged document the user could not import into the chosen file (habilitation, identity, version)."""
-    return _trace(
-        Event.IMPORT_REFUSED, user=acting_user, patient=patient,
-        detail={"archive": pending.archive_name, "path": pending.path, "text": reason[:1000]},
-    )  # fmt: skip
-
-
-@transaction.atomic
-def import_pending(
-    *,
-    pending: PendingImport,
-    patient: Patient,
-    acting_user: User,
-    accept_identity_differences: bool = False,
-    request: HttpRequest | None = None,
-) -> Integration:
-    """Integrate a staged CDA in the chosen patient's file with provenance MSSanté (documents' rules:
-    duplicates and outdated versions refused, identity differences to confirm)."""
-    episode = current_episode(patient)
-    integration = integrate_cda(
-        patient=patient, data=bytes(pending.cda), provenance=Provenance.MSS, acting_user=acting_user,
-        episode=episode, accept_identity_differences=accept_identity_differences, request=request,
-    )  # fmt: skip
-    unit = episode.care_unit if episode else None
-    if integration.status == VersionStatus.NEW_DOCUMENT and unit is not None:
-        integration.document.care_unit = unit
-        integration.document.save(update_fields=["care_unit"])
-    _trace(
-        Event.IMPORTED, user=acting_user, patient=patient, document=integration.document, care_unit=unit,
-        cda_id=integration.version.cda_id_root[:260],
-        detail={"archive": pending.archive_name, "path": pending.path, "version": integration.version.version_number,
-                "warnings": list(integration.warnings)},
-    )  # fmt: skip
-    if pending.refused_trace_id is not None:
-        _refusal_filed(pending.refused_trace_id, integration, acting_user, request)
-    pending.delete()
-    return integration
-
-
-def _refusal_filed(trace_pk: int, integration: Integration, acting_user: User, request: HttpRequest | None) -> None:
-    """A document refused for its identity, filed by the identity-vigilance team: the refusal is handled."""
-    refused = Trace.objects.select_for_update().get(pk=trace_pk)
-    if refused.handled_at is not None:
-        return
-    refused.handled_at, refused.handled_by = timezone.now(), acting_user
-    refused.save(update_fields=["handled_at", "handled_by"])
-    audit(
-        action=AuditEvent.Action.DOCUMENT_CHANGE, actor=acting_user, request=request, obj=refused,
-        patient_id=integration.document.patient_id,
-        change=AuditEvent.Change.IDENTITY_REFUSAL_HANDLED, detail={"error_code": refused.error_code,
-                "filed_as": integration.document.pk},
-    )  # fmt: skip
-
-
-@transaction.atomic
-def discard_pending(*, pending: PendingImport, acting_user: User) -> None:
-    if pending.user_id != acting_user.pk:
-        raise ValidationError("Import d'un autre utilisateur.")
-    pending.delete()
-
-
-# --- Read marks ------------------------------------------------------------------------------------------
-
-
-@transaction.atomic
-def mark_read(*, user: User, document: Document) -> int:
-    """Mark every notification of ``document`` read for ``user``; one ``read`` trace when something was unread."""
-    unread = list(
-        Trace.objects.filter(document=document, event__in=Trace.NOTIFYING).exclude(reads__user=user).only("pk")
-    )
-    if not unread:
-        return 0
-    TraceRead.objects.bulk_create([TraceRead(trace=trace, user=user) for trace in unread], ignore_conflicts=True)
-    _trace(Event.READ, user=user, document=document, patient_id=document.patient_id)
-    return len(unread)
-
-
-@transaction.atomic
-def mark_unit_read(*, user: User, care_unit: CareUnit) -> int:
-    """Mark every notification of the care unit read for ``user`` (one ``read`` trace per document)."""
-    unread = list(
-        Trace.objects.filter(care_unit=care_unit, event__in=Trace.NOTIFYING)
-        .exclude(reads__user=user)
-        .select_related("document")
-    )
-    TraceRead.objects.bulk_create([TraceRead(trace=trace, user=user) for trace in unread], ignore_conflicts=True)
-    for document in {trace.document for trace in unread if trace.document is not None}:
-        _trace(Event.READ, user=user, document=document, patient_id=document.patient_id)
-    return len(unread)
