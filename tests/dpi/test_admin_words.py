@@ -52,7 +52,7 @@ def test_the_audit_list_names_the_patient_by_ipp_and_name_with_its_key_columns(c
     page = html.fromstring(client.get(reverse("admin:dpi_auditevent_changelist")).content.decode())
     headers = [" ".join(th.text_content().split()) for th in page.xpath("//table[@id='result_list']/thead/tr/th")]
     assert headers[1:] == [
-        "Date", "Action", "Nature du changement", "Auteur", "Objet", "Patient", "Accès d'urgence", "Requête",
+        "Date", "Action", "Auteur", "Objet", "Patient", "Accès d'urgence", "Requête",
     ]  # fmt: skip
     row = page.xpath("//table[@id='result_list']/tbody/tr")[0]
     cells = [" ".join(td.text_content().split()) for td in row.xpath("./td|./th")]
